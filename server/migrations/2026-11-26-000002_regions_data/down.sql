@@ -1,0 +1,2 @@
+DELETE FROM region_ancestors;
+DELETE FROM regions;

@@ -1,0 +1,731 @@
+//! `procura.v1.CaseService`: cases and the measures, resolutions and aid grants under them.
+
+use chrono::NaiveDate;
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use procura_proto::v1::{self as pb, case_service_server::CaseService};
+use tonic::{Request, Response, Status};
+
+use super::{AppState, convert, pagination, validate};
+use crate::db::cases::{self as store, CaseFilter};
+use crate::db::models::{CaseRecord, CaseRow, MeasureRow};
+use crate::db::regions;
+use crate::domain::{date, names, region::RegionCode};
+use crate::error::{ApiError, Violations};
+
+const DEFAULT_PAGE: i64 = 50;
+const MAX_PAGE: i64 = 500;
+
+/// Fields of a case that UpdateCase may change.
+pub const CASE_UPDATABLE: [&str; 12] = [
+    "case_type",
+    "status",
+    "applicant_type",
+    "sector",
+    "accepted_on",
+    "concluded_on",
+    "leader_handled",
+    "public_hearing",
+    "private_enterprise",
+    "spp_listed_batch",
+    "typical",
+    "summary",
+];
+
+/// Fields of a measure that UpdateMeasure may change.
+pub const MEASURE_UPDATABLE: [&str; 6] = [
+    "kind",
+    "issued_on",
+    "addressee_type",
+    "addressee",
+    "adoption",
+    "answered_on",
+];
+
+/// Serves the case records.
+pub struct CaseApi {
+    state: AppState,
+}
+
+impl CaseApi {
+    /// A service over `state`.
+    pub fn new(state: AppState) -> Self {
+        Self { state }
+    }
+}
+
+fn case_not_found(id: i64) -> ApiError {
+    ApiError::NotFound {
+        reason: "CASE_NOT_FOUND",
+        resource: names::case(id),
+    }
+}
+
+/// The paths of an update mask, checked against what may be updated; `*` means all.
+fn mask_paths(
+    mask: Option<&prost_types::FieldMask>,
+    allowed: &[&str],
+) -> Result<Vec<String>, String> {
+    let paths = mask.map(|m| m.paths.as_slice()).unwrap_or_default();
+    if paths.is_empty() {
+        return Err(format!(
+            "is required: name the fields to update, from {} (or * for all)",
+            allowed.join(", ")
+        ));
+    }
+    if paths.iter().any(|p| p == "*") {
+        return Ok(allowed.iter().map(|p| (*p).to_owned()).collect());
+    }
+    let unknown: Vec<&str> = paths
+        .iter()
+        .map(String::as_str)
+        .filter(|p| !allowed.contains(p))
+        .collect();
+    if unknown.is_empty() {
+        Ok(paths.to_vec())
+    } else {
+        Err(format!(
+            "cannot update {}: updatable fields are {}",
+            unknown.join(", "),
+            allowed.join(", ")
+        ))
+    }
+}
+
+/// The region a new case names must be in the tree; an unknown one is bad input.
+async fn check_case_region(
+    conn: &mut AsyncPgConnection,
+    code: &str,
+    field: &str,
+) -> Result<(), ApiError> {
+    match regions::find(conn, code).await? {
+        Some(_) => Ok(()),
+        None => Err(ApiError::invalid(
+            field,
+            format!("regions/{code} is not a region of the region tree"),
+        )),
+    }
+}
+
+/// A validated new case with the records given inline.
+struct NewCaseRecord {
+    case: crate::db::models::NewCase,
+    measures: Vec<crate::db::models::NewMeasure>,
+    resolution: Option<crate::db::models::NewResolution>,
+    aid: Vec<crate::db::models::NewAid>,
+}
+
+fn validate_new_case(case: &pb::Case, request_id: &str) -> Result<NewCaseRecord, ApiError> {
+    let mut v = Violations::new();
+    let fields = validate::case_fields(case, "case", &mut v);
+    let accepted_on = fields.as_ref().map(|f| f.accepted_on).or_else(|| {
+        case.accepted_on
+            .as_ref()
+            .and_then(|d| date::from_proto(d).ok())
+    });
+    let measures: Vec<_> = case
+        .measures
+        .iter()
+        .enumerate()
+        .map(|(i, m)| validate::measure(m, &format!("case.measures[{i}]"), accepted_on, &mut v))
+        .collect();
+    let resolution = case
+        .resolution
+        .as_ref()
+        .map(|r| validate::resolution(r, "case.resolution", accepted_on, &mut v));
+    let aid: Vec<_> = case
+        .aid_grants
+        .iter()
+        .enumerate()
+        .map(|(i, a)| validate::aid(a, &format!("case.aid_grants[{i}]"), accepted_on, &mut v))
+        .collect();
+    let request_id = v.check("request_id", validate::request_id(request_id));
+    v.finish()?;
+    let missing = || ApiError::Internal("validation passed without values".into());
+    let mut new_case = fields.ok_or_else(missing)?;
+    new_case.request_id = request_id.flatten();
+    Ok(NewCaseRecord {
+        case: new_case,
+        measures: measures
+            .into_iter()
+            .collect::<Option<_>>()
+            .ok_or_else(missing)?,
+        resolution: resolution.map(|r| r.ok_or_else(missing)).transpose()?,
+        aid: aid.into_iter().collect::<Option<_>>().ok_or_else(missing)?,
+    })
+}
+
+/// Stores a validated case in one transaction; returns its id.
+async fn store_case(conn: &mut AsyncPgConnection, new: NewCaseRecord) -> Result<i64, ApiError> {
+    conn.transaction::<_, ApiError, _>(async move |conn| {
+        let Some(id) = store::insert_case(conn, &new.case).await? else {
+            return Err(existing_case(conn, &new.case).await?);
+        };
+        let measures: Vec<_> = new
+            .measures
+            .into_iter()
+            .map(|m| crate::db::models::NewMeasure { case_id: id, ..m })
+            .collect();
+        store::insert_measures(conn, &measures).await?;
+        if let Some(resolution) = new.resolution {
+            store::insert_resolution(
+                conn,
+                &crate::db::models::NewResolution {
+                    case_id: id,
+                    ..resolution
+                },
+            )
+            .await?;
+        }
+        let aid: Vec<_> = new
+            .aid
+            .into_iter()
+            .map(|a| crate::db::models::NewAid { case_id: id, ..a })
+            .collect();
+        store::insert_aid(conn, &aid).await?;
+        Ok(id)
+    })
+    .await
+}
+
+/// Why a case could not be inserted: the error naming the case that is in the way. A retry
+/// of the same request (same request id) is not an error; it is reported as
+/// [`ApiError::AlreadyExists`] with reason `SAME_REQUEST`, which the caller turns into success.
+async fn existing_case(
+    conn: &mut AsyncPgConnection,
+    new: &crate::db::models::NewCase,
+) -> Result<ApiError, ApiError> {
+    if let Some(request_id) = new.request_id {
+        if let Some(id) = store::find_by_request_id(conn, request_id).await? {
+            return Ok(ApiError::AlreadyExists {
+                reason: "SAME_REQUEST",
+                existing: names::case(id),
+                message: String::new(),
+            });
+        }
+    }
+    match store::find_by_number(conn, &new.region_code, &new.case_number).await? {
+        Some(id) => Ok(ApiError::AlreadyExists {
+            reason: "CASE_ALREADY_EXISTS",
+            existing: names::case(id),
+            message: format!(
+                "case {} of regions/{} already exists as {}",
+                new.case_number,
+                new.region_code,
+                names::case(id)
+            ),
+        }),
+        None => Err(ApiError::Internal(
+            "insert conflicted but no conflicting case was found".into(),
+        )),
+    }
+}
+
+async fn load_case(conn: &mut AsyncPgConnection, id: i64) -> Result<pb::Case, ApiError> {
+    store::get(conn, id)
+        .await?
+        .map(convert::case)
+        .ok_or_else(|| case_not_found(id))
+}
+
+/// The stored case as a message, with the masked fields of `incoming` laid over it.
+fn merge_case(stored: &CaseRow, incoming: &pb::Case, paths: &[String]) -> pb::Case {
+    let mut merged = convert::case(CaseRecord {
+        case: stored.clone(),
+        measures: Vec::new(),
+        resolution: None,
+        aid: Vec::new(),
+    });
+    for path in paths {
+        match path.as_str() {
+            "case_type" => merged.case_type = incoming.case_type,
+            "status" => merged.status = incoming.status,
+            "applicant_type" => merged.applicant_type = incoming.applicant_type,
+            "sector" => merged.sector = incoming.sector,
+            "accepted_on" => merged.accepted_on = incoming.accepted_on,
+            "concluded_on" => merged.concluded_on = incoming.concluded_on,
+            "leader_handled" => merged.leader_handled = incoming.leader_handled,
+            "public_hearing" => merged.public_hearing = incoming.public_hearing,
+            "private_enterprise" => merged.private_enterprise = incoming.private_enterprise,
+            "spp_listed_batch" => merged.spp_listed_batch = incoming.spp_listed_batch,
+            "typical" => merged.typical = incoming.typical,
+            "summary" => merged.summary.clone_from(&incoming.summary),
+            _ => {}
+        }
+    }
+    merged
+}
+
+/// The stored measure as a message, with the masked fields of `incoming` laid over it.
+fn merge_measure(stored: &MeasureRow, incoming: &pb::Measure, paths: &[String]) -> pb::Measure {
+    let mut merged = convert::measure(stored.clone());
+    for path in paths {
+        match path.as_str() {
+            "kind" => merged.kind = incoming.kind,
+            "issued_on" => merged.issued_on = incoming.issued_on,
+            "addressee_type" => merged.addressee_type = incoming.addressee_type,
+            "addressee" => merged.addressee.clone_from(&incoming.addressee),
+            "adoption" => merged.adoption = incoming.adoption,
+            "answered_on" => merged.answered_on = incoming.answered_on,
+            _ => {}
+        }
+    }
+    merged
+}
+
+/// Locks the case a child record is added to; NOT_FOUND when there is none.
+async fn lock_parent(conn: &mut AsyncPgConnection, id: i64) -> Result<CaseRow, ApiError> {
+    store::lock_case(conn, id)
+        .await?
+        .ok_or_else(|| case_not_found(id))
+}
+
+fn parse_parent(parent: &str, v: &mut Violations) -> Option<i64> {
+    v.check("parent", names::parse_case(parent))
+}
+
+#[tonic::async_trait]
+impl CaseService for CaseApi {
+    #[tracing::instrument(skip_all, fields(region, case_number))]
+    async fn create_case(
+        &self,
+        request: Request<pb::CreateCaseRequest>,
+    ) -> Result<Response<pb::CreateCaseResponse>, Status> {
+        let request = request.into_inner();
+        let Some(case) = request.case else {
+            return Err(ApiError::invalid("case", "is required").into());
+        };
+        tracing::Span::current()
+            .record("region", case.region.as_str())
+            .record("case_number", case.case_number.as_str());
+        let new = validate_new_case(&case, &request.request_id)?;
+        let mut conn = self.state.conn().await?;
+        check_case_region(&mut conn, &new.case.region_code, "case.region").await?;
+        if let Some(request_id) = new.case.request_id {
+            if let Some(id) = store::find_by_request_id(&mut conn, request_id)
+                .await
+                .map_err(ApiError::from)?
+            {
+                let case = load_case(&mut conn, id).await?;
+                return Ok(Response::new(pb::CreateCaseResponse { case: Some(case) }));
+            }
+        }
+        let id = match store_case(&mut conn, new).await {
+            Ok(id) => id,
+            Err(ApiError::AlreadyExists {
+                reason: "SAME_REQUEST",
+                existing,
+                ..
+            }) => names::parse_case(&existing).map_err(ApiError::Internal)?,
+            Err(error) => return Err(error.into()),
+        };
+        let case = load_case(&mut conn, id).await?;
+        tracing::info!(name = %case.name, "case created");
+        Ok(Response::new(pb::CreateCaseResponse { case: Some(case) }))
+    }
+
+    #[tracing::instrument(skip_all, fields(name = %request.get_ref().name))]
+    async fn get_case(
+        &self,
+        request: Request<pb::GetCaseRequest>,
+    ) -> Result<Response<pb::GetCaseResponse>, Status> {
+        let request = request.into_inner();
+        let id = names::parse_case(&request.name).map_err(|e| ApiError::invalid("name", e))?;
+        let mut conn = self.state.conn().await?;
+        let case = load_case(&mut conn, id).await?;
+        Ok(Response::new(pb::GetCaseResponse { case: Some(case) }))
+    }
+
+    #[tracing::instrument(skip_all, fields(region = %request.get_ref().region))]
+    async fn list_cases(
+        &self,
+        request: Request<pb::ListCasesRequest>,
+    ) -> Result<Response<pb::ListCasesResponse>, Status> {
+        let request = request.into_inner();
+        let mut v = Violations::new();
+        let region = if request.region.is_empty() {
+            None
+        } else {
+            v.check("region", RegionCode::from_name(&request.region))
+        };
+        let case_type = v
+            .check(
+                "case_type",
+                validate::optional_enum::<pb::CaseType>(request.case_type, "case type"),
+            )
+            .flatten();
+        let status = v
+            .check(
+                "status",
+                validate::optional_enum::<pb::CaseStatus>(request.status, "case status"),
+            )
+            .flatten();
+        let from = v.check(
+            "accepted_from",
+            date::optional(request.accepted_from.as_ref()),
+        );
+        let to = v.check("accepted_to", date::optional(request.accepted_to.as_ref()));
+        if let (Some(Some(from)), Some(Some(to))) = (from, to) {
+            if to < from {
+                v.add(
+                    "accepted_to",
+                    format!("{to} is before accepted_from {from}"),
+                );
+            }
+        }
+        let mut filter = CaseFilter {
+            region: region.map(|r| r.as_str().to_owned()),
+            case_type,
+            status,
+            accepted_from: from.flatten(),
+            accepted_to: to.flatten(),
+            ..CaseFilter::default()
+        };
+        for (i, marker) in request.markers.iter().enumerate() {
+            match pb::Marker::try_from(*marker) {
+                Ok(pb::Marker::LeaderHandled) => filter.leader_handled = true,
+                Ok(pb::Marker::PublicHearing) => filter.public_hearing = true,
+                Ok(pb::Marker::PrivateEnterprise) => filter.private_enterprise = true,
+                Ok(pb::Marker::SppListed) => filter.spp_listed = true,
+                Ok(pb::Marker::Typical) => filter.typical = true,
+                _ => v.add(
+                    format!("markers[{i}]"),
+                    format!("{marker} is not a known marker"),
+                ),
+            }
+        }
+        let page_size = v.check(
+            "page_size",
+            pagination::page_size(request.page_size, DEFAULT_PAGE, MAX_PAGE),
+        );
+        let print = pagination::fingerprint(&[&format!(
+            "{:?}",
+            pb::ListCasesRequest {
+                page_size: 0,
+                page_token: String::new(),
+                ..request.clone()
+            }
+        )]);
+        let after = v
+            .check(
+                "page_token",
+                pagination::decode(&request.page_token, &print),
+            )
+            .flatten()
+            .map(|position| {
+                position
+                    .split_once('|')
+                    .and_then(|(d, id)| {
+                        Some((
+                            NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()?,
+                            id.parse::<i64>().ok()?,
+                        ))
+                    })
+                    .ok_or_else(|| {
+                        ApiError::invalid("page_token", "is damaged; start again without it")
+                    })
+            })
+            .transpose()?;
+        v.finish()?;
+        let page_size = page_size.unwrap_or(DEFAULT_PAGE);
+
+        let mut conn = self.state.conn().await?;
+        if let Some(region) = &filter.region {
+            super::existing_region(
+                &mut conn,
+                &RegionCode::parse(region).map_err(ApiError::Internal)?,
+            )
+            .await?;
+        }
+        let mut records = store::list(&mut conn, &filter, after, page_size + 1)
+            .await
+            .map_err(ApiError::from)?;
+        let has_more = records.len() as i64 > page_size;
+        records.truncate(page_size as usize);
+        let next_page_token = match records.last() {
+            Some(last) if has_more => pagination::encode(
+                &print,
+                &format!("{}|{}", last.case.accepted_on, last.case.id),
+            ),
+            _ => String::new(),
+        };
+        Ok(Response::new(pb::ListCasesResponse {
+            cases: records.into_iter().map(convert::case).collect(),
+            next_page_token,
+        }))
+    }
+
+    #[tracing::instrument(skip_all, fields(name))]
+    async fn update_case(
+        &self,
+        request: Request<pb::UpdateCaseRequest>,
+    ) -> Result<Response<pb::UpdateCaseResponse>, Status> {
+        let request = request.into_inner();
+        let mut v = Violations::new();
+        let incoming = request.case.unwrap_or_default();
+        tracing::Span::current().record("name", incoming.name.as_str());
+        let id = v.check("case.name", names::parse_case(&incoming.name));
+        let paths = v.check(
+            "update_mask",
+            mask_paths(request.update_mask.as_ref(), &CASE_UPDATABLE),
+        );
+        v.finish()?;
+        let (Some(id), Some(paths)) = (id, paths) else {
+            return Err(ApiError::Internal("validation passed without values".into()).into());
+        };
+
+        let mut conn = self.state.conn().await?;
+        conn.transaction::<_, ApiError, _>(async move |conn| {
+                let stored = lock_parent(conn, id).await?;
+                let current = convert::etag(stored.version);
+                if !incoming.etag.is_empty() && incoming.etag != current {
+                    return Err(ApiError::EtagMismatch {
+                        resource: names::case(id),
+                        given: incoming.etag.clone(),
+                        current,
+                    });
+                }
+                let merged = merge_case(&stored, &incoming, &paths);
+                let mut v = Violations::new();
+                let fields = validate::case_fields(&merged, "case", &mut v);
+                if let Some(fields) = &fields {
+                    if let Some(earliest) = store::earliest_record_date(conn, id).await? {
+                        if fields.accepted_on > earliest {
+                            v.add(
+                                "case.accepted_on",
+                                format!(
+                                    "{} is after the case's earliest measure, resolution or aid grant ({earliest})",
+                                    fields.accepted_on
+                                ),
+                            );
+                        }
+                    }
+                }
+                v.finish()?;
+                let fields = fields.ok_or_else(|| ApiError::Internal("no fields".into()))?;
+                let updated = CaseRow {
+                    case_type: fields.case_type,
+                    status: fields.status,
+                    applicant_type: fields.applicant_type,
+                    sector: fields.sector,
+                    accepted_on: fields.accepted_on,
+                    concluded_on: fields.concluded_on,
+                    leader_handled: fields.leader_handled,
+                    public_hearing: fields.public_hearing,
+                    private_enterprise: fields.private_enterprise,
+                    spp_listed_batch: fields.spp_listed_batch,
+                    typical: fields.typical,
+                    summary: fields.summary,
+                    ..stored
+                };
+                store::save_case(conn, &updated).await?;
+                Ok(())
+            })
+        .await?;
+        let case = load_case(&mut conn, id).await?;
+        tracing::info!(name = %case.name, "case updated");
+        Ok(Response::new(pb::UpdateCaseResponse { case: Some(case) }))
+    }
+
+    #[tracing::instrument(skip_all, fields(parent = %request.get_ref().parent))]
+    async fn create_measure(
+        &self,
+        request: Request<pb::CreateMeasureRequest>,
+    ) -> Result<Response<pb::CreateMeasureResponse>, Status> {
+        let request = request.into_inner();
+        let mut v = Violations::new();
+        let case_id = parse_parent(&request.parent, &mut v);
+        let incoming = request.measure.unwrap_or_default();
+        validate::measure(&incoming, "measure", None, &mut v);
+        let request_id = v.check("request_id", validate::request_id(&request.request_id));
+        v.finish()?;
+        let (Some(case_id), Some(request_id)) = (case_id, request_id) else {
+            return Err(ApiError::Internal("validation passed without values".into()).into());
+        };
+        let mut conn = self.state.conn().await?;
+        let row = conn
+            .transaction::<_, ApiError, _>(async move |conn| {
+                let case = lock_parent(conn, case_id).await?;
+                if let Some(request_id) = request_id {
+                    if let Some(existing) = store::measure_by_request_id(conn, request_id).await? {
+                        return Ok(existing);
+                    }
+                }
+                let mut v = Violations::new();
+                let new = validate::measure(&incoming, "measure", Some(case.accepted_on), &mut v);
+                v.finish()?;
+                let new = new.ok_or_else(|| ApiError::Internal("no measure".into()))?;
+                let new = crate::db::models::NewMeasure {
+                    case_id,
+                    request_id,
+                    ..new
+                };
+                let mut rows = store::insert_measures(conn, std::slice::from_ref(&new)).await?;
+                store::touch_case(conn, case_id).await?;
+                rows.pop()
+                    .ok_or_else(|| ApiError::Internal("insert returned nothing".into()))
+            })
+            .await?;
+        Ok(Response::new(pb::CreateMeasureResponse {
+            measure: Some(convert::measure(row)),
+        }))
+    }
+
+    #[tracing::instrument(skip_all, fields(name))]
+    async fn update_measure(
+        &self,
+        request: Request<pb::UpdateMeasureRequest>,
+    ) -> Result<Response<pb::UpdateMeasureResponse>, Status> {
+        let request = request.into_inner();
+        let mut v = Violations::new();
+        let incoming = request.measure.unwrap_or_default();
+        tracing::Span::current().record("name", incoming.name.as_str());
+        let ids = v.check("measure.name", names::parse_measure(&incoming.name));
+        let paths = v.check(
+            "update_mask",
+            mask_paths(request.update_mask.as_ref(), &MEASURE_UPDATABLE),
+        );
+        v.finish()?;
+        let (Some((case_id, measure_id)), Some(paths)) = (ids, paths) else {
+            return Err(ApiError::Internal("validation passed without values".into()).into());
+        };
+        let mut conn = self.state.conn().await?;
+        let row = conn
+            .transaction::<_, ApiError, _>(async move |conn| {
+                let case = lock_parent(conn, case_id).await?;
+                let stored = store::lock_measure(conn, case_id, measure_id)
+                    .await?
+                    .ok_or_else(|| ApiError::NotFound {
+                        reason: "MEASURE_NOT_FOUND",
+                        resource: names::measure(case_id, measure_id),
+                    })?;
+                let merged = merge_measure(&stored, &incoming, &paths);
+                let mut v = Violations::new();
+                let fields = validate::measure(&merged, "measure", Some(case.accepted_on), &mut v);
+                v.finish()?;
+                let fields = fields.ok_or_else(|| ApiError::Internal("no measure".into()))?;
+                let updated = MeasureRow {
+                    kind: fields.kind,
+                    issued_on: fields.issued_on,
+                    addressee_type: fields.addressee_type,
+                    addressee: fields.addressee,
+                    adoption: fields.adoption,
+                    answered_on: fields.answered_on,
+                    ..stored
+                };
+                store::save_measure(conn, &updated).await?;
+                store::touch_case(conn, case_id).await?;
+                store::lock_measure(conn, case_id, measure_id)
+                    .await?
+                    .ok_or_else(|| ApiError::Internal("measure vanished".into()))
+            })
+            .await?;
+        Ok(Response::new(pb::UpdateMeasureResponse {
+            measure: Some(convert::measure(row)),
+        }))
+    }
+
+    #[tracing::instrument(skip_all, fields(parent = %request.get_ref().parent))]
+    async fn create_resolution(
+        &self,
+        request: Request<pb::CreateResolutionRequest>,
+    ) -> Result<Response<pb::CreateResolutionResponse>, Status> {
+        let request = request.into_inner();
+        let mut v = Violations::new();
+        let case_id = parse_parent(&request.parent, &mut v);
+        let incoming = request.resolution.unwrap_or_default();
+        validate::resolution(&incoming, "resolution", None, &mut v);
+        let request_id = v.check("request_id", validate::request_id(&request.request_id));
+        v.finish()?;
+        let (Some(case_id), Some(request_id)) = (case_id, request_id) else {
+            return Err(ApiError::Internal("validation passed without values".into()).into());
+        };
+        let mut conn = self.state.conn().await?;
+        let row = conn
+            .transaction::<_, ApiError, _>(async move |conn| {
+                let case = lock_parent(conn, case_id).await?;
+                let mut v = Violations::new();
+                let new =
+                    validate::resolution(&incoming, "resolution", Some(case.accepted_on), &mut v);
+                v.finish()?;
+                let new = new.ok_or_else(|| ApiError::Internal("no resolution".into()))?;
+                let new = crate::db::models::NewResolution {
+                    case_id,
+                    request_id,
+                    ..new
+                };
+                match store::insert_resolution(conn, &new).await? {
+                    Some(row) => {
+                        store::touch_case(conn, case_id).await?;
+                        Ok(row)
+                    }
+                    None => {
+                        let existing = store::get(conn, case_id)
+                            .await?
+                            .and_then(|record| record.resolution);
+                        match existing {
+                            Some(row) if request_id.is_some() && row.request_id == request_id => {
+                                Ok(row)
+                            }
+                            _ => Err(ApiError::AlreadyExists {
+                                reason: "RESOLUTION_ALREADY_EXISTS",
+                                existing: names::resolution(case_id),
+                                message: format!(
+                                    "{} already has a resolution, {}",
+                                    names::case(case_id),
+                                    names::resolution(case_id)
+                                ),
+                            }),
+                        }
+                    }
+                }
+            })
+            .await?;
+        Ok(Response::new(pb::CreateResolutionResponse {
+            resolution: Some(convert::resolution(row)),
+        }))
+    }
+
+    #[tracing::instrument(skip_all, fields(parent = %request.get_ref().parent))]
+    async fn create_judicial_aid(
+        &self,
+        request: Request<pb::CreateJudicialAidRequest>,
+    ) -> Result<Response<pb::CreateJudicialAidResponse>, Status> {
+        let request = request.into_inner();
+        let mut v = Violations::new();
+        let case_id = parse_parent(&request.parent, &mut v);
+        let incoming = request.aid_grant.unwrap_or_default();
+        validate::aid(&incoming, "aid_grant", None, &mut v);
+        let request_id = v.check("request_id", validate::request_id(&request.request_id));
+        v.finish()?;
+        let (Some(case_id), Some(request_id)) = (case_id, request_id) else {
+            return Err(ApiError::Internal("validation passed without values".into()).into());
+        };
+        let mut conn = self.state.conn().await?;
+        let row = conn
+            .transaction::<_, ApiError, _>(async move |conn| {
+                let case = lock_parent(conn, case_id).await?;
+                if let Some(request_id) = request_id {
+                    if let Some(existing) = store::aid_by_request_id(conn, request_id).await? {
+                        return Ok(existing);
+                    }
+                }
+                let mut v = Violations::new();
+                let new = validate::aid(&incoming, "aid_grant", Some(case.accepted_on), &mut v);
+                v.finish()?;
+                let new = new.ok_or_else(|| ApiError::Internal("no grant".into()))?;
+                let new = crate::db::models::NewAid {
+                    case_id,
+                    request_id,
+                    ..new
+                };
+                let mut rows = store::insert_aid(conn, std::slice::from_ref(&new)).await?;
+                store::touch_case(conn, case_id).await?;
+                rows.pop()
+                    .ok_or_else(|| ApiError::Internal("insert returned nothing".into()))
+            })
+            .await?;
+        Ok(Response::new(pb::CreateJudicialAidResponse {
+            aid_grant: Some(convert::aid(row)),
+        }))
+    }
+}

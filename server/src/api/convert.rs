@@ -1,0 +1,103 @@
+//! Conversions from stored rows to `procura.v1` messages.
+
+use chrono::{DateTime, Utc};
+use procura_proto::v1 as pb;
+
+use crate::db::models::{AidRow, CaseRecord, MeasureRow, RegionRow, ResolutionRow};
+use crate::domain::{date, names, region::RegionCode};
+
+/// A protobuf timestamp.
+pub fn timestamp(time: DateTime<Utc>) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: time.timestamp(),
+        nanos: time.timestamp_subsec_nanos() as i32,
+    }
+}
+
+/// The etag of a case at `version` (AIP-154).
+pub fn etag(version: i32) -> String {
+    format!("\"v{version}\"")
+}
+
+/// A region message.
+pub fn region(row: RegionRow, child_count: i64) -> pb::Region {
+    pb::Region {
+        name: format!("regions/{}", row.code),
+        parent: row
+            .parent_code
+            .map(|p| format!("regions/{p}"))
+            .unwrap_or_default(),
+        code: row.code,
+        level: i32::from(row.level),
+        display_name: row.name,
+        english_name: row.name_en,
+        child_count: i32::try_from(child_count).unwrap_or(i32::MAX),
+    }
+}
+
+/// A measure message.
+pub fn measure(row: MeasureRow) -> pb::Measure {
+    pb::Measure {
+        name: names::measure(row.case_id, row.id),
+        kind: i32::from(row.kind),
+        issued_on: Some(date::to_proto(row.issued_on)),
+        addressee_type: i32::from(row.addressee_type),
+        addressee: row.addressee,
+        adoption: i32::from(row.adoption),
+        answered_on: row.answered_on.map(date::to_proto),
+        create_time: Some(timestamp(row.create_time)),
+        update_time: Some(timestamp(row.update_time)),
+    }
+}
+
+/// A resolution message.
+pub fn resolution(row: ResolutionRow) -> pb::Resolution {
+    pb::Resolution {
+        name: names::resolution(row.case_id),
+        method: i32::from(row.method),
+        resolved_on: Some(date::to_proto(row.resolved_on)),
+        note: row.note,
+        create_time: Some(timestamp(row.create_time)),
+    }
+}
+
+/// A judicial aid message.
+pub fn aid(row: AidRow) -> pb::JudicialAid {
+    pb::JudicialAid {
+        name: names::aid_grant(row.case_id, row.id),
+        granted_on: Some(date::to_proto(row.granted_on)),
+        amount_fen: row.amount_fen,
+        recipient: row.recipient,
+        create_time: Some(timestamp(row.create_time)),
+    }
+}
+
+/// A case message with everything under it.
+pub fn case(record: CaseRecord) -> pb::Case {
+    let row = record.case;
+    pb::Case {
+        name: names::case(row.id),
+        region: RegionCode::parse(&row.region_code)
+            .map(|code| code.name())
+            .unwrap_or_else(|_| format!("regions/{}", row.region_code)),
+        case_number: row.case_number,
+        case_type: i32::from(row.case_type),
+        status: i32::from(row.status),
+        applicant_type: i32::from(row.applicant_type),
+        sector: i32::from(row.sector),
+        accepted_on: Some(date::to_proto(row.accepted_on)),
+        concluded_on: row.concluded_on.map(date::to_proto),
+        leader_handled: row.leader_handled,
+        public_hearing: row.public_hearing,
+        private_enterprise: row.private_enterprise,
+        spp_listed_batch: row.spp_listed_batch,
+        typical: row.typical,
+        summary: row.summary,
+        measures: record.measures.into_iter().map(measure).collect(),
+        resolution: record.resolution.map(resolution),
+        aid_grants: record.aid.into_iter().map(aid).collect(),
+        create_time: Some(timestamp(row.create_time)),
+        update_time: Some(timestamp(row.update_time)),
+        etag: etag(row.version),
+    }
+}

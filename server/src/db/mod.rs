@@ -1,0 +1,224 @@
+//! The PostgreSQL store: connection pool, database set-up and migrations, and one module of
+//! query functions per record.
+
+pub mod cases;
+pub mod models;
+pub mod regions;
+pub mod rollup;
+pub mod schema;
+
+use std::time::Duration;
+
+use diesel::ConnectionError;
+use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig, deadpool};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use futures::FutureExt;
+
+/// The migrations in `server/migrations`, compiled in.
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+
+/// The pool of database connections.
+pub type Pool = deadpool::Pool<AsyncPgConnection>;
+/// A connection borrowed from the pool.
+pub type PooledConnection = deadpool::Object<AsyncPgConnection>;
+/// Why no connection could be had from the pool.
+pub type PoolError = deadpool::PoolError;
+
+/// Why the database could not be prepared at start-up.
+#[derive(Debug, thiserror::Error)]
+pub enum DbSetupError {
+    /// PostgreSQL does not answer at all.
+    #[error(
+        "cannot reach PostgreSQL at {target}: {cause}. Is it running? Start it (e.g. `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`) or point --database-url / DATABASE_URL at a running server"
+    )]
+    Unreachable {
+        /// Host and port (no password).
+        target: String,
+        /// What the driver said.
+        cause: String,
+    },
+    /// The URL is not a PostgreSQL URL procura can use.
+    #[error("the database URL is not usable: {0}")]
+    BadUrl(String),
+    /// Creating the database or applying a migration failed.
+    #[error("preparing database `{database}` failed: {cause}")]
+    Setup {
+        /// The database name.
+        database: String,
+        /// What went wrong.
+        cause: String,
+    },
+}
+
+/// A PostgreSQL URL split around its database name.
+struct DbUrl<'a> {
+    prefix: &'a str,
+    database: &'a str,
+    query: &'a str,
+}
+
+impl<'a> DbUrl<'a> {
+    fn parse(url: &'a str) -> Result<Self, DbSetupError> {
+        let rest = url
+            .strip_prefix("postgres://")
+            .or_else(|| url.strip_prefix("postgresql://"))
+            .ok_or_else(|| {
+                DbSetupError::BadUrl(
+                    "it must start with postgres:// (e.g. postgres://postgres@127.0.0.1:5432/procura)"
+                        .to_owned(),
+                )
+            })?;
+        let scheme_len = url.len() - rest.len();
+        let (body, query) = match rest.split_once('?') {
+            Some((body, query)) => (body, query),
+            None => (rest, ""),
+        };
+        let (authority, database) = body.split_once('/').ok_or_else(|| {
+            DbSetupError::BadUrl("it names no database (…/procura at the end)".to_owned())
+        })?;
+        if database.is_empty()
+            || !database
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        {
+            return Err(DbSetupError::BadUrl(format!(
+                "database name `{database}` must be letters, digits, `_` or `-`"
+            )));
+        }
+        Ok(DbUrl {
+            prefix: &url[..scheme_len + authority.len() + 1],
+            database,
+            query,
+        })
+    }
+
+    /// Host and port, without user or password, for messages.
+    fn target(&self) -> String {
+        let authority = self.prefix.trim_end_matches('/');
+        let authority = authority.rsplit_once("//").map_or(authority, |(_, a)| a);
+        authority
+            .rsplit_once('@')
+            .map_or(authority, |(_, host)| host)
+            .to_owned()
+    }
+
+    fn with_database(&self, database: &str) -> String {
+        if self.query.is_empty() {
+            format!("{}{database}", self.prefix)
+        } else {
+            format!("{}{database}?{}", self.prefix, self.query)
+        }
+    }
+}
+
+/// Creates the database if it is missing and applies every pending migration, loading the
+/// region tree on first use.
+pub async fn prepare_database(database_url: &str) -> Result<(), DbSetupError> {
+    let url = DbUrl::parse(database_url)?;
+    let setup_error = |cause: String| DbSetupError::Setup {
+        database: url.database.to_owned(),
+        cause,
+    };
+    match AsyncPgConnection::establish(database_url).await {
+        Ok(_) => {}
+        Err(error) if error.to_string().contains("does not exist") => {
+            create_database(&url).await?;
+        }
+        Err(error) => {
+            return Err(DbSetupError::Unreachable {
+                target: url.target(),
+                cause: error.to_string(),
+            });
+        }
+    }
+    let owned_url = database_url.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let mut conn = <diesel_async::async_connection_wrapper::AsyncConnectionWrapper<
+            AsyncPgConnection,
+        > as diesel::Connection>::establish(&owned_url)
+        .map_err(|e| e.to_string())?;
+        conn.run_pending_migrations(MIGRATIONS)
+            .map(|applied| applied.len())
+            .map_err(|e| e.to_string())
+    })
+    .await
+    .map_err(|e| setup_error(e.to_string()))?
+    .map(|applied| {
+        if applied > 0 {
+            tracing::info!(applied, database = url.database, "applied migrations");
+        }
+    })
+    .map_err(setup_error)
+}
+
+async fn create_database(url: &DbUrl<'_>) -> Result<(), DbSetupError> {
+    let admin_url = url.with_database("postgres");
+    let mut admin = AsyncPgConnection::establish(&admin_url)
+        .await
+        .map_err(|error| DbSetupError::Unreachable {
+            target: url.target(),
+            cause: error.to_string(),
+        })?;
+    // The name was checked to be [A-Za-z0-9_-]+ in DbUrl::parse, so quoting it is enough;
+    // CREATE DATABASE takes no bind parameters.
+    let statement = format!("CREATE DATABASE \"{}\"", url.database);
+    match diesel::sql_query(statement).execute(&mut admin).await {
+        Ok(_) => {
+            tracing::info!(database = url.database, "created database");
+            Ok(())
+        }
+        Err(error) if error.to_string().contains("already exists") => Ok(()),
+        Err(error) => Err(DbSetupError::Setup {
+            database: url.database.to_owned(),
+            cause: error.to_string(),
+        }),
+    }
+}
+
+/// Builds the pool. Each new connection gets a statement timeout, so that no query can hold a
+/// connection forever, and names itself in `pg_stat_activity`.
+pub fn build_pool(database_url: &str, max_size: usize) -> Result<Pool, DbSetupError> {
+    let mut config = ManagerConfig::<AsyncPgConnection>::default();
+    config.custom_setup = Box::new(|url| {
+        let url = url.to_owned();
+        async move {
+            let mut conn = AsyncPgConnection::establish(&url).await?;
+            conn.batch_execute(
+                "SET statement_timeout = '60s'; SET application_name = 'procura-server'",
+            )
+            .await
+            .map_err(ConnectionError::CouldntSetupConfiguration)?;
+            Ok(conn)
+        }
+        .boxed()
+    });
+    let manager = AsyncDieselConnectionManager::new_with_config(database_url, config);
+    Pool::builder(manager)
+        .max_size(max_size.max(1))
+        .runtime(::deadpool::Runtime::Tokio1)
+        .wait_timeout(Some(Duration::from_secs(10)))
+        .create_timeout(Some(Duration::from_secs(5)))
+        .build()
+        .map_err(|e| DbSetupError::BadUrl(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_urls() {
+        let url = DbUrl::parse("postgres://postgres:secret@127.0.0.1:5432/procura?sslmode=disable")
+            .expect("valid");
+        assert_eq!(url.database, "procura");
+        assert_eq!(url.target(), "127.0.0.1:5432");
+        assert_eq!(
+            url.with_database("postgres"),
+            "postgres://postgres:secret@127.0.0.1:5432/postgres?sslmode=disable"
+        );
+        assert!(DbUrl::parse("mysql://x/y").is_err());
+        assert!(DbUrl::parse("postgres://x").is_err());
+        assert!(DbUrl::parse("postgres://x/a;b").is_err());
+    }
+}

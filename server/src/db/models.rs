@@ -1,0 +1,236 @@
+//! Rows as stored: a read struct per table, and a `New…` struct for inserts.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use super::schema::{cases, judicial_aid, measures, regions, resolutions};
+
+/// A division of the region tree.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = regions, check_for_backend(diesel::pg::Pg))]
+pub struct RegionRow {
+    /// Six-digit code.
+    pub code: String,
+    /// Parent's code; none for the root.
+    pub parent_code: Option<String>,
+    /// 1 national .. 4 county.
+    pub level: i16,
+    /// Chinese name.
+    pub name: String,
+    /// English name or empty.
+    pub name_en: String,
+}
+
+/// A stored case.
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable, AsChangeset)]
+#[diesel(table_name = cases, check_for_backend(diesel::pg::Pg), treat_none_as_null = true)]
+pub struct CaseRow {
+    /// Server-assigned id; the name is `cases/{id}`.
+    pub id: i64,
+    /// Code of the handling procuratorate's region.
+    pub region_code: String,
+    /// 案号
+    pub case_number: String,
+    /// procura.v1.CaseType
+    pub case_type: i16,
+    /// procura.v1.CaseStatus
+    pub status: i16,
+    /// procura.v1.ApplicantType
+    pub applicant_type: i16,
+    /// procura.v1.Sector
+    pub sector: i16,
+    /// 受理日期
+    pub accepted_on: NaiveDate,
+    /// 审结日期
+    pub concluded_on: Option<NaiveDate>,
+    /// 领导包案
+    pub leader_handled: bool,
+    /// 公开听证
+    pub public_hearing: bool,
+    /// 涉民营企业
+    pub private_enterprise: bool,
+    /// 挂牌督办批次, 0 when not listed
+    pub spp_listed_batch: i32,
+    /// 典型案例
+    pub typical: bool,
+    /// 案情摘要
+    pub summary: String,
+    /// AIP-155 idempotency key of the creating request.
+    pub request_id: Option<Uuid>,
+    /// Bumped by every change to the case or its records; the etag.
+    pub version: i32,
+    /// When stored.
+    pub create_time: DateTime<Utc>,
+    /// When last changed.
+    pub update_time: DateTime<Utc>,
+}
+
+/// A case to insert.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = cases)]
+pub struct NewCase {
+    /// See [`CaseRow`].
+    pub region_code: String,
+    /// See [`CaseRow`].
+    pub case_number: String,
+    /// See [`CaseRow`].
+    pub case_type: i16,
+    /// See [`CaseRow`].
+    pub status: i16,
+    /// See [`CaseRow`].
+    pub applicant_type: i16,
+    /// See [`CaseRow`].
+    pub sector: i16,
+    /// See [`CaseRow`].
+    pub accepted_on: NaiveDate,
+    /// See [`CaseRow`].
+    pub concluded_on: Option<NaiveDate>,
+    /// See [`CaseRow`].
+    pub leader_handled: bool,
+    /// See [`CaseRow`].
+    pub public_hearing: bool,
+    /// See [`CaseRow`].
+    pub private_enterprise: bool,
+    /// See [`CaseRow`].
+    pub spp_listed_batch: i32,
+    /// See [`CaseRow`].
+    pub typical: bool,
+    /// See [`CaseRow`].
+    pub summary: String,
+    /// See [`CaseRow`].
+    pub request_id: Option<Uuid>,
+}
+
+/// A stored supervision measure.
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable, AsChangeset)]
+#[diesel(table_name = measures, check_for_backend(diesel::pg::Pg), treat_none_as_null = true)]
+pub struct MeasureRow {
+    /// Server-assigned id.
+    pub id: i64,
+    /// The case it belongs to.
+    pub case_id: i64,
+    /// procura.v1.MeasureKind
+    pub kind: i16,
+    /// 发出日期
+    pub issued_on: NaiveDate,
+    /// procura.v1.AddresseeType
+    pub addressee_type: i16,
+    /// 监督对象名称
+    pub addressee: String,
+    /// procura.v1.Adoption
+    pub adoption: i16,
+    /// 回复日期
+    pub answered_on: Option<NaiveDate>,
+    /// AIP-155 idempotency key.
+    pub request_id: Option<Uuid>,
+    /// When stored.
+    pub create_time: DateTime<Utc>,
+    /// When last changed.
+    pub update_time: DateTime<Utc>,
+}
+
+/// A measure to insert.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = measures)]
+pub struct NewMeasure {
+    /// See [`MeasureRow`]; set when the case id is known.
+    pub case_id: i64,
+    /// See [`MeasureRow`].
+    pub kind: i16,
+    /// See [`MeasureRow`].
+    pub issued_on: NaiveDate,
+    /// See [`MeasureRow`].
+    pub addressee_type: i16,
+    /// See [`MeasureRow`].
+    pub addressee: String,
+    /// See [`MeasureRow`].
+    pub adoption: i16,
+    /// See [`MeasureRow`].
+    pub answered_on: Option<NaiveDate>,
+    /// See [`MeasureRow`].
+    pub request_id: Option<Uuid>,
+}
+
+/// A stored dispute resolution.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = resolutions, check_for_backend(diesel::pg::Pg))]
+pub struct ResolutionRow {
+    /// The case; at most one resolution each.
+    pub case_id: i64,
+    /// procura.v1.ResolutionMethod
+    pub method: i16,
+    /// 化解日期
+    pub resolved_on: NaiveDate,
+    /// 说明
+    pub note: String,
+    /// AIP-155 idempotency key.
+    pub request_id: Option<Uuid>,
+    /// When stored.
+    pub create_time: DateTime<Utc>,
+}
+
+/// A resolution to insert.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = resolutions)]
+pub struct NewResolution {
+    /// See [`ResolutionRow`].
+    pub case_id: i64,
+    /// See [`ResolutionRow`].
+    pub method: i16,
+    /// See [`ResolutionRow`].
+    pub resolved_on: NaiveDate,
+    /// See [`ResolutionRow`].
+    pub note: String,
+    /// See [`ResolutionRow`].
+    pub request_id: Option<Uuid>,
+}
+
+/// A stored judicial aid grant.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = judicial_aid, check_for_backend(diesel::pg::Pg))]
+pub struct AidRow {
+    /// Server-assigned id.
+    pub id: i64,
+    /// The case.
+    pub case_id: i64,
+    /// 救助日期
+    pub granted_on: NaiveDate,
+    /// 救助金额, fen
+    pub amount_fen: i64,
+    /// 救助对象
+    pub recipient: String,
+    /// AIP-155 idempotency key.
+    pub request_id: Option<Uuid>,
+    /// When stored.
+    pub create_time: DateTime<Utc>,
+}
+
+/// A grant to insert.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = judicial_aid)]
+pub struct NewAid {
+    /// See [`AidRow`].
+    pub case_id: i64,
+    /// See [`AidRow`].
+    pub granted_on: NaiveDate,
+    /// See [`AidRow`].
+    pub amount_fen: i64,
+    /// See [`AidRow`].
+    pub recipient: String,
+    /// See [`AidRow`].
+    pub request_id: Option<Uuid>,
+}
+
+/// A case with everything under it.
+#[derive(Debug, Clone)]
+pub struct CaseRecord {
+    /// The case.
+    pub case: CaseRow,
+    /// Its measures, by id.
+    pub measures: Vec<MeasureRow>,
+    /// Its resolution, if any.
+    pub resolution: Option<ResolutionRow>,
+    /// Its aid grants, by id.
+    pub aid: Vec<AidRow>,
+}

@@ -1,0 +1,102 @@
+//! Diesel table definitions, matching `server/migrations`.
+
+diesel::table! {
+    /// The region tree (行政区划).
+    regions (code) {
+        code -> Text,
+        parent_code -> Nullable<Text>,
+        level -> SmallInt,
+        name -> Text,
+        name_en -> Text,
+    }
+}
+
+diesel::table! {
+    /// Closure of the region tree: every (ancestor-or-self, region) pair.
+    region_ancestors (ancestor_code, code) {
+        ancestor_code -> Text,
+        code -> Text,
+        ancestor_level -> SmallInt,
+    }
+}
+
+diesel::table! {
+    /// 行政检察监督案件
+    cases (id) {
+        id -> BigInt,
+        region_code -> Text,
+        case_number -> Text,
+        case_type -> SmallInt,
+        status -> SmallInt,
+        applicant_type -> SmallInt,
+        sector -> SmallInt,
+        accepted_on -> Date,
+        concluded_on -> Nullable<Date>,
+        leader_handled -> Bool,
+        public_hearing -> Bool,
+        private_enterprise -> Bool,
+        spp_listed_batch -> Integer,
+        typical -> Bool,
+        summary -> Text,
+        request_id -> Nullable<Uuid>,
+        version -> Integer,
+        create_time -> Timestamptz,
+        update_time -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    /// 监督措施
+    measures (id) {
+        id -> BigInt,
+        case_id -> BigInt,
+        kind -> SmallInt,
+        issued_on -> Date,
+        addressee_type -> SmallInt,
+        addressee -> Text,
+        adoption -> SmallInt,
+        answered_on -> Nullable<Date>,
+        request_id -> Nullable<Uuid>,
+        create_time -> Timestamptz,
+        update_time -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    /// 行政争议实质性化解
+    resolutions (case_id) {
+        case_id -> BigInt,
+        method -> SmallInt,
+        resolved_on -> Date,
+        note -> Text,
+        request_id -> Nullable<Uuid>,
+        create_time -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    /// 司法救助
+    judicial_aid (id) {
+        id -> BigInt,
+        case_id -> BigInt,
+        granted_on -> Date,
+        amount_fen -> BigInt,
+        recipient -> Text,
+        request_id -> Nullable<Uuid>,
+        create_time -> Timestamptz,
+    }
+}
+
+diesel::joinable!(cases -> regions (region_code));
+diesel::joinable!(measures -> cases (case_id));
+diesel::joinable!(resolutions -> cases (case_id));
+diesel::joinable!(judicial_aid -> cases (case_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    regions,
+    region_ancestors,
+    cases,
+    measures,
+    resolutions,
+    judicial_aid,
+);

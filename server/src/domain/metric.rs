@@ -1,0 +1,308 @@
+//! The figures of a rollup (统计数据项): which there are, how they add up, and the
+//! year-on-year change.
+
+use std::collections::BTreeSet;
+
+/// The unit of a figure, numbered as `procura.v1.Unit`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    /// A number of records.
+    Count = 1,
+    /// Money in fen.
+    Fen = 2,
+}
+
+/// One figure that a rollup reports.
+#[derive(Debug, Clone, Copy)]
+pub struct MetricDef {
+    /// Stable identifier, e.g. `measures.protest`.
+    pub id: &'static str,
+    /// English and Chinese label.
+    pub label: &'static str,
+    /// Unit of the value.
+    pub unit: Unit,
+}
+
+const fn count(id: &'static str, label: &'static str) -> MetricDef {
+    MetricDef {
+        id,
+        label,
+        unit: Unit::Count,
+    }
+}
+
+/// Every figure, in the order they are reported.
+pub const METRICS: [MetricDef; 32] = [
+    count("measures.total", "Supervision measures (监督措施)"),
+    count(
+        "measures.protest_and_retrial",
+        "Protests and retrial suggestions (抗诉和再审检察建议)",
+    ),
+    count("measures.protest", "Administrative protests (抗诉)"),
+    count(
+        "measures.retrial_suggestion",
+        "Retrial suggestions (再审检察建议)",
+    ),
+    count(
+        "measures.trial_violation_suggestion",
+        "Suggestions on trial personnel's illegal acts (审判人员违法行为检察建议)",
+    ),
+    count(
+        "measures.enforcement_violation_suggestion",
+        "Suggestions on enforcement violations (执行活动违法检察建议)",
+    ),
+    count(
+        "measures.social_governance_suggestion",
+        "Social governance suggestions (社会治理检察建议)",
+    ),
+    count(
+        "measures.administrative_organ_suggestion",
+        "Suggestions to administrative organs (向行政机关发出的检察建议)",
+    ),
+    count(
+        "measures.protest.adopted",
+        "  of which adopted: protests (采纳)",
+    ),
+    count(
+        "measures.retrial_suggestion.adopted",
+        "  of which adopted: retrial suggestions (采纳)",
+    ),
+    count(
+        "measures.trial_violation_suggestion.adopted",
+        "  of which adopted: trial violation suggestions (采纳)",
+    ),
+    count(
+        "measures.enforcement_violation_suggestion.adopted",
+        "  of which adopted: enforcement violation suggestions (采纳)",
+    ),
+    count(
+        "measures.social_governance_suggestion.adopted",
+        "  of which adopted: social governance suggestions (采纳)",
+    ),
+    count(
+        "measures.administrative_organ_suggestion.adopted",
+        "  of which adopted: suggestions to administrative organs (采纳)",
+    ),
+    count("cases.accepted", "Cases accepted (受理案件)"),
+    count("cases.concluded", "Cases concluded (审结案件)"),
+    count(
+        "resolutions.total",
+        "Administrative disputes resolved (行政争议实质性化解)",
+    ),
+    count(
+        "resolutions.private_enterprise",
+        "  of which involving private enterprises (涉民营企业)",
+    ),
+    count(
+        "resolutions.supervision_correction",
+        "  by supervision and correction (监督纠正)",
+    ),
+    count(
+        "resolutions.reconciliation",
+        "  by reconciliation or mediation (和解、调解)",
+    ),
+    count(
+        "resolutions.judicial_assistance",
+        "  by judicial assistance (司法救助)",
+    ),
+    count(
+        "resolutions.public_hearing_settlement",
+        "  by settlement after a public hearing (公开听证后化解)",
+    ),
+    count("resolutions.other", "  by other methods (其他)"),
+    count("aid.grants", "Judicial aid grants (司法救助)"),
+    MetricDef {
+        id: "aid.amount_fen",
+        label: "Judicial aid amount (司法救助金额)",
+        unit: Unit::Fen,
+    },
+    count(
+        "markers.leader_handled",
+        "Cases handled by chief prosecutors (领导包案)",
+    ),
+    count(
+        "markers.public_hearing",
+        "Cases with a public hearing (公开听证)",
+    ),
+    count(
+        "markers.private_enterprise",
+        "Cases involving private enterprises (涉民营企业)",
+    ),
+    count(
+        "markers.spp_listed",
+        "Cases listed by the SPP (最高检挂牌督办)",
+    ),
+    count(
+        "markers.spp_listed_private_enterprise",
+        "  of which involving private enterprises (涉民营企业)",
+    ),
+    count(
+        "markers.spp_listed_batches",
+        "  listing batches (挂牌督办批次)",
+    ),
+    count("markers.typical", "Typical cases (典型案例)"),
+];
+
+/// Index of `measures.<kind>` for measure kind `kind` (1..=6).
+pub fn measure_kind(kind: i16) -> Option<usize> {
+    (1..=6).contains(&kind).then(|| 1 + kind as usize)
+}
+
+/// Index of `measures.<kind>.adopted` for measure kind `kind` (1..=6).
+pub fn measure_kind_adopted(kind: i16) -> Option<usize> {
+    (1..=6).contains(&kind).then(|| 7 + kind as usize)
+}
+
+/// Index of `resolutions.<method>` for resolution method `method` (1..=5).
+pub fn resolution_method(method: i16) -> Option<usize> {
+    (1..=5).contains(&method).then(|| 17 + method as usize)
+}
+
+/// Indexes of the figures fed directly from the records.
+pub mod index {
+    /// measures.total
+    pub const MEASURES_TOTAL: usize = 0;
+    /// measures.protest_and_retrial
+    pub const PROTEST_AND_RETRIAL: usize = 1;
+    /// cases.accepted
+    pub const CASES_ACCEPTED: usize = 14;
+    /// cases.concluded
+    pub const CASES_CONCLUDED: usize = 15;
+    /// resolutions.total
+    pub const RESOLUTIONS_TOTAL: usize = 16;
+    /// resolutions.private_enterprise
+    pub const RESOLUTIONS_PRIVATE_ENTERPRISE: usize = 17;
+    /// aid.grants
+    pub const AID_GRANTS: usize = 23;
+    /// aid.amount_fen
+    pub const AID_AMOUNT_FEN: usize = 24;
+    /// markers.leader_handled
+    pub const LEADER_HANDLED: usize = 25;
+    /// markers.public_hearing
+    pub const PUBLIC_HEARING: usize = 26;
+    /// markers.private_enterprise
+    pub const PRIVATE_ENTERPRISE: usize = 27;
+    /// markers.spp_listed
+    pub const SPP_LISTED: usize = 28;
+    /// markers.spp_listed_private_enterprise
+    pub const SPP_LISTED_PRIVATE_ENTERPRISE: usize = 29;
+    /// markers.spp_listed_batches
+    pub const SPP_LISTED_BATCHES: usize = 30;
+    /// markers.typical
+    pub const TYPICAL: usize = 31;
+}
+
+/// The figures of one region (or subtree) for one period. Counts add up across regions;
+/// listing batches are kept as a set so that a batch seen in two regions counts once.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tally {
+    values: [i64; METRICS.len()],
+    batches: BTreeSet<i32>,
+}
+
+impl Tally {
+    /// Adds `amount` to figure `index`.
+    pub fn add(&mut self, index: usize, amount: i64) {
+        if let Some(value) = self.values.get_mut(index) {
+            *value += amount;
+        }
+    }
+
+    /// Records that listing batch `batch` was seen.
+    pub fn add_batch(&mut self, batch: i32) {
+        self.batches.insert(batch);
+    }
+
+    /// Adds every figure of `other` into this one.
+    pub fn merge(&mut self, other: &Tally) {
+        for (mine, theirs) in self.values.iter_mut().zip(other.values.iter()) {
+            *mine += theirs;
+        }
+        self.batches.extend(other.batches.iter().copied());
+    }
+
+    /// The value of figure `index`, derived figures included.
+    pub fn value(&self, index: usize) -> i64 {
+        match index {
+            index::MEASURES_TOTAL => (2..=7).map(|i| self.values[i]).sum(),
+            index::PROTEST_AND_RETRIAL => self.values[2] + self.values[3],
+            index::SPP_LISTED_BATCHES => self.batches.len() as i64,
+            _ => self.values.get(index).copied().unwrap_or(0),
+        }
+    }
+
+    /// True when every figure is zero.
+    pub fn is_empty(&self) -> bool {
+        self.values.iter().all(|v| *v == 0) && self.batches.is_empty()
+    }
+}
+
+/// Year-on-year change in percent: (current − previous) / previous × 100, or `None` when the
+/// previous value is 0 and the change is undefined.
+pub fn change_percent(current: i64, previous: i64) -> Option<f64> {
+    if previous == 0 {
+        None
+    } else {
+        Some((current - previous) as f64 / previous as f64 * 100.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn indexes_match_the_table() {
+        assert_eq!(METRICS[index::CASES_ACCEPTED].id, "cases.accepted");
+        assert_eq!(METRICS[index::RESOLUTIONS_TOTAL].id, "resolutions.total");
+        assert_eq!(METRICS[index::AID_AMOUNT_FEN].id, "aid.amount_fen");
+        assert_eq!(
+            METRICS[index::SPP_LISTED_BATCHES].id,
+            "markers.spp_listed_batches"
+        );
+        assert_eq!(METRICS[index::TYPICAL].id, "markers.typical");
+        assert_eq!(
+            measure_kind(1).map(|i| METRICS[i].id),
+            Some("measures.protest")
+        );
+        assert_eq!(
+            measure_kind_adopted(6).map(|i| METRICS[i].id),
+            Some("measures.administrative_organ_suggestion.adopted")
+        );
+        assert_eq!(
+            resolution_method(1).map(|i| METRICS[i].id),
+            Some("resolutions.supervision_correction")
+        );
+        assert_eq!(
+            resolution_method(5).map(|i| METRICS[i].id),
+            Some("resolutions.other")
+        );
+        assert_eq!(measure_kind(7), None);
+    }
+
+    #[test]
+    fn derived_figures_add_up() {
+        let mut a = Tally::default();
+        a.add(2, 3);
+        a.add(3, 4);
+        a.add(4, 10);
+        a.add_batch(1);
+        let mut b = Tally::default();
+        b.add(2, 1);
+        b.add_batch(1);
+        b.add_batch(2);
+        a.merge(&b);
+        assert_eq!(a.value(index::PROTEST_AND_RETRIAL), 8);
+        assert_eq!(a.value(index::MEASURES_TOTAL), 18);
+        assert_eq!(a.value(index::SPP_LISTED_BATCHES), 2);
+    }
+
+    #[test]
+    fn change_is_undefined_without_a_base() {
+        assert_eq!(change_percent(5, 0), None);
+        assert_eq!(change_percent(0, 0), None);
+        let change = change_percent(380, 239).expect("defined");
+        assert!((change - 58.995_815).abs() < 1e-3);
+        assert_eq!(change_percent(2, 4), Some(-50.0));
+    }
+}

@@ -1,0 +1,8 @@
+//! Plain types and rules of the domain, free of I/O: region codes, resource names, dates and
+//! periods, the figures of a rollup and their year-on-year change.
+
+pub mod date;
+pub mod metric;
+pub mod names;
+pub mod period;
+pub mod region;

@@ -1,0 +1,123 @@
+//! Region codes (行政区划代码) and levels.
+
+use std::fmt;
+
+/// A six-digit administrative division code, e.g. `530100` (Kunming). Well-formed, but not
+/// necessarily in the region tree: the database says whether it exists.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RegionCode(String);
+
+/// The code of the root of the tree, the nation (全国).
+pub const NATIONAL: &str = "000000";
+
+impl RegionCode {
+    /// Parses a bare code, `530100`.
+    pub fn parse(code: &str) -> Result<Self, String> {
+        if code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()) {
+            Ok(RegionCode(code.to_owned()))
+        } else {
+            Err(format!(
+                "`{code}` is not a six-digit region code such as 530100"
+            ))
+        }
+    }
+
+    /// Parses a resource name, `regions/530100`.
+    pub fn from_name(name: &str) -> Result<Self, String> {
+        match name.strip_prefix("regions/") {
+            Some(code) => Self::parse(code)
+                .map_err(|_| format!("`{name}` is not a region name of the form regions/530100")),
+            None if name.is_empty() => Err("is required, e.g. regions/530100".to_owned()),
+            None => Err(format!(
+                "`{name}` is not a region name of the form regions/530100"
+            )),
+        }
+    }
+
+    /// The bare code.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The resource name, `regions/{code}`.
+    pub fn name(&self) -> String {
+        format!("regions/{}", self.0)
+    }
+}
+
+impl fmt::Display for RegionCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Level of a division, numbered as `procura.v1.RegionLevel` and stored so.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    /// 全国
+    National = 1,
+    /// 省级
+    Province = 2,
+    /// 地市级
+    Prefecture = 3,
+    /// 县级
+    County = 4,
+}
+
+impl Level {
+    /// The level stored as `n`, if any.
+    pub fn from_number(n: i32) -> Option<Self> {
+        match n {
+            1 => Some(Level::National),
+            2 => Some(Level::Province),
+            3 => Some(Level::Prefecture),
+            4 => Some(Level::County),
+            _ => None,
+        }
+    }
+
+    /// The level's number.
+    pub fn number(self) -> i16 {
+        self as i16
+    }
+
+    /// The level one below, if any.
+    pub fn below(self) -> Option<Self> {
+        Self::from_number(self as i32 + 1)
+    }
+
+    /// Lower-case English name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::National => "national",
+            Level::Province => "province",
+            Level::Prefecture => "prefecture",
+            Level::County => "county",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_names_and_codes() {
+        assert_eq!(
+            RegionCode::from_name("regions/530100").map(|c| c.name()),
+            Ok("regions/530100".to_owned())
+        );
+        assert!(RegionCode::from_name("530100").is_err());
+        assert!(RegionCode::from_name("regions/53010").is_err());
+        assert!(RegionCode::from_name("regions/53010x").is_err());
+        assert!(RegionCode::from_name("").is_err());
+        assert!(RegionCode::parse("５３０１００").is_err());
+    }
+
+    #[test]
+    fn levels_step_down() {
+        assert_eq!(Level::National.below(), Some(Level::Province));
+        assert_eq!(Level::County.below(), None);
+        assert_eq!(Level::from_number(0), None);
+    }
+}

@@ -1,0 +1,212 @@
+//! Errors of the API layer and their mapping to gRPC statuses (AIP-193).
+//!
+//! Every error that leaves the server is one of these: bad input names each bad field in one
+//! `google.rpc.BadRequest`, and every status carries an `ErrorInfo` with a stable reason.
+//! Database and internal errors are logged here and never leaked to the caller.
+
+use std::collections::HashMap;
+
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+
+/// The ErrorInfo domain of every error procura returns.
+pub const ERROR_DOMAIN: &str = "procura.v1";
+
+/// One bad field of a request: its path (e.g. `case.accepted_on`) and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldViolation {
+    /// Path of the field in the request, e.g. `case.measures[0].kind`.
+    pub field: String,
+    /// What is wrong with it, in plain words.
+    pub description: String,
+}
+
+/// Collects every bad field of a request, so that one error names them all.
+#[derive(Debug, Default)]
+pub struct Violations(Vec<FieldViolation>);
+
+impl Violations {
+    /// An empty collection.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records that `field` is bad, and why.
+    pub fn add(&mut self, field: impl Into<String>, description: impl Into<String>) {
+        self.0.push(FieldViolation {
+            field: field.into(),
+            description: description.into(),
+        });
+    }
+
+    /// Records the error of `result`, if any, and passes its value on.
+    pub fn check<T>(&mut self, field: &str, result: Result<T, String>) -> Option<T> {
+        match result {
+            Ok(value) => Some(value),
+            Err(description) => {
+                self.add(field, description);
+                None
+            }
+        }
+    }
+
+    /// True when nothing bad was found.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// `Ok(())` when nothing bad was found, otherwise INVALID_ARGUMENT naming every field.
+    pub fn finish(self) -> Result<(), ApiError> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::InvalidArgument(self.0))
+        }
+    }
+}
+
+/// An error answered to a gRPC caller.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The request has bad fields; nothing was changed.
+    #[error("the request has invalid fields")]
+    InvalidArgument(Vec<FieldViolation>),
+    /// A named resource does not exist.
+    #[error("{resource} does not exist")]
+    NotFound {
+        /// ErrorInfo reason, e.g. `CASE_NOT_FOUND`.
+        reason: &'static str,
+        /// The resource name asked for.
+        resource: String,
+    },
+    /// The record exists already.
+    #[error("{message}")]
+    AlreadyExists {
+        /// ErrorInfo reason, e.g. `CASE_ALREADY_EXISTS`.
+        reason: &'static str,
+        /// Resource name of the existing record.
+        existing: String,
+        /// Human-readable message naming the existing record.
+        message: String,
+    },
+    /// The caller's etag is stale.
+    #[error(
+        "{resource} was changed since it was read (etag {given} is stale, current is {current}); read it again and retry"
+    )]
+    EtagMismatch {
+        /// The resource name.
+        resource: String,
+        /// The etag the caller sent.
+        given: String,
+        /// The current etag.
+        current: String,
+    },
+    /// The database cannot be reached.
+    #[error("the database is unavailable; try again later")]
+    Unavailable(String),
+    /// Anything else: a bug or an unexpected database state.
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// INVALID_ARGUMENT naming a single field.
+    pub fn invalid(field: impl Into<String>, description: impl Into<String>) -> Self {
+        ApiError::InvalidArgument(vec![FieldViolation {
+            field: field.into(),
+            description: description.into(),
+        }])
+    }
+}
+
+fn with_info(
+    code: Code,
+    message: String,
+    reason: &str,
+    metadata: HashMap<String, String>,
+) -> Status {
+    let details = ErrorDetails::with_error_info(reason, ERROR_DOMAIN, metadata);
+    Status::with_error_details(code, message, details)
+}
+
+impl From<ApiError> for Status {
+    fn from(error: ApiError) -> Self {
+        let message = error.to_string();
+        match error {
+            ApiError::InvalidArgument(violations) => {
+                let mut details = ErrorDetails::new();
+                details.set_error_info("INVALID_ARGUMENT", ERROR_DOMAIN, HashMap::new());
+                let summary: Vec<String> = violations
+                    .iter()
+                    .map(|v| format!("{}: {}", v.field, v.description))
+                    .collect();
+                for violation in violations {
+                    details.add_bad_request_violation(violation.field, violation.description);
+                }
+                Status::with_error_details(
+                    Code::InvalidArgument,
+                    format!("invalid request: {}", summary.join("; ")),
+                    details,
+                )
+            }
+            ApiError::NotFound { reason, resource } => with_info(
+                Code::NotFound,
+                message,
+                reason,
+                HashMap::from([("resource".to_owned(), resource)]),
+            ),
+            ApiError::AlreadyExists {
+                reason, existing, ..
+            } => with_info(
+                Code::AlreadyExists,
+                message,
+                reason,
+                HashMap::from([("existing".to_owned(), existing)]),
+            ),
+            ApiError::EtagMismatch { current, .. } => with_info(
+                Code::Aborted,
+                message,
+                "ETAG_MISMATCH",
+                HashMap::from([("current_etag".to_owned(), current)]),
+            ),
+            ApiError::Unavailable(cause) => {
+                tracing::warn!(%cause, "database unavailable");
+                with_info(
+                    Code::Unavailable,
+                    message,
+                    "DATABASE_UNAVAILABLE",
+                    HashMap::new(),
+                )
+            }
+            ApiError::Internal(cause) => {
+                tracing::error!(%cause, "internal error");
+                with_info(Code::Internal, message, "INTERNAL", HashMap::new())
+            }
+        }
+    }
+}
+
+impl From<diesel::result::Error> for ApiError {
+    fn from(error: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind, Error};
+        match &error {
+            Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => {
+                ApiError::Unavailable(error.to_string())
+            }
+            Error::DatabaseError(DatabaseErrorKind::Unknown, info)
+                if info
+                    .message()
+                    .contains("canceling statement due to statement timeout") =>
+            {
+                ApiError::Unavailable(error.to_string())
+            }
+            _ => ApiError::Internal(error.to_string()),
+        }
+    }
+}
+
+impl From<crate::db::PoolError> for ApiError {
+    fn from(error: crate::db::PoolError) -> Self {
+        ApiError::Unavailable(error.to_string())
+    }
+}

@@ -1,0 +1,164 @@
+//! Wires the application together: database, pool, the three procura services, health and
+//! reflection, on a bound listener.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::Context;
+use diesel_async::RunQueryDsl;
+use procura_proto::v1::{
+    case_service_server::CaseServiceServer, region_service_server::RegionServiceServer,
+    report_service_server::ReportServiceServer,
+};
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::server::NamedService;
+use tonic_health::ServingStatus;
+use tonic_health::server::HealthReporter;
+
+use crate::api::{AppState, cases::CaseApi, regions::RegionApi, reports::ReportApi};
+use crate::config::Settings;
+use crate::db::{self, Pool};
+
+/// How often the health service asks the database whether it answers.
+const HEALTH_INTERVAL: Duration = Duration::from_secs(2);
+
+/// The names that the health service reports on: the server as a whole ("") and each service.
+const HEALTH_NAMES: [&str; 4] = [
+    "",
+    <CaseServiceServer<CaseApi> as NamedService>::NAME,
+    <RegionServiceServer<RegionApi> as NamedService>::NAME,
+    <ReportServiceServer<ReportApi> as NamedService>::NAME,
+];
+
+/// A server ready to run: database prepared, listener bound.
+pub struct Application {
+    listener: TcpListener,
+    local_addr: SocketAddr,
+    pool: Pool,
+}
+
+impl Application {
+    /// Prepares the database (creating it and applying migrations when needed), builds the
+    /// pool and binds the listener. Fails with one clear message when PostgreSQL is
+    /// unreachable or the address is taken.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        db::prepare_database(&settings.database_url).await?;
+        let pool = db::build_pool(&settings.database_url, settings.pool_max_size)?;
+        let listener = TcpListener::bind(settings.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", settings.listen))?;
+        let local_addr = listener.local_addr()?;
+        Ok(Self {
+            listener,
+            local_addr,
+            pool,
+        })
+    }
+
+    /// The address the server listens on (useful with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Serves until SIGINT or SIGTERM, then finishes the calls in flight and returns.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        self.run_until(shutdown_signal()).await
+    }
+
+    /// Serves until `shutdown` completes, then finishes the calls in flight and returns.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let state = AppState {
+            pool: self.pool.clone(),
+        };
+        let (reporter, health) = tonic_health::server::health_reporter();
+        let watcher = tokio::spawn(watch_database(self.pool.clone(), reporter));
+        let reflection_v1 = reflection_builder().build_v1()?;
+        let reflection_v1alpha = reflection_builder().build_v1alpha()?;
+
+        tracing::info!(address = %self.local_addr, "procura-server listening");
+        let result = tonic::transport::Server::builder()
+            .add_service(health)
+            .add_service(reflection_v1)
+            .add_service(reflection_v1alpha)
+            .add_service(RegionServiceServer::new(RegionApi::new(state.clone())))
+            .add_service(CaseServiceServer::new(CaseApi::new(state.clone())))
+            .add_service(ReportServiceServer::new(ReportApi::new(state)))
+            .serve_with_incoming_shutdown(TcpListenerStream::new(self.listener), shutdown)
+            .await;
+        watcher.abort();
+        tracing::info!("procura-server stopped");
+        result.context("the gRPC server failed")
+    }
+}
+
+/// Reflection over procura.v1, google.rpc error details and grpc.health.v1, so that grpcurl
+/// can describe every service and decode error details.
+fn reflection_builder() -> tonic_reflection::server::Builder<'static> {
+    tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(procura_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+}
+
+/// Keeps the health service honest: SERVING only while the database answers.
+async fn watch_database(pool: Pool, reporter: HealthReporter) {
+    let mut last = None;
+    loop {
+        let answers = match tokio::time::timeout(Duration::from_secs(2), pool.get()).await {
+            Ok(Ok(mut conn)) => diesel::sql_query("SELECT 1")
+                .execute(&mut conn)
+                .await
+                .is_ok(),
+            _ => false,
+        };
+        let status = if answers {
+            ServingStatus::Serving
+        } else {
+            ServingStatus::NotServing
+        };
+        if last != Some(status) {
+            if answers {
+                tracing::info!("database answers: SERVING");
+            } else {
+                tracing::warn!("database does not answer: NOT_SERVING");
+            }
+            for name in HEALTH_NAMES {
+                reporter.set_service_status(name, status).await;
+            }
+            last = Some(status);
+        }
+        tokio::time::sleep(HEALTH_INTERVAL).await;
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for SIGINT");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => tracing::info!("SIGINT: shutting down"),
+        () = terminate => tracing::info!("SIGTERM: shutting down"),
+    }
+}
