@@ -1,0 +1,180 @@
+//! `procura regions get|list`: the region tree (行政区划), read-only.
+
+use clap::Subcommand;
+use procura_proto::v1::region_service_client::RegionServiceClient;
+use procura_proto::v1::{GetRegionRequest, ListRegionsRequest, Region, RegionLevel};
+use serde_json::Value;
+
+use super::{Context, FormatArg, with_retry};
+use crate::convert::{enum_name, parse_region_code, region_code, region_name};
+use crate::output::{
+    OutputFormat, Table, emit, emit_csv, emit_json, format_count, region_json, render_fields,
+};
+
+/// Subcommands of `procura regions`.
+#[derive(Debug, Subcommand)]
+pub enum RegionsCommand {
+    /// Show one region (行政区划) by its six-digit code.
+    Get {
+        /// Division code, e.g. 530100 (or regions/530100).
+        #[arg(value_parser = parse_region_code)]
+        code: String,
+        #[command(flatten)]
+        format: FormatArg,
+    },
+    /// List the direct children of a region, or every region of one level below it.
+    ///
+    /// Prints code, name, English name, level and child count. Goes through every page.
+    List {
+        /// The region whose subtree is listed [default: the whole country, 000000].
+        #[arg(long, value_parser = parse_region_code)]
+        parent: Option<String>,
+        /// List every region of this level inside the parent's subtree instead of the
+        /// direct children.
+        #[arg(long, value_parser = crate::convert::sub_national_level_parser())]
+        level: Option<RegionLevel>,
+        /// Go through every page (the default; kept for scripts).
+        #[arg(long)]
+        all: bool,
+        /// Stop after this many regions.
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+        limit: Option<u32>,
+        #[command(flatten)]
+        format: FormatArg,
+    },
+}
+
+/// Runs a `procura regions` subcommand.
+pub async fn run(command: RegionsCommand, ctx: &Context) -> anyhow::Result<()> {
+    let client = RegionServiceClient::new(ctx.channel().await?);
+    match command {
+        RegionsCommand::Get { code, format } => {
+            let request = GetRegionRequest {
+                name: region_name(&code),
+            };
+            let response = with_retry(|| {
+                let mut client = client.clone();
+                let request = request.clone();
+                async move { client.get_region(request).await }
+            })
+            .await?;
+            let region = response.region.unwrap_or_default();
+            match ctx.format(&format) {
+                OutputFormat::Table => emit(&region_fields(&region)),
+                OutputFormat::Json => emit_json(&region_json(&region)),
+                OutputFormat::Csv => emit_csv(&[csv_header(), csv_row(&region)]),
+            }
+        }
+        RegionsCommand::List {
+            parent,
+            level,
+            all: _,
+            limit,
+            format,
+        } => {
+            let limit = limit.map(|l| l as usize);
+            let mut regions = Vec::new();
+            let mut page_token = String::new();
+            loop {
+                let page_size = limit.map_or(1000, |l| (l - regions.len()).min(1000));
+                let request = ListRegionsRequest {
+                    parent: parent.as_deref().map(region_name).unwrap_or_default(),
+                    level: level.map_or(0, Into::into),
+                    page_size: i32::try_from(page_size).unwrap_or(1000),
+                    page_token: page_token.clone(),
+                };
+                let response = with_retry(|| {
+                    let request = request.clone();
+                    let mut client = client.clone();
+                    async move { client.list_regions(request).await }
+                })
+                .await?;
+                regions.extend(response.regions);
+                page_token = response.next_page_token;
+                let full = limit.is_some_and(|l| regions.len() >= l);
+                if page_token.is_empty() || full {
+                    break;
+                }
+            }
+            if let Some(limit) = limit {
+                regions.truncate(limit);
+            }
+            match ctx.format(&format) {
+                OutputFormat::Table => {
+                    let mut table =
+                        Table::new(["CODE", "NAME", "ENGLISH NAME", "LEVEL", "CHILDREN"])
+                            .right_align(&[4]);
+                    for region in &regions {
+                        table.push(vec![
+                            region.code.clone(),
+                            region.display_name.clone(),
+                            region.english_name.clone(),
+                            enum_name::<RegionLevel>(region.level),
+                            format_count(i64::from(region.child_count)),
+                        ]);
+                    }
+                    let noun = if regions.len() == 1 {
+                        "region"
+                    } else {
+                        "regions"
+                    };
+                    emit(&format!(
+                        "{}({} {noun})\n",
+                        table.render(),
+                        format_count(regions.len() as i64)
+                    ))
+                }
+                OutputFormat::Json => {
+                    emit_json(&Value::Array(regions.iter().map(region_json).collect()))
+                }
+                OutputFormat::Csv => {
+                    let mut records = vec![csv_header()];
+                    records.extend(regions.iter().map(csv_row));
+                    emit_csv(&records)
+                }
+            }
+        }
+    }
+}
+
+fn region_fields(region: &Region) -> String {
+    render_fields(&[
+        ("Code", region.code.clone()),
+        ("Name", region.display_name.clone()),
+        ("English name", region.english_name.clone()),
+        ("Level", enum_name::<RegionLevel>(region.level)),
+        (
+            "Parent",
+            if region.parent.is_empty() {
+                "-".to_owned()
+            } else {
+                region_code(&region.parent).to_owned()
+            },
+        ),
+        ("Children", format_count(i64::from(region.child_count))),
+    ])
+}
+
+fn csv_header() -> Vec<String> {
+    [
+        "code",
+        "display_name",
+        "english_name",
+        "level",
+        "parent",
+        "child_count",
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+fn csv_row(region: &Region) -> Vec<String> {
+    vec![
+        region.code.clone(),
+        region.display_name.clone(),
+        region.english_name.clone(),
+        enum_name::<RegionLevel>(region.level),
+        region_code(&region.parent).to_owned(),
+        region.child_count.to_string(),
+    ]
+}
