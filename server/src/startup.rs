@@ -72,9 +72,9 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let state = AppState {
-            pool: self.pool.clone(),
-        };
+        let state = AppState::load(self.pool.clone())
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot read the region tree: {e}"))?;
         let (reporter, health) = tonic_health::server::health_reporter();
         let watcher = tokio::spawn(watch_database(self.pool.clone(), reporter));
         let reflection_v1 = reflection_builder().build_v1()?;

@@ -1,16 +1,23 @@
 //! `procura.v1.CaseService`: cases and the measures, resolutions and aid grants under them.
 
+use std::pin::Pin;
+
 use chrono::NaiveDate;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
+use futures::Stream;
 use procura_proto::v1::{self as pb, case_service_server::CaseService};
-use tonic::{Request, Response, Status};
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status, Streaming};
 
-use super::{AppState, convert, pagination, validate};
-use crate::db::cases::{self as store, CaseFilter};
-use crate::db::models::{CaseRecord, CaseRow, MeasureRow};
-use crate::db::regions;
+use super::{AppState, actor, convert, pagination, validate};
+use crate::db::cases::{self as store, CaseFilter, Stored};
+use crate::db::models::{CaseRecord, CaseRow, MeasureRow, NewCaseRecord};
+use crate::db::revisions;
 use crate::domain::{date, names, region::RegionCode};
 use crate::error::{ApiError, Violations};
+
+/// Most cases in one import batch.
+pub const MAX_IMPORT_BATCH: usize = 5_000;
 
 const DEFAULT_PAGE: i64 = 50;
 const MAX_PAGE: i64 = 500;
@@ -91,32 +98,27 @@ fn mask_paths(
     }
 }
 
-/// The region a new case names must be in the tree; an unknown one is bad input.
-async fn check_case_region(
-    conn: &mut AsyncPgConnection,
-    code: &str,
-    field: &str,
-) -> Result<(), ApiError> {
-    match regions::find(conn, code).await? {
-        Some(_) => Ok(()),
-        None => Err(ApiError::invalid(
-            field,
-            format!("regions/{code} is not a region of the region tree"),
-        )),
-    }
-}
-
-/// A validated new case with the records given inline.
-struct NewCaseRecord {
-    case: crate::db::models::NewCase,
-    measures: Vec<crate::db::models::NewMeasure>,
-    resolution: Option<crate::db::models::NewResolution>,
-    aid: Vec<crate::db::models::NewAid>,
-}
-
-fn validate_new_case(case: &pb::Case, request_id: &str) -> Result<NewCaseRecord, ApiError> {
+/// Validates a new case with the records given inline, naming fields under `prefix`
+/// (`case`, or `cases[3]` in an import batch). The region must be in the tree.
+fn validate_new_case(
+    state: &AppState,
+    case: &pb::Case,
+    prefix: &str,
+    request_id: &str,
+) -> Result<NewCaseRecord, ApiError> {
     let mut v = Violations::new();
-    let fields = validate::case_fields(case, "case", &mut v);
+    let fields = validate::case_fields(case, prefix, &mut v);
+    if let Some(fields) = &fields {
+        if !state.region_exists(&fields.region_code) {
+            v.add(
+                format!("{prefix}.region"),
+                format!(
+                    "regions/{} is not a region of the region tree",
+                    fields.region_code
+                ),
+            );
+        }
+    }
     let accepted_on = fields.as_ref().map(|f| f.accepted_on).or_else(|| {
         case.accepted_on
             .as_ref()
@@ -126,17 +128,17 @@ fn validate_new_case(case: &pb::Case, request_id: &str) -> Result<NewCaseRecord,
         .measures
         .iter()
         .enumerate()
-        .map(|(i, m)| validate::measure(m, &format!("case.measures[{i}]"), accepted_on, &mut v))
+        .map(|(i, m)| validate::measure(m, &format!("{prefix}.measures[{i}]"), accepted_on, &mut v))
         .collect();
     let resolution = case
         .resolution
         .as_ref()
-        .map(|r| validate::resolution(r, "case.resolution", accepted_on, &mut v));
+        .map(|r| validate::resolution(r, &format!("{prefix}.resolution"), accepted_on, &mut v));
     let aid: Vec<_> = case
         .aid_grants
         .iter()
         .enumerate()
-        .map(|(i, a)| validate::aid(a, &format!("case.aid_grants[{i}]"), accepted_on, &mut v))
+        .map(|(i, a)| validate::aid(a, &format!("{prefix}.aid_grants[{i}]"), accepted_on, &mut v))
         .collect();
     let request_id = v.check("request_id", validate::request_id(request_id));
     v.finish()?;
@@ -152,72 +154,6 @@ fn validate_new_case(case: &pb::Case, request_id: &str) -> Result<NewCaseRecord,
         resolution: resolution.map(|r| r.ok_or_else(missing)).transpose()?,
         aid: aid.into_iter().collect::<Option<_>>().ok_or_else(missing)?,
     })
-}
-
-/// Stores a validated case in one transaction; returns its id.
-async fn store_case(conn: &mut AsyncPgConnection, new: NewCaseRecord) -> Result<i64, ApiError> {
-    conn.transaction::<_, ApiError, _>(async move |conn| {
-        let Some(id) = store::insert_case(conn, &new.case).await? else {
-            return Err(existing_case(conn, &new.case).await?);
-        };
-        let measures: Vec<_> = new
-            .measures
-            .into_iter()
-            .map(|m| crate::db::models::NewMeasure { case_id: id, ..m })
-            .collect();
-        store::insert_measures(conn, &measures).await?;
-        if let Some(resolution) = new.resolution {
-            store::insert_resolution(
-                conn,
-                &crate::db::models::NewResolution {
-                    case_id: id,
-                    ..resolution
-                },
-            )
-            .await?;
-        }
-        let aid: Vec<_> = new
-            .aid
-            .into_iter()
-            .map(|a| crate::db::models::NewAid { case_id: id, ..a })
-            .collect();
-        store::insert_aid(conn, &aid).await?;
-        Ok(id)
-    })
-    .await
-}
-
-/// Why a case could not be inserted: the error naming the case that is in the way. A retry
-/// of the same request (same request id) is not an error; it is reported as
-/// [`ApiError::AlreadyExists`] with reason `SAME_REQUEST`, which the caller turns into success.
-async fn existing_case(
-    conn: &mut AsyncPgConnection,
-    new: &crate::db::models::NewCase,
-) -> Result<ApiError, ApiError> {
-    if let Some(request_id) = new.request_id {
-        if let Some(id) = store::find_by_request_id(conn, request_id).await? {
-            return Ok(ApiError::AlreadyExists {
-                reason: "SAME_REQUEST",
-                existing: names::case(id),
-                message: String::new(),
-            });
-        }
-    }
-    match store::find_by_number(conn, &new.region_code, &new.case_number).await? {
-        Some(id) => Ok(ApiError::AlreadyExists {
-            reason: "CASE_ALREADY_EXISTS",
-            existing: names::case(id),
-            message: format!(
-                "case {} of regions/{} already exists as {}",
-                new.case_number,
-                new.region_code,
-                names::case(id)
-            ),
-        }),
-        None => Err(ApiError::Internal(
-            "insert conflicted but no conflicting case was found".into(),
-        )),
-    }
 }
 
 async fn load_case(conn: &mut AsyncPgConnection, id: i64) -> Result<pb::Case, ApiError> {
@@ -279,6 +215,17 @@ async fn lock_parent(conn: &mut AsyncPgConnection, id: i64) -> Result<CaseRow, A
         .ok_or_else(|| case_not_found(id))
 }
 
+/// The whole state of a case, which the caller has locked.
+async fn current_state(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+) -> Result<crate::domain::record::CaseState, ApiError> {
+    Ok(store::get(conn, id)
+        .await?
+        .ok_or_else(|| case_not_found(id))?
+        .state())
+}
+
 fn parse_parent(parent: &str, v: &mut Violations) -> Option<i64> {
     v.check("parent", names::parse_case(parent))
 }
@@ -290,6 +237,7 @@ impl CaseService for CaseApi {
         &self,
         request: Request<pb::CreateCaseRequest>,
     ) -> Result<Response<pb::CreateCaseResponse>, Status> {
+        let actor = actor(&request);
         let request = request.into_inner();
         let Some(case) = request.case else {
             return Err(ApiError::invalid("case", "is required").into());
@@ -297,26 +245,33 @@ impl CaseService for CaseApi {
         tracing::Span::current()
             .record("region", case.region.as_str())
             .record("case_number", case.case_number.as_str());
-        let new = validate_new_case(&case, &request.request_id)?;
+        let new = validate_new_case(&self.state, &case, "case", &request.request_id)?;
         let mut conn = self.state.conn().await?;
-        check_case_region(&mut conn, &new.case.region_code, "case.region").await?;
-        if let Some(request_id) = new.case.request_id {
-            if let Some(id) = store::find_by_request_id(&mut conn, request_id)
-                .await
-                .map_err(ApiError::from)?
-            {
-                let case = load_case(&mut conn, id).await?;
-                return Ok(Response::new(pb::CreateCaseResponse { case: Some(case) }));
+        let outcome = conn
+            .transaction::<_, ApiError, _>(async move |conn| {
+                let mut outcomes =
+                    store::insert_batch(conn, std::slice::from_ref(&new), &actor, "created")
+                        .await?;
+                outcomes
+                    .pop()
+                    .ok_or_else(|| ApiError::Internal("insert returned nothing".into()))
+            })
+            .await?;
+        let id = match outcome {
+            Stored::Created(id) | Stored::SameRequest(id) => id,
+            Stored::Present(id) => {
+                return Err(ApiError::AlreadyExists {
+                    reason: "CASE_ALREADY_EXISTS",
+                    existing: names::case(id),
+                    message: format!(
+                        "case {} of {} already exists as {}",
+                        case.case_number.trim(),
+                        case.region,
+                        names::case(id)
+                    ),
+                }
+                .into());
             }
-        }
-        let id = match store_case(&mut conn, new).await {
-            Ok(id) => id,
-            Err(ApiError::AlreadyExists {
-                reason: "SAME_REQUEST",
-                existing,
-                ..
-            }) => names::parse_case(&existing).map_err(ApiError::Internal)?,
-            Err(error) => return Err(error.into()),
         };
         let case = load_case(&mut conn, id).await?;
         tracing::info!(name = %case.name, "case created");
@@ -459,8 +414,10 @@ impl CaseService for CaseApi {
         &self,
         request: Request<pb::UpdateCaseRequest>,
     ) -> Result<Response<pb::UpdateCaseResponse>, Status> {
+        let actor = actor(&request);
         let request = request.into_inner();
         let mut v = Violations::new();
+        let reason = v.check("reason", validate::reason(&request.reason, "updated"));
         let incoming = request.case.unwrap_or_default();
         tracing::Span::current().record("name", incoming.name.as_str());
         let id = v.check("case.name", names::parse_case(&incoming.name));
@@ -469,13 +426,17 @@ impl CaseService for CaseApi {
             mask_paths(request.update_mask.as_ref(), &CASE_UPDATABLE),
         );
         v.finish()?;
-        let (Some(id), Some(paths)) = (id, paths) else {
+        let (Some(id), Some(paths), Some(reason)) = (id, paths, reason) else {
             return Err(ApiError::Internal("validation passed without values".into()).into());
         };
 
         let mut conn = self.state.conn().await?;
         conn.transaction::<_, ApiError, _>(async move |conn| {
                 let stored = lock_parent(conn, id).await?;
+                let before = store::get(conn, id)
+                    .await?
+                    .ok_or_else(|| case_not_found(id))?
+                    .state();
                 let current = convert::etag(stored.version);
                 if !incoming.etag.is_empty() && incoming.etag != current {
                     return Err(ApiError::EtagMismatch {
@@ -518,6 +479,7 @@ impl CaseService for CaseApi {
                     ..stored
                 };
                 store::save_case(conn, &updated).await?;
+                store::record_change(conn, id, &before, &actor, &reason).await?;
                 Ok(())
             })
         .await?;
@@ -531,6 +493,7 @@ impl CaseService for CaseApi {
         &self,
         request: Request<pb::CreateMeasureRequest>,
     ) -> Result<Response<pb::CreateMeasureResponse>, Status> {
+        let actor = actor(&request);
         let request = request.into_inner();
         let mut v = Violations::new();
         let case_id = parse_parent(&request.parent, &mut v);
@@ -550,6 +513,7 @@ impl CaseService for CaseApi {
                         return Ok(existing);
                     }
                 }
+                let before = current_state(conn, case_id).await?;
                 let mut v = Violations::new();
                 let new = validate::measure(&incoming, "measure", Some(case.accepted_on), &mut v);
                 v.finish()?;
@@ -559,10 +523,10 @@ impl CaseService for CaseApi {
                     request_id,
                     ..new
                 };
-                let mut rows = store::insert_measures(conn, std::slice::from_ref(&new)).await?;
+                let row = store::insert_measure(conn, &new).await?;
                 store::touch_case(conn, case_id).await?;
-                rows.pop()
-                    .ok_or_else(|| ApiError::Internal("insert returned nothing".into()))
+                store::record_change(conn, case_id, &before, &actor, "measure added").await?;
+                Ok(row)
             })
             .await?;
         Ok(Response::new(pb::CreateMeasureResponse {
@@ -575,23 +539,29 @@ impl CaseService for CaseApi {
         &self,
         request: Request<pb::UpdateMeasureRequest>,
     ) -> Result<Response<pb::UpdateMeasureResponse>, Status> {
+        let actor = actor(&request);
         let request = request.into_inner();
         let mut v = Violations::new();
         let incoming = request.measure.unwrap_or_default();
         tracing::Span::current().record("name", incoming.name.as_str());
         let ids = v.check("measure.name", names::parse_measure(&incoming.name));
+        let reason = v.check(
+            "reason",
+            validate::reason(&request.reason, "measure updated"),
+        );
         let paths = v.check(
             "update_mask",
             mask_paths(request.update_mask.as_ref(), &MEASURE_UPDATABLE),
         );
         v.finish()?;
-        let (Some((case_id, measure_id)), Some(paths)) = (ids, paths) else {
+        let (Some((case_id, measure_id)), Some(paths), Some(reason)) = (ids, paths, reason) else {
             return Err(ApiError::Internal("validation passed without values".into()).into());
         };
         let mut conn = self.state.conn().await?;
         let row = conn
             .transaction::<_, ApiError, _>(async move |conn| {
                 let case = lock_parent(conn, case_id).await?;
+                let before = current_state(conn, case_id).await?;
                 let stored = store::lock_measure(conn, case_id, measure_id)
                     .await?
                     .ok_or_else(|| ApiError::NotFound {
@@ -614,6 +584,7 @@ impl CaseService for CaseApi {
                 };
                 store::save_measure(conn, &updated).await?;
                 store::touch_case(conn, case_id).await?;
+                store::record_change(conn, case_id, &before, &actor, &reason).await?;
                 store::lock_measure(conn, case_id, measure_id)
                     .await?
                     .ok_or_else(|| ApiError::Internal("measure vanished".into()))
@@ -629,6 +600,7 @@ impl CaseService for CaseApi {
         &self,
         request: Request<pb::CreateResolutionRequest>,
     ) -> Result<Response<pb::CreateResolutionResponse>, Status> {
+        let actor = actor(&request);
         let request = request.into_inner();
         let mut v = Violations::new();
         let case_id = parse_parent(&request.parent, &mut v);
@@ -643,6 +615,7 @@ impl CaseService for CaseApi {
         let row = conn
             .transaction::<_, ApiError, _>(async move |conn| {
                 let case = lock_parent(conn, case_id).await?;
+                let before = current_state(conn, case_id).await?;
                 let mut v = Violations::new();
                 let new =
                     validate::resolution(&incoming, "resolution", Some(case.accepted_on), &mut v);
@@ -656,6 +629,8 @@ impl CaseService for CaseApi {
                 match store::insert_resolution(conn, &new).await? {
                     Some(row) => {
                         store::touch_case(conn, case_id).await?;
+                        store::record_change(conn, case_id, &before, &actor, "resolution added")
+                            .await?;
                         Ok(row)
                     }
                     None => {
@@ -690,6 +665,7 @@ impl CaseService for CaseApi {
         &self,
         request: Request<pb::CreateJudicialAidRequest>,
     ) -> Result<Response<pb::CreateJudicialAidResponse>, Status> {
+        let actor = actor(&request);
         let request = request.into_inner();
         let mut v = Violations::new();
         let case_id = parse_parent(&request.parent, &mut v);
@@ -709,6 +685,7 @@ impl CaseService for CaseApi {
                         return Ok(existing);
                     }
                 }
+                let before = current_state(conn, case_id).await?;
                 let mut v = Violations::new();
                 let new = validate::aid(&incoming, "aid_grant", Some(case.accepted_on), &mut v);
                 v.finish()?;
@@ -718,14 +695,163 @@ impl CaseService for CaseApi {
                     request_id,
                     ..new
                 };
-                let mut rows = store::insert_aid(conn, std::slice::from_ref(&new)).await?;
+                let row = store::insert_aid(conn, &new).await?;
                 store::touch_case(conn, case_id).await?;
-                rows.pop()
-                    .ok_or_else(|| ApiError::Internal("insert returned nothing".into()))
+                store::record_change(conn, case_id, &before, &actor, "aid grant added").await?;
+                Ok(row)
             })
             .await?;
         Ok(Response::new(pb::CreateJudicialAidResponse {
             aid_grant: Some(convert::aid(row)),
         }))
     }
+
+    #[tracing::instrument(skip_all, fields(parent = %request.get_ref().parent))]
+    async fn list_case_revisions(
+        &self,
+        request: Request<pb::ListCaseRevisionsRequest>,
+    ) -> Result<Response<pb::ListCaseRevisionsResponse>, Status> {
+        let request = request.into_inner();
+        let mut v = Violations::new();
+        let case_id = parse_parent(&request.parent, &mut v);
+        let page_size = v.check(
+            "page_size",
+            pagination::page_size(request.page_size, 100, 1000),
+        );
+        let print = pagination::fingerprint(&[&request.parent]);
+        let after = v
+            .check(
+                "page_token",
+                pagination::decode(&request.page_token, &print),
+            )
+            .flatten();
+        let after = match after.map(|p| p.parse::<i32>()) {
+            None => Some(0),
+            Some(Ok(revision)) => Some(revision),
+            Some(Err(_)) => {
+                v.add("page_token", "is damaged; start again without it");
+                None
+            }
+        };
+        v.finish()?;
+        let (Some(case_id), Some(page_size), Some(after)) = (case_id, page_size, after) else {
+            return Err(ApiError::Internal("validation passed without values".into()).into());
+        };
+        let mut conn = self.state.conn().await?;
+        if store::get(&mut conn, case_id)
+            .await
+            .map_err(ApiError::from)?
+            .is_none()
+        {
+            return Err(case_not_found(case_id).into());
+        }
+        let mut rows = revisions::list(&mut conn, case_id, after, page_size + 1)
+            .await
+            .map_err(ApiError::from)?;
+        let has_more = rows.len() as i64 > page_size;
+        rows.truncate(page_size as usize);
+        let next_page_token = match rows.last() {
+            Some(last) if has_more => pagination::encode(&print, &last.revision.to_string()),
+            _ => String::new(),
+        };
+        Ok(Response::new(pb::ListCaseRevisionsResponse {
+            revisions: rows.into_iter().map(convert::revision).collect(),
+            next_page_token,
+        }))
+    }
+
+    type ImportCasesStream =
+        Pin<Box<dyn Stream<Item = Result<pb::ImportCasesResponse, Status>> + Send + 'static>>;
+
+    #[tracing::instrument(skip_all)]
+    async fn import_cases(
+        &self,
+        request: Request<Streaming<pb::ImportCasesRequest>>,
+    ) -> Result<Response<Self::ImportCasesStream>, Status> {
+        let actor = actor(&request);
+        let mut inbound = request.into_inner();
+        let state = self.state.clone();
+        // One batch is written while at most two acknowledgements wait to be sent; the next
+        // batch is not read before that, so a slow database slows the client down through
+        // HTTP/2 flow control and memory stays bounded.
+        let (acks, receiver) = tokio::sync::mpsc::channel(2);
+        tokio::spawn(async move {
+            loop {
+                let batch = match inbound.message().await {
+                    Ok(Some(batch)) => batch,
+                    Ok(None) => break,
+                    Err(status) => {
+                        tracing::warn!(%status, "import stream broke off");
+                        break;
+                    }
+                };
+                let number = batch.batch_number;
+                let ack = import_batch(&state, batch, &actor).await;
+                if let Err(error) = &ack {
+                    tracing::warn!(batch = number, %error, "import batch failed");
+                }
+                let failed = ack.is_err();
+                if acks.send(ack.map_err(Status::from)).await.is_err() || failed {
+                    break;
+                }
+            }
+        });
+        Ok(Response::new(Box::pin(ReceiverStream::new(receiver))))
+    }
+}
+
+/// Validates and stores one import batch in one transaction.
+async fn import_batch(
+    state: &AppState,
+    batch: pb::ImportCasesRequest,
+    actor: &str,
+) -> Result<pb::ImportCasesResponse, ApiError> {
+    if batch.cases.len() > MAX_IMPORT_BATCH {
+        return Err(ApiError::invalid(
+            "cases",
+            format!(
+                "batch {} has {} cases; send at most {MAX_IMPORT_BATCH} per batch",
+                batch.batch_number,
+                batch.cases.len()
+            ),
+        ));
+    }
+    let mut rejections = Vec::new();
+    let mut valid = Vec::with_capacity(batch.cases.len());
+    for (position, case) in batch.cases.iter().enumerate() {
+        match validate_new_case(state, case, &format!("cases[{position}]"), "") {
+            Ok(record) => valid.push(record),
+            Err(ApiError::InvalidArgument(violations)) => {
+                rejections.extend(violations.into_iter().map(|v| pb::ImportRejection {
+                    position: position as i32,
+                    field: v.field,
+                    reason: v.description,
+                }));
+            }
+            Err(other) => return Err(other),
+        }
+    }
+    let mut created = 0;
+    let mut already_present = 0;
+    if !valid.is_empty() {
+        let actor = actor.to_owned();
+        let mut conn = state.conn().await?;
+        let outcomes = conn
+            .transaction::<_, ApiError, _>(async move |conn| {
+                Ok(store::insert_batch(conn, &valid, &actor, "imported").await?)
+            })
+            .await?;
+        for outcome in outcomes {
+            match outcome {
+                Stored::Created(_) => created += 1,
+                Stored::Present(_) | Stored::SameRequest(_) => already_present += 1,
+            }
+        }
+    }
+    Ok(pb::ImportCasesResponse {
+        batch_number: batch.batch_number,
+        created,
+        already_present,
+        rejections,
+    })
 }

@@ -3,7 +3,8 @@
 use chrono::{DateTime, Utc};
 use procura_proto::v1 as pb;
 
-use crate::db::models::{AidRow, CaseRecord, MeasureRow, RegionRow, ResolutionRow};
+use crate::db::models::{AidRow, CaseRecord, MeasureRow, RegionRow, ResolutionRow, RevisionRow};
+use crate::domain::record::FieldChange;
 use crate::domain::{date, names, region::RegionCode};
 
 /// A protobuf timestamp.
@@ -99,5 +100,25 @@ pub fn case(record: CaseRecord) -> pb::Case {
         create_time: Some(timestamp(row.create_time)),
         update_time: Some(timestamp(row.update_time)),
         etag: etag(row.version),
+    }
+}
+
+/// A revision message.
+pub fn revision(row: RevisionRow) -> pb::CaseRevision {
+    let changes: Vec<FieldChange> = serde_json::from_value(row.changes).unwrap_or_default();
+    pb::CaseRevision {
+        name: format!("{}/revisions/{}", names::case(row.case_id), row.revision),
+        revision: row.revision,
+        revise_time: Some(timestamp(row.revise_time)),
+        actor: row.actor,
+        reason: row.reason,
+        changes: changes
+            .into_iter()
+            .map(|c| pb::FieldChange {
+                field: c.field,
+                old_value: c.old,
+                new_value: c.new,
+            })
+            .collect(),
     }
 }

@@ -53,6 +53,21 @@ pub fn request_id(text: &str) -> Result<Option<Uuid>, String> {
         .map_err(|_| format!("`{text}` is not a UUID"))
 }
 
+/// Longest reason for a change.
+pub const MAX_REASON: usize = 500;
+
+/// The reason given for a change, or `default` when none was.
+pub fn reason(text: &str, default: &str) -> Result<String, String> {
+    let trimmed = text.trim();
+    if trimmed.chars().count() > MAX_REASON {
+        Err(format!("is longer than {MAX_REASON} characters"))
+    } else if trimmed.is_empty() {
+        Ok(default.to_owned())
+    } else {
+        Ok(trimmed.to_owned())
+    }
+}
+
 /// A required date, not after today.
 pub fn past_date(value: Option<&pb::Date>) -> Result<NaiveDate, String> {
     let day = date::required(value)?;

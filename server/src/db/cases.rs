@@ -8,10 +8,195 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::models::{
-    AidRow, CaseRecord, CaseRow, MeasureRow, NewAid, NewCase, NewMeasure, NewResolution,
-    ResolutionRow,
+    AidRow, CaseRecord, CaseRow, MeasureRow, NewAid, NewCaseRecord, NewMeasure, NewResolution,
+    NewRevision, ResolutionRow,
 };
 use super::schema::{cases, judicial_aid, measures, region_ancestors, resolutions};
+use super::{revisions, totals};
+use crate::domain::record::{self, CaseState};
+
+/// Largest number of rows inserted by one statement (PostgreSQL takes at most 65,535
+/// parameters per statement).
+const INSERT_CHUNK: usize = 2_000;
+
+/// What became of one case of a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stored {
+    /// Stored now, with this id.
+    Created(i64),
+    /// A case with the same region and case number was stored before, with this id.
+    Present(i64),
+    /// The same request (same request id) stored this case before.
+    SameRequest(i64),
+}
+
+/// Stores a batch of new cases with their records, their first revisions and their part of
+/// the kept totals, in the caller's transaction. Cases already stored are left as they are.
+pub async fn insert_batch(
+    conn: &mut AsyncPgConnection,
+    batch: &[NewCaseRecord],
+    actor: &str,
+    reason: &str,
+) -> QueryResult<Vec<Stored>> {
+    use std::collections::HashMap;
+    let mut created: HashMap<(String, String), i64> = HashMap::new();
+    for chunk in batch.chunks(INSERT_CHUNK) {
+        let rows: Vec<(i64, String, String)> = diesel::insert_into(cases::table)
+            .values(chunk.iter().map(|r| r.case.clone()).collect::<Vec<_>>())
+            .on_conflict_do_nothing()
+            .returning((cases::id, cases::region_code, cases::case_number))
+            .get_results(conn)
+            .await?;
+        created.extend(
+            rows.into_iter()
+                .map(|(id, region, number)| ((region, number), id)),
+        );
+    }
+    let mut outcomes = Vec::with_capacity(batch.len());
+    let mut lookups = Vec::new();
+    for (position, record) in batch.iter().enumerate() {
+        let key = (
+            record.case.region_code.clone(),
+            record.case.case_number.clone(),
+        );
+        match created.remove(&key) {
+            Some(id) => outcomes.push(Some(Stored::Created(id))),
+            None => {
+                outcomes.push(None);
+                lookups.push(position);
+            }
+        }
+    }
+    if !lookups.is_empty() {
+        let numbers: Vec<&str> = lookups
+            .iter()
+            .map(|p| batch[*p].case.case_number.as_str())
+            .collect();
+        let existing: Vec<(i64, String, String, Option<Uuid>)> = cases::table
+            .filter(cases::case_number.eq_any(&numbers))
+            .select((
+                cases::id,
+                cases::region_code,
+                cases::case_number,
+                cases::request_id,
+            ))
+            .load(conn)
+            .await?;
+        for position in lookups {
+            let new = &batch[position].case;
+            let found = existing.iter().find(|(_, region, number, _)| {
+                *region == new.region_code && *number == new.case_number
+            });
+            outcomes[position] = match found {
+                Some((id, _, _, request_id))
+                    if new.request_id.is_some() && *request_id == new.request_id =>
+                {
+                    Some(Stored::SameRequest(*id))
+                }
+                Some((id, ..)) => Some(Stored::Present(*id)),
+                None => match new.request_id {
+                    Some(request_id) => find_by_request_id(conn, request_id)
+                        .await?
+                        .map(Stored::SameRequest),
+                    None => None,
+                },
+            };
+        }
+    }
+    let outcomes: Vec<Stored> = outcomes
+        .into_iter()
+        .map(|o| o.ok_or(diesel::result::Error::NotFound))
+        .collect::<QueryResult<_>>()?;
+
+    let mut measures = Vec::new();
+    let mut resolutions = Vec::new();
+    let mut aid = Vec::new();
+    let mut revisions = Vec::new();
+    let mut deltas = totals::Deltas::new();
+    for (record, outcome) in batch.iter().zip(&outcomes) {
+        let Stored::Created(id) = *outcome else {
+            continue;
+        };
+        measures.extend(record.measures.iter().map(|m| NewMeasure {
+            case_id: id,
+            ..m.clone()
+        }));
+        resolutions.extend(record.resolution.iter().map(|r| NewResolution {
+            case_id: id,
+            ..r.clone()
+        }));
+        aid.extend(record.aid.iter().map(|a| NewAid {
+            case_id: id,
+            ..a.clone()
+        }));
+        revisions.push(NewRevision {
+            case_id: id,
+            revision: 1,
+            actor: actor.to_owned(),
+            reason: reason.to_owned(),
+            changes: serde_json::Value::Array(Vec::new()),
+            before: None,
+        });
+        deltas.add_state(&record.state(), 1);
+    }
+    for chunk in measures.chunks(INSERT_CHUNK) {
+        diesel::insert_into(measures::table)
+            .values(chunk)
+            .execute(conn)
+            .await?;
+    }
+    for chunk in resolutions.chunks(INSERT_CHUNK) {
+        diesel::insert_into(resolutions::table)
+            .values(chunk)
+            .execute(conn)
+            .await?;
+    }
+    for chunk in aid.chunks(INSERT_CHUNK) {
+        diesel::insert_into(judicial_aid::table)
+            .values(chunk)
+            .execute(conn)
+            .await?;
+    }
+    revisions::insert(conn, &revisions).await?;
+    totals::apply(conn, deltas).await?;
+    Ok(outcomes)
+}
+
+/// Completes a change to case `id` made in the caller's transaction (which has bumped the
+/// case's version): stores the revision with what changed and the state before, and moves
+/// the kept totals from `before` to the state now. Returns the case as it is now.
+pub async fn record_change(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    before: &CaseState,
+    actor: &str,
+    reason: &str,
+) -> QueryResult<CaseRecord> {
+    let after = get(conn, id)
+        .await?
+        .ok_or(diesel::result::Error::NotFound)?;
+    let after_state = after.state();
+    let changes = record::changes(Some(before), &after_state);
+    let to_json = |value: serde_json::Result<serde_json::Value>| {
+        value.map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))
+    };
+    revisions::insert(
+        conn,
+        &[NewRevision {
+            case_id: id,
+            revision: after.case.version,
+            actor: actor.to_owned(),
+            reason: reason.to_owned(),
+            changes: to_json(serde_json::to_value(&changes))?,
+            before: Some(to_json(serde_json::to_value(before))?),
+        }],
+    )
+    .await?;
+    let mut deltas = totals::Deltas::new();
+    deltas.change(Some(before), Some(&after_state));
+    totals::apply(conn, deltas).await?;
+    Ok(after)
+}
 
 /// The case stored by an earlier request with this idempotency key, if any.
 pub async fn find_by_request_id(
@@ -41,30 +226,24 @@ pub async fn find_by_number(
         .optional()
 }
 
-/// Inserts a case unless one with the same (region, case number) or request id exists;
-/// returns the new id, or `None` when nothing was inserted.
-pub async fn insert_case(conn: &mut AsyncPgConnection, new: &NewCase) -> QueryResult<Option<i64>> {
-    diesel::insert_into(cases::table)
-        .values(new)
-        .on_conflict_do_nothing()
-        .returning(cases::id)
-        .get_result(conn)
-        .await
-        .optional()
-}
-
-/// Inserts measures (their `case_id` already set).
-pub async fn insert_measures(
+/// Inserts one measure (its `case_id` set).
+pub async fn insert_measure(
     conn: &mut AsyncPgConnection,
-    new: &[NewMeasure],
-) -> QueryResult<Vec<MeasureRow>> {
-    if new.is_empty() {
-        return Ok(Vec::new());
-    }
+    new: &NewMeasure,
+) -> QueryResult<MeasureRow> {
     diesel::insert_into(measures::table)
         .values(new)
         .returning(MeasureRow::as_returning())
-        .get_results(conn)
+        .get_result(conn)
+        .await
+}
+
+/// Inserts one aid grant (its `case_id` set).
+pub async fn insert_aid(conn: &mut AsyncPgConnection, new: &NewAid) -> QueryResult<AidRow> {
+    diesel::insert_into(judicial_aid::table)
+        .values(new)
+        .returning(AidRow::as_returning())
+        .get_result(conn)
         .await
 }
 
@@ -80,18 +259,6 @@ pub async fn insert_resolution(
         .get_result(conn)
         .await
         .optional()
-}
-
-/// Inserts aid grants (their `case_id` already set).
-pub async fn insert_aid(conn: &mut AsyncPgConnection, new: &[NewAid]) -> QueryResult<Vec<AidRow>> {
-    if new.is_empty() {
-        return Ok(Vec::new());
-    }
-    diesel::insert_into(judicial_aid::table)
-        .values(new)
-        .returning(AidRow::as_returning())
-        .get_results(conn)
-        .await
 }
 
 /// The measure stored by an earlier request with this idempotency key, if any.
@@ -151,7 +318,18 @@ pub async fn lock_measure(
 pub async fn save_case(conn: &mut AsyncPgConnection, row: &CaseRow) -> QueryResult<()> {
     diesel::update(cases::table.find(row.id))
         .set((
-            row,
+            cases::case_type.eq(row.case_type),
+            cases::status.eq(row.status),
+            cases::applicant_type.eq(row.applicant_type),
+            cases::sector.eq(row.sector),
+            cases::accepted_on.eq(row.accepted_on),
+            cases::concluded_on.eq(row.concluded_on),
+            cases::leader_handled.eq(row.leader_handled),
+            cases::public_hearing.eq(row.public_hearing),
+            cases::private_enterprise.eq(row.private_enterprise),
+            cases::spp_listed_batch.eq(row.spp_listed_batch),
+            cases::typical.eq(row.typical),
+            cases::summary.eq(&row.summary),
             cases::version.eq(row.version + 1),
             cases::update_time.eq(diesel::dsl::now),
         ))
@@ -163,7 +341,15 @@ pub async fn save_case(conn: &mut AsyncPgConnection, row: &CaseRow) -> QueryResu
 /// Writes every column of a measure, with a new update time.
 pub async fn save_measure(conn: &mut AsyncPgConnection, row: &MeasureRow) -> QueryResult<()> {
     diesel::update(measures::table.find(row.id))
-        .set((row, measures::update_time.eq(diesel::dsl::now)))
+        .set((
+            measures::kind.eq(row.kind),
+            measures::issued_on.eq(row.issued_on),
+            measures::addressee_type.eq(row.addressee_type),
+            measures::addressee.eq(&row.addressee),
+            measures::adoption.eq(row.adoption),
+            measures::answered_on.eq(row.answered_on),
+            measures::update_time.eq(diesel::dsl::now),
+        ))
         .execute(conn)
         .await
         .map(drop)

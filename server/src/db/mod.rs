@@ -2,10 +2,14 @@
 //! query functions per record.
 
 pub mod cases;
+pub mod history;
 pub mod models;
 pub mod regions;
+pub mod releases;
+pub mod revisions;
 pub mod rollup;
 pub mod schema;
+pub mod totals;
 
 use std::time::Duration;
 

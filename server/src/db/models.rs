@@ -4,6 +4,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
 
+use crate::domain::record::{AidState, CaseState, MeasureState, ResolutionState};
+
 use super::schema::{cases, judicial_aid, measures, regions, resolutions};
 
 /// A division of the region tree.
@@ -23,8 +25,8 @@ pub struct RegionRow {
 }
 
 /// A stored case.
-#[derive(Debug, Clone, Queryable, Selectable, Identifiable, AsChangeset)]
-#[diesel(table_name = cases, check_for_backend(diesel::pg::Pg), treat_none_as_null = true)]
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = cases, check_for_backend(diesel::pg::Pg))]
 pub struct CaseRow {
     /// Server-assigned id; the name is `cases/{id}`.
     pub id: i64,
@@ -103,8 +105,8 @@ pub struct NewCase {
 }
 
 /// A stored supervision measure.
-#[derive(Debug, Clone, Queryable, Selectable, Identifiable, AsChangeset)]
-#[diesel(table_name = measures, check_for_backend(diesel::pg::Pg), treat_none_as_null = true)]
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = measures, check_for_backend(diesel::pg::Pg))]
 pub struct MeasureRow {
     /// Server-assigned id.
     pub id: i64,
@@ -233,4 +235,211 @@ pub struct CaseRecord {
     pub resolution: Option<ResolutionRow>,
     /// Its aid grants, by id.
     pub aid: Vec<AidRow>,
+}
+
+/// A stored revision.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = super::schema::case_revisions, check_for_backend(diesel::pg::Pg))]
+pub struct RevisionRow {
+    /// The case.
+    pub case_id: i64,
+    /// Revision number; the case's version after the change.
+    pub revision: i32,
+    /// When stored.
+    pub revise_time: DateTime<Utc>,
+    /// Who.
+    pub actor: String,
+    /// Why.
+    pub reason: String,
+    /// What changed: `[{"field", "old", "new"}]`.
+    pub changes: serde_json::Value,
+    /// The case's state before the change; none for the creation.
+    pub before: Option<serde_json::Value>,
+}
+
+/// A revision to insert.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = super::schema::case_revisions)]
+pub struct NewRevision {
+    /// See [`RevisionRow`].
+    pub case_id: i64,
+    /// See [`RevisionRow`].
+    pub revision: i32,
+    /// See [`RevisionRow`].
+    pub actor: String,
+    /// See [`RevisionRow`].
+    pub reason: String,
+    /// See [`RevisionRow`].
+    pub changes: serde_json::Value,
+    /// See [`RevisionRow`].
+    pub before: Option<serde_json::Value>,
+}
+
+/// A stored release.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = super::schema::releases, check_for_backend(diesel::pg::Pg))]
+pub struct ReleaseRow {
+    /// Server-assigned id; the name is `releases/{id}`.
+    pub id: i64,
+    /// Title.
+    pub title: String,
+    /// Who published it.
+    pub published_by: String,
+    /// When.
+    pub publish_time: DateTime<Utc>,
+    /// The moment the figures reflect.
+    pub as_of: DateTime<Utc>,
+    /// The encoded procura.v1.Rollup as published.
+    pub rollup: Vec<u8>,
+    /// The canonical encoding of the values.
+    pub canonical_values: String,
+    /// Hex SHA-256 of `canonical_values`.
+    pub sha256: String,
+    /// AIP-155 idempotency key.
+    pub request_id: Option<Uuid>,
+}
+
+/// A release to insert.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = super::schema::releases)]
+pub struct NewRelease {
+    /// See [`ReleaseRow`].
+    pub title: String,
+    /// See [`ReleaseRow`].
+    pub published_by: String,
+    /// See [`ReleaseRow`].
+    pub as_of: DateTime<Utc>,
+    /// See [`ReleaseRow`].
+    pub rollup: Vec<u8>,
+    /// See [`ReleaseRow`].
+    pub canonical_values: String,
+    /// See [`ReleaseRow`].
+    pub sha256: String,
+    /// See [`ReleaseRow`].
+    pub request_id: Option<Uuid>,
+}
+
+impl CaseRecord {
+    /// The whole state of the case, as kept in revisions and counted in figures.
+    pub fn state(&self) -> CaseState {
+        let c = &self.case;
+        CaseState {
+            region_code: c.region_code.clone(),
+            case_number: c.case_number.clone(),
+            case_type: c.case_type,
+            status: c.status,
+            applicant_type: c.applicant_type,
+            sector: c.sector,
+            accepted_on: c.accepted_on,
+            concluded_on: c.concluded_on,
+            leader_handled: c.leader_handled,
+            public_hearing: c.public_hearing,
+            private_enterprise: c.private_enterprise,
+            spp_listed_batch: c.spp_listed_batch,
+            typical: c.typical,
+            summary: c.summary.clone(),
+            measures: self
+                .measures
+                .iter()
+                .map(|m| MeasureState {
+                    id: m.id,
+                    kind: m.kind,
+                    issued_on: m.issued_on,
+                    addressee_type: m.addressee_type,
+                    addressee: m.addressee.clone(),
+                    adoption: m.adoption,
+                    answered_on: m.answered_on,
+                })
+                .collect(),
+            resolution: self.resolution.as_ref().map(|r| ResolutionState {
+                method: r.method,
+                resolved_on: r.resolved_on,
+                note: r.note.clone(),
+            }),
+            aid: self
+                .aid
+                .iter()
+                .map(|a| AidState {
+                    id: a.id,
+                    granted_on: a.granted_on,
+                    amount_fen: a.amount_fen,
+                    recipient: a.recipient.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
+impl NewCase {
+    /// The state a new case will have once stored with these records (ids not yet known).
+    pub fn state(
+        &self,
+        measures: &[NewMeasure],
+        resolution: Option<&NewResolution>,
+        aid: &[NewAid],
+    ) -> CaseState {
+        CaseState {
+            region_code: self.region_code.clone(),
+            case_number: self.case_number.clone(),
+            case_type: self.case_type,
+            status: self.status,
+            applicant_type: self.applicant_type,
+            sector: self.sector,
+            accepted_on: self.accepted_on,
+            concluded_on: self.concluded_on,
+            leader_handled: self.leader_handled,
+            public_hearing: self.public_hearing,
+            private_enterprise: self.private_enterprise,
+            spp_listed_batch: self.spp_listed_batch,
+            typical: self.typical,
+            summary: self.summary.clone(),
+            measures: measures
+                .iter()
+                .map(|m| MeasureState {
+                    id: 0,
+                    kind: m.kind,
+                    issued_on: m.issued_on,
+                    addressee_type: m.addressee_type,
+                    addressee: m.addressee.clone(),
+                    adoption: m.adoption,
+                    answered_on: m.answered_on,
+                })
+                .collect(),
+            resolution: resolution.map(|r| ResolutionState {
+                method: r.method,
+                resolved_on: r.resolved_on,
+                note: r.note.clone(),
+            }),
+            aid: aid
+                .iter()
+                .map(|a| AidState {
+                    id: 0,
+                    granted_on: a.granted_on,
+                    amount_fen: a.amount_fen,
+                    recipient: a.recipient.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A validated new case with the records given with it.
+#[derive(Debug, Clone)]
+pub struct NewCaseRecord {
+    /// The case.
+    pub case: NewCase,
+    /// Its measures (case id not yet set).
+    pub measures: Vec<NewMeasure>,
+    /// Its resolution, if any.
+    pub resolution: Option<NewResolution>,
+    /// Its aid grants.
+    pub aid: Vec<NewAid>,
+}
+
+impl NewCaseRecord {
+    /// The state the case will have once stored.
+    pub fn state(&self) -> CaseState {
+        self.case
+            .state(&self.measures, self.resolution.as_ref(), &self.aid)
+    }
 }

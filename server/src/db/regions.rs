@@ -94,3 +94,11 @@ pub async fn find_many(
         .load(conn)
         .await
 }
+
+/// The whole tree.
+pub async fn all(conn: &mut AsyncPgConnection) -> QueryResult<Vec<RegionRow>> {
+    regions::table
+        .select(RegionRow::as_select())
+        .load(conn)
+        .await
+}

@@ -92,6 +92,36 @@ diesel::joinable!(measures -> cases (case_id));
 diesel::joinable!(resolutions -> cases (case_id));
 diesel::joinable!(judicial_aid -> cases (case_id));
 
+diesel::table! {
+    /// 修订记录: every change to a case or a record under it.
+    case_revisions (case_id, revision) {
+        case_id -> BigInt,
+        revision -> Integer,
+        revise_time -> Timestamptz,
+        actor -> Text,
+        reason -> Text,
+        changes -> Jsonb,
+        before -> Nullable<Jsonb>,
+    }
+}
+
+diesel::table! {
+    /// 发布版本: rollups frozen as published.
+    releases (id) {
+        id -> BigInt,
+        title -> Text,
+        published_by -> Text,
+        publish_time -> Timestamptz,
+        as_of -> Timestamptz,
+        rollup -> Bytea,
+        canonical_values -> Text,
+        sha256 -> Text,
+        request_id -> Nullable<Uuid>,
+    }
+}
+
+diesel::joinable!(case_revisions -> cases (case_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     regions,
     region_ancestors,
@@ -99,4 +129,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     measures,
     resolutions,
     judicial_aid,
+    case_revisions,
+    releases,
 );

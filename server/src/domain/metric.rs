@@ -143,6 +143,14 @@ pub const METRICS: [MetricDef; 32] = [
     count("markers.typical", "Typical cases (典型案例)"),
 ];
 
+/// The figures kept in `figure_totals`, by index into [`METRICS`], in column order: every
+/// figure but the derived ones (measures.total, measures.protest_and_retrial, which are sums,
+/// and markers.spp_listed_batches, a distinct count).
+pub const STORED: [usize; 29] = [
+    2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27,
+    28, 29, 31,
+];
+
 /// Index of `measures.<kind>` for measure kind `kind` (1..=6).
 pub fn measure_kind(kind: i16) -> Option<usize> {
     (1..=6).contains(&kind).then(|| 1 + kind as usize)
@@ -231,9 +239,96 @@ impl Tally {
         }
     }
 
+    /// The stored figures, in [`STORED`] order.
+    pub fn stored(&self) -> [i64; STORED.len()] {
+        STORED.map(|i| self.values[i])
+    }
+
+    /// Adds stored figures given in [`STORED`] order.
+    pub fn add_stored(&mut self, values: &[i64]) {
+        for (index, value) in STORED.iter().zip(values) {
+            self.values[*index] += value;
+        }
+    }
+
     /// True when every figure is zero.
     pub fn is_empty(&self) -> bool {
         self.values.iter().all(|v| *v == 0) && self.batches.is_empty()
+    }
+}
+
+/// Figures of one region (or bucket of regions) for a period and its comparison period.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BucketTally {
+    /// The period.
+    pub current: Tally,
+    /// The comparison period.
+    pub previous: Tally,
+}
+
+impl BucketTally {
+    /// Adds everything `state` contributes to the period `current` and the period `previous`.
+    pub fn add_state(
+        &mut self,
+        state: &crate::domain::record::CaseState,
+        current: crate::domain::period::DateSpan,
+        previous: crate::domain::period::DateSpan,
+    ) {
+        let contributions = state.contributions();
+        for (tally, span) in [(&mut self.current, current), (&mut self.previous, previous)] {
+            for c in &contributions {
+                if c.date >= span.start && c.date <= span.end {
+                    tally.add(c.metric, c.amount);
+                }
+            }
+            if let Some(batch) = state.listing_batch() {
+                if state.accepted_on >= span.start && state.accepted_on <= span.end {
+                    tally.add_batch(batch);
+                }
+            }
+        }
+    }
+
+    /// Adds another bucket's figures.
+    pub fn merge(&mut self, other: &BucketTally) {
+        self.current.merge(&other.current);
+        self.previous.merge(&other.previous);
+    }
+}
+
+/// The age classes of pending cases at a period's end: id and label.
+pub const PENDING_AGES: [(&str, &str); 4] = [
+    (
+        "pending.0_3_months",
+        "Pending up to 3 months (在办 3 个月以内)",
+    ),
+    (
+        "pending.3_6_months",
+        "Pending 3 to 6 months (在办 3–6 个月)",
+    ),
+    (
+        "pending.6_12_months",
+        "Pending 6 to 12 months (在办 6–12 个月)",
+    ),
+    (
+        "pending.over_12_months",
+        "Pending over 12 months (在办 12 个月以上)",
+    ),
+];
+
+/// The age class of a case accepted on `accepted_on` and still pending on `end`: 0 when
+/// accepted less than 3 months before, 1 for 3 to 6, 2 for 6 to 12, 3 for more.
+pub fn pending_age(accepted_on: chrono::NaiveDate, end: chrono::NaiveDate) -> usize {
+    use chrono::Months;
+    let before = |months: u32| end.checked_sub_months(Months::new(months)).unwrap_or(end);
+    if accepted_on > before(3) {
+        0
+    } else if accepted_on > before(6) {
+        1
+    } else if accepted_on > before(12) {
+        2
+    } else {
+        3
     }
 }
 
@@ -281,6 +376,15 @@ mod tests {
     }
 
     #[test]
+    fn stored_leaves_out_derived_figures() {
+        let stored: Vec<&str> = STORED.iter().map(|i| METRICS[*i].id).collect();
+        assert!(!stored.contains(&"measures.total"));
+        assert!(!stored.contains(&"measures.protest_and_retrial"));
+        assert!(!stored.contains(&"markers.spp_listed_batches"));
+        assert_eq!(stored.len() + 3, METRICS.len());
+    }
+
+    #[test]
     fn derived_figures_add_up() {
         let mut a = Tally::default();
         a.add(2, 3);
@@ -295,6 +399,19 @@ mod tests {
         assert_eq!(a.value(index::PROTEST_AND_RETRIAL), 8);
         assert_eq!(a.value(index::MEASURES_TOTAL), 18);
         assert_eq!(a.value(index::SPP_LISTED_BATCHES), 2);
+    }
+
+    #[test]
+    fn pending_ages_split_at_whole_months() {
+        let d = |t: &str| chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d").expect("date");
+        let end = d("2020-12-31");
+        assert_eq!(pending_age(d("2020-12-31"), end), 0);
+        assert_eq!(pending_age(d("2020-10-01"), end), 0);
+        assert_eq!(pending_age(d("2020-09-30"), end), 1);
+        assert_eq!(pending_age(d("2020-07-01"), end), 1);
+        assert_eq!(pending_age(d("2020-06-30"), end), 2);
+        assert_eq!(pending_age(d("2020-01-01"), end), 2);
+        assert_eq!(pending_age(d("2019-12-31"), end), 3);
     }
 
     #[test]

@@ -5,4 +5,5 @@ pub mod date;
 pub mod metric;
 pub mod names;
 pub mod period;
+pub mod record;
 pub mod region;

@@ -11,6 +11,60 @@ pub struct DateSpan {
     pub end: NaiveDate,
 }
 
+/// The size of a time bucket of the kept totals, numbered as stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Grain {
+    /// A calendar year, keyed by 1 January.
+    Year = 1,
+    /// A calendar month, keyed by its first day.
+    Month = 2,
+    /// A day.
+    Day = 3,
+}
+
+impl Grain {
+    /// All grains; every event is kept in one bucket of each.
+    pub const ALL: [Grain; 3] = [Grain::Year, Grain::Month, Grain::Day];
+
+    /// The first day of the bucket of this grain that holds `date`.
+    pub fn bucket(self, date: NaiveDate) -> NaiveDate {
+        let first = match self {
+            Grain::Year => NaiveDate::from_ymd_opt(date.year(), 1, 1),
+            Grain::Month => NaiveDate::from_ymd_opt(date.year(), date.month(), 1),
+            Grain::Day => Some(date),
+        };
+        first.unwrap_or(date)
+    }
+}
+
+impl DateSpan {
+    /// The fewest buckets that tile the span exactly: whole years where they fit, then whole
+    /// months, then days. A calendar year is one bucket; 2019-11-01..2020-12-31 is three.
+    pub fn tiles(&self) -> Vec<(Grain, NaiveDate)> {
+        let mut tiles = Vec::new();
+        let mut day = self.start;
+        while day <= self.end {
+            let year_end = NaiveDate::from_ymd_opt(day.year(), 12, 31).unwrap_or(day);
+            let month_end = (Grain::Month.bucket(day) + Months::new(1))
+                .pred_opt()
+                .unwrap_or(day);
+            let (grain, last) = if day.ordinal() == 1 && year_end <= self.end {
+                (Grain::Year, year_end)
+            } else if day.day() == 1 && month_end <= self.end {
+                (Grain::Month, month_end)
+            } else {
+                (Grain::Day, day)
+            };
+            tiles.push((grain, day));
+            match last.succ_opt() {
+                Some(next) => day = next,
+                None => break,
+            }
+        }
+        tiles
+    }
+}
+
 /// A period as asked for. Calendar periods compare with the same calendar period a year
 /// earlier; a range of days compares with the same days a year earlier.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -173,6 +227,35 @@ mod tests {
             span(leap.year_earlier()),
             ("2019-02-28".into(), "2019-02-28".into())
         );
+    }
+
+    #[test]
+    fn tiles_cover_exactly() {
+        let special = Period::range(d("2019-11-01"), d("2020-12-31")).expect("valid");
+        assert_eq!(
+            special.span().tiles(),
+            vec![
+                (Grain::Month, d("2019-11-01")),
+                (Grain::Month, d("2019-12-01")),
+                (Grain::Year, d("2020-01-01")),
+            ]
+        );
+        let odd = Period::range(d("2020-01-30"), d("2020-03-02")).expect("valid");
+        assert_eq!(
+            odd.span().tiles(),
+            vec![
+                (Grain::Day, d("2020-01-30")),
+                (Grain::Day, d("2020-01-31")),
+                (Grain::Month, d("2020-02-01")),
+                (Grain::Day, d("2020-03-01")),
+                (Grain::Day, d("2020-03-02")),
+            ]
+        );
+        assert_eq!(
+            Period::Year(2020).span().tiles(),
+            vec![(Grain::Year, d("2020-01-01"))]
+        );
+        assert_eq!(Grain::Month.bucket(d("2020-02-29")), d("2020-02-01"));
     }
 
     #[test]

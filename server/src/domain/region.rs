@@ -97,6 +97,75 @@ impl Level {
     }
 }
 
+/// A division of the tree held in memory.
+#[derive(Debug, Clone)]
+pub struct RegionNode {
+    /// Parent's code; none for the root.
+    pub parent: Option<String>,
+    /// Level number (1 national .. 4 county).
+    pub level: i16,
+    /// Chinese name.
+    pub name: String,
+}
+
+/// The region tree in memory: the tree is fixed data, read once at start-up.
+#[derive(Debug, Clone, Default)]
+pub struct RegionTree(std::collections::HashMap<String, RegionNode>);
+
+impl RegionTree {
+    /// A tree of (code, parent, level, name) rows.
+    pub fn new(rows: impl IntoIterator<Item = (String, Option<String>, i16, String)>) -> Self {
+        RegionTree(
+            rows.into_iter()
+                .map(|(code, parent, level, name)| {
+                    (
+                        code,
+                        RegionNode {
+                            parent,
+                            level,
+                            name,
+                        },
+                    )
+                })
+                .collect(),
+        )
+    }
+
+    /// One division.
+    pub fn get(&self, code: &str) -> Option<&RegionNode> {
+        self.0.get(code)
+    }
+
+    /// The ancestor of `code` at `level`, or `code` itself when it sits at or above it.
+    pub fn bucket_of<'a>(&'a self, code: &'a str, level: i16) -> &'a str {
+        let mut current = code;
+        while let Some(node) = self.0.get(current) {
+            if node.level <= level {
+                return current;
+            }
+            match &node.parent {
+                Some(parent) => current = parent,
+                None => return current,
+            }
+        }
+        current
+    }
+
+    /// Whether `code` lies in the subtree of `ancestor` (itself included).
+    pub fn within(&self, code: &str, ancestor: &str) -> bool {
+        let mut current = code;
+        loop {
+            if current == ancestor {
+                return true;
+            }
+            match self.0.get(current).and_then(|n| n.parent.as_deref()) {
+                Some(parent) => current = parent,
+                None => return false,
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -112,6 +181,21 @@ mod tests {
         assert!(RegionCode::from_name("regions/53010x").is_err());
         assert!(RegionCode::from_name("").is_err());
         assert!(RegionCode::parse("５３０１００").is_err());
+    }
+
+    #[test]
+    fn tree_finds_buckets() {
+        let tree = RegionTree::new([
+            ("000000".into(), None, 1, "全国".into()),
+            ("530000".into(), Some("000000".into()), 2, "云南省".into()),
+            ("530100".into(), Some("530000".into()), 3, "昆明市".into()),
+            ("530102".into(), Some("530100".into()), 4, "五华区".into()),
+        ]);
+        assert_eq!(tree.bucket_of("530102", 2), "530000");
+        assert_eq!(tree.bucket_of("530102", 3), "530100");
+        assert_eq!(tree.bucket_of("530000", 3), "530000");
+        assert!(tree.within("530102", "530000"));
+        assert!(!tree.within("530000", "530102"));
     }
 
     #[test]

@@ -7,17 +7,10 @@ use diesel::sql_types::{Array, BigInt, Date, Integer, SmallInt, Text};
 use diesel::{QueryableByName, result::QueryResult};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
-use crate::domain::metric::{self, Tally, index};
+use crate::domain::metric::{self, index};
 use crate::domain::period::DateSpan;
 
-/// Figures of one bucket region, for the period and the comparison period.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct BucketTally {
-    /// The period.
-    pub current: Tally,
-    /// The comparison period.
-    pub previous: Tally,
-}
+pub use crate::domain::metric::BucketTally;
 
 #[derive(QueryableByName)]
 struct KeyedCounts {
@@ -198,4 +191,26 @@ pub async fn by_bucket(
             .for_each(|b| tally.previous.add_batch(b));
     }
     Ok(buckets)
+}
+
+#[derive(QueryableByName)]
+struct PendingRow {
+    #[diesel(sql_type = Date)]
+    accepted_on: chrono::NaiveDate,
+    #[diesel(sql_type = BigInt)]
+    cases: i64,
+}
+
+/// The cases of the subtree of `region` pending at day `end`, by acceptance date.
+pub async fn pending_by_acceptance(
+    conn: &mut AsyncPgConnection,
+    region: &str,
+    end: chrono::NaiveDate,
+) -> QueryResult<Vec<(chrono::NaiveDate, i64)>> {
+    let rows: Vec<PendingRow> = diesel::sql_query(include_str!("pending.sql"))
+        .bind::<Text, _>(region)
+        .bind::<Date, _>(end)
+        .load(conn)
+        .await?;
+    Ok(rows.into_iter().map(|r| (r.accepted_on, r.cases)).collect())
 }

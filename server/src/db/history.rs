@@ -1,0 +1,125 @@
+//! The records as they stood at a past moment, rebuilt from the current records and the
+//! `before` states kept in revisions.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::result::QueryResult;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+use super::cases::attach_records;
+use super::models::CaseRow;
+use super::revisions;
+use super::schema::{cases, region_ancestors};
+use crate::domain::record::CaseState;
+
+/// Cases read per round trip.
+const CHUNK: i64 = 2_000;
+
+/// Which cases to read.
+#[derive(Debug, Clone, Copy)]
+pub enum Scope<'a> {
+    /// Every case handled in the subtree of this region.
+    Subtree(&'a str),
+    /// The cases of the procuratorate at this region itself.
+    Own(&'a str),
+}
+
+fn to_state(value: serde_json::Value) -> QueryResult<CaseState> {
+    serde_json::from_value(value)
+        .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))
+}
+
+/// The states at `as_of` (now when `None`) of the cases with these ids; a case that did not
+/// exist then maps to `None`.
+pub async fn states_of(
+    conn: &mut AsyncPgConnection,
+    ids: &[i64],
+    as_of: Option<DateTime<Utc>>,
+) -> QueryResult<HashMap<i64, Option<CaseState>>> {
+    let rows: Vec<CaseRow> = cases::table
+        .filter(cases::id.eq_any(ids))
+        .select(CaseRow::as_select())
+        .load(conn)
+        .await?;
+    rebuild(conn, rows, as_of)
+        .await
+        .map(|states| states.into_iter().collect())
+}
+
+async fn rebuild(
+    conn: &mut AsyncPgConnection,
+    rows: Vec<CaseRow>,
+    as_of: Option<DateTime<Utc>>,
+) -> QueryResult<Vec<(i64, Option<CaseState>)>> {
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let mut earlier: HashMap<i64, Option<serde_json::Value>> = HashMap::new();
+    if let Some(time) = as_of {
+        for revision in revisions::first_after(conn, &ids, time).await? {
+            earlier.insert(revision.case_id, revision.before);
+        }
+    }
+    let records = attach_records(conn, rows).await?;
+    records
+        .into_iter()
+        .map(|record| {
+            let id = record.case.id;
+            let state = match earlier.remove(&id) {
+                None => Some(record.state()),
+                Some(None) => None,
+                Some(Some(before)) => Some(to_state(before)?),
+            };
+            Ok((id, state))
+        })
+        .collect()
+}
+
+/// Calls `visit` with the id and state at `as_of` (now when `None`) of every case in `scope`
+/// that existed then, in id order, reading a chunk at a time.
+pub async fn for_each_state(
+    conn: &mut AsyncPgConnection,
+    scope: Scope<'_>,
+    as_of: Option<DateTime<Utc>>,
+    after_id: i64,
+    mut visit: impl FnMut(i64, &CaseState) -> bool,
+) -> QueryResult<()> {
+    let mut last = after_id;
+    loop {
+        let mut query = cases::table
+            .filter(cases::id.gt(last))
+            .order(cases::id)
+            .limit(CHUNK)
+            .select(CaseRow::as_select())
+            .into_boxed();
+        query = match scope {
+            Scope::Own(region) => query.filter(cases::region_code.eq(region.to_owned())),
+            Scope::Subtree(region) => query.filter(
+                cases::region_code.eq_any(
+                    region_ancestors::table
+                        .filter(region_ancestors::ancestor_code.eq(region.to_owned()))
+                        .select(region_ancestors::code),
+                ),
+            ),
+        };
+        if let Some(time) = as_of {
+            query = query.filter(cases::create_time.le(time));
+        }
+        let rows = query.load(conn).await?;
+        let Some(tail) = rows.last().map(|r| r.id) else {
+            return Ok(());
+        };
+        last = tail;
+        let full = rows.len() as i64 == CHUNK;
+        for (id, state) in rebuild(conn, rows, as_of).await? {
+            if let Some(state) = state {
+                if !visit(id, &state) {
+                    return Ok(());
+                }
+            }
+        }
+        if !full {
+            return Ok(());
+        }
+    }
+}

@@ -1,0 +1,162 @@
+//! The totals kept up to date (`figure_totals`): how writes change them and how rollups read
+//! them. Every write adds the difference between a case's contributions after and before it,
+//! in the same transaction, so the totals always equal a plain aggregate over the records.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::NaiveDate;
+use diesel::QueryableByName;
+use diesel::result::QueryResult;
+use diesel::sql_types::{Array, BigInt, Date, Integer, SmallInt, Text};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+use super::rollup::{BucketTally, RollupQuery};
+use crate::domain::metric::STORED;
+use crate::domain::period::Grain;
+use crate::domain::record::CaseState;
+
+/// Largest number of rows written by one upsert statement.
+const UPSERT_CHUNK: usize = 20_000;
+
+type Key = (i16, NaiveDate, String);
+
+/// Changes to the kept totals, by (grain, bucket, procuratorate).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Deltas(HashMap<Key, [i64; STORED.len()]>);
+
+impl Deltas {
+    /// No change.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds (`sign` = 1) or takes away (`sign` = -1) everything `state` contributes.
+    pub fn add_state(&mut self, state: &CaseState, sign: i64) {
+        for c in state.contributions() {
+            let Some(position) = STORED.iter().position(|i| *i == c.metric) else {
+                continue;
+            };
+            for grain in Grain::ALL {
+                let key = (
+                    grain as i16,
+                    grain.bucket(c.date),
+                    state.region_code.clone(),
+                );
+                self.0.entry(key).or_insert([0; STORED.len()])[position] += sign * c.amount;
+            }
+        }
+    }
+
+    /// The change from `before` (none for a new case) to `after` (none for a removed one).
+    pub fn change(&mut self, before: Option<&CaseState>, after: Option<&CaseState>) {
+        if let Some(before) = before {
+            self.add_state(before, -1);
+        }
+        if let Some(after) = after {
+            self.add_state(after, 1);
+        }
+    }
+
+    /// The non-zero rows, sorted by key.
+    fn rows(self) -> Vec<(Key, [i64; STORED.len()])> {
+        let mut rows: Vec<_> = self
+            .0
+            .into_iter()
+            .filter(|(_, values)| values.iter().any(|v| *v != 0))
+            .collect();
+        rows.sort_by(|a, b| a.0.cmp(&b.0));
+        rows
+    }
+}
+
+/// Adds `deltas` to the kept totals.
+pub async fn apply(conn: &mut AsyncPgConnection, deltas: Deltas) -> QueryResult<()> {
+    let rows = deltas.rows();
+    for chunk in rows.chunks(UPSERT_CHUNK) {
+        let mut query = diesel::sql_query(include_str!("upsert.sql"))
+            .into_boxed()
+            .bind::<Array<SmallInt>, _>(chunk.iter().map(|r| r.0.0).collect::<Vec<_>>())
+            .bind::<Array<Date>, _>(chunk.iter().map(|r| r.0.1).collect::<Vec<_>>())
+            .bind::<Array<Text>, _>(chunk.iter().map(|r| r.0.2.clone()).collect::<Vec<_>>());
+        for position in 0..STORED.len() {
+            query = query
+                .bind::<Array<BigInt>, _>(chunk.iter().map(|r| r.1[position]).collect::<Vec<_>>());
+        }
+        query.execute(conn).await?;
+    }
+    Ok(())
+}
+
+#[derive(QueryableByName)]
+struct SummedRow {
+    #[diesel(sql_type = Text)]
+    bucket_region: String,
+    #[diesel(sql_type = SmallInt)]
+    side: i16,
+    #[diesel(sql_type = Array<BigInt>)]
+    figures: Vec<i64>,
+}
+
+#[derive(QueryableByName)]
+struct BatchRow {
+    #[diesel(sql_type = Text)]
+    bucket_region: String,
+    #[diesel(sql_type = SmallInt)]
+    side: i16,
+    #[diesel(sql_type = Integer)]
+    batch: i32,
+}
+
+/// Every figure of the subtree per bucket region, read from the kept totals: the rows read
+/// depend on the regions and the period, not on the number of records.
+pub async fn by_bucket(
+    conn: &mut AsyncPgConnection,
+    q: RollupQuery<'_>,
+) -> QueryResult<BTreeMap<String, BucketTally>> {
+    let mut grains = Vec::new();
+    let mut starts = Vec::new();
+    let mut sides = Vec::new();
+    for (side, span) in [(0i16, q.period), (1i16, q.previous)] {
+        for (grain, start) in span.tiles() {
+            grains.push(grain as i16);
+            starts.push(start);
+            sides.push(side);
+        }
+    }
+    let rows: Vec<SummedRow> = diesel::sql_query(include_str!("read.sql"))
+        .bind::<Text, _>(q.region)
+        .bind::<SmallInt, _>(q.bucket_level)
+        .bind::<Array<SmallInt>, _>(grains)
+        .bind::<Array<Date>, _>(starts)
+        .bind::<Array<SmallInt>, _>(sides)
+        .load(conn)
+        .await?;
+    let mut buckets: BTreeMap<String, BucketTally> = BTreeMap::new();
+    for row in rows {
+        let tally = buckets.entry(row.bucket_region).or_default();
+        let side = if row.side == 0 {
+            &mut tally.current
+        } else {
+            &mut tally.previous
+        };
+        side.add_stored(&row.figures);
+    }
+    let batches: Vec<BatchRow> = diesel::sql_query(include_str!("batches.sql"))
+        .bind::<Text, _>(q.region)
+        .bind::<SmallInt, _>(q.bucket_level)
+        .bind::<Date, _>(q.period.start)
+        .bind::<Date, _>(q.period.end)
+        .bind::<Date, _>(q.previous.start)
+        .bind::<Date, _>(q.previous.end)
+        .load(conn)
+        .await?;
+    for row in batches {
+        let tally = buckets.entry(row.bucket_region).or_default();
+        if row.side == 0 {
+            tally.current.add_batch(row.batch);
+        } else {
+            tally.previous.add_batch(row.batch);
+        }
+    }
+    Ok(buckets)
+}

@@ -1,0 +1,366 @@
+//! A case's whole state, what it adds to each figure, and what changed between two states.
+//!
+//! One definition of counting serves every path: the totals kept up to date on each write,
+//! the rollups "as of" a past moment, and the drill-down to the cases behind a figure.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use super::metric::{self, index};
+
+/// procura.v1.CaseStatus WITHDRAWN: a withdrawn case counts in no figure.
+pub const STATUS_WITHDRAWN: i16 = 3;
+/// procura.v1.Adoption ADOPTED.
+pub const ADOPTION_ADOPTED: i16 = 2;
+
+/// A case with everything under it, as stored at one moment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseState {
+    /// Code of the handling procuratorate's region.
+    pub region_code: String,
+    /// 案号
+    pub case_number: String,
+    /// procura.v1.CaseType
+    pub case_type: i16,
+    /// procura.v1.CaseStatus
+    pub status: i16,
+    /// procura.v1.ApplicantType
+    pub applicant_type: i16,
+    /// procura.v1.Sector
+    pub sector: i16,
+    /// 受理日期
+    pub accepted_on: NaiveDate,
+    /// 审结日期
+    pub concluded_on: Option<NaiveDate>,
+    /// 领导包案
+    pub leader_handled: bool,
+    /// 公开听证
+    pub public_hearing: bool,
+    /// 涉民营企业
+    pub private_enterprise: bool,
+    /// 挂牌督办批次, 0 when not listed
+    pub spp_listed_batch: i32,
+    /// 典型案例
+    pub typical: bool,
+    /// 案情摘要
+    pub summary: String,
+    /// 监督措施
+    pub measures: Vec<MeasureState>,
+    /// 行政争议实质性化解
+    pub resolution: Option<ResolutionState>,
+    /// 司法救助
+    pub aid: Vec<AidState>,
+}
+
+/// A measure as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MeasureState {
+    /// Its id.
+    pub id: i64,
+    /// procura.v1.MeasureKind
+    pub kind: i16,
+    /// 发出日期
+    pub issued_on: NaiveDate,
+    /// procura.v1.AddresseeType
+    pub addressee_type: i16,
+    /// 监督对象名称
+    pub addressee: String,
+    /// procura.v1.Adoption
+    pub adoption: i16,
+    /// 回复日期
+    pub answered_on: Option<NaiveDate>,
+}
+
+/// A resolution as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResolutionState {
+    /// procura.v1.ResolutionMethod
+    pub method: i16,
+    /// 化解日期
+    pub resolved_on: NaiveDate,
+    /// 说明
+    pub note: String,
+}
+
+/// An aid grant as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AidState {
+    /// Its id.
+    pub id: i64,
+    /// 救助日期
+    pub granted_on: NaiveDate,
+    /// 救助金额, fen
+    pub amount_fen: i64,
+    /// 救助对象
+    pub recipient: String,
+}
+
+/// What one record adds to one figure on one day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Contribution {
+    /// The day the event falls on.
+    pub date: NaiveDate,
+    /// Index of the figure in [`metric::METRICS`].
+    pub metric: usize,
+    /// How much it adds.
+    pub amount: i64,
+}
+
+impl CaseState {
+    /// Everything this case adds to the stored figures. A withdrawn case adds nothing.
+    pub fn contributions(&self) -> Vec<Contribution> {
+        let mut out = Vec::new();
+        if self.status == STATUS_WITHDRAWN {
+            return out;
+        }
+        let mut add = |date: NaiveDate, metric: usize, amount: i64| {
+            out.push(Contribution {
+                date,
+                metric,
+                amount,
+            });
+        };
+        add(self.accepted_on, index::CASES_ACCEPTED, 1);
+        if let Some(day) = self.concluded_on {
+            add(day, index::CASES_CONCLUDED, 1);
+        }
+        let markers = [
+            (self.leader_handled, index::LEADER_HANDLED),
+            (self.public_hearing, index::PUBLIC_HEARING),
+            (self.private_enterprise, index::PRIVATE_ENTERPRISE),
+            (self.spp_listed_batch > 0, index::SPP_LISTED),
+            (
+                self.spp_listed_batch > 0 && self.private_enterprise,
+                index::SPP_LISTED_PRIVATE_ENTERPRISE,
+            ),
+            (self.typical, index::TYPICAL),
+        ];
+        for (set, metric) in markers {
+            if set {
+                add(self.accepted_on, metric, 1);
+            }
+        }
+        for m in &self.measures {
+            if let Some(kind) = metric::measure_kind(m.kind) {
+                add(m.issued_on, kind, 1);
+            }
+            if m.adoption == ADOPTION_ADOPTED {
+                if let Some(adopted) = metric::measure_kind_adopted(m.kind) {
+                    add(m.issued_on, adopted, 1);
+                }
+            }
+        }
+        if let Some(r) = &self.resolution {
+            if let Some(method) = metric::resolution_method(r.method) {
+                add(r.resolved_on, method, 1);
+            }
+            add(r.resolved_on, index::RESOLUTIONS_TOTAL, 1);
+            if self.private_enterprise {
+                add(r.resolved_on, index::RESOLUTIONS_PRIVATE_ENTERPRISE, 1);
+            }
+        }
+        for a in &self.aid {
+            add(a.granted_on, index::AID_GRANTS, 1);
+            add(a.granted_on, index::AID_AMOUNT_FEN, a.amount_fen);
+        }
+        out
+    }
+
+    /// Whether the case was pending on `day`: accepted by then, not concluded by then, and
+    /// not withdrawn.
+    pub fn pending_on(&self, day: NaiveDate) -> bool {
+        self.status != STATUS_WITHDRAWN
+            && self.accepted_on <= day
+            && self.concluded_on.is_none_or(|concluded| concluded > day)
+    }
+
+    /// The SPP listing batch of a counted case, if listed.
+    pub fn listing_batch(&self) -> Option<i32> {
+        (self.spp_listed_batch > 0 && self.status != STATUS_WITHDRAWN)
+            .then_some(self.spp_listed_batch)
+    }
+
+    /// What the case adds to figure `metric` between `start` and `end`, both included. For
+    /// the derived figures: the sums of their parts, and for the listing batches, whether the
+    /// case is a listed one.
+    pub fn value_in(&self, metric: usize, start: NaiveDate, end: NaiveDate) -> i64 {
+        let parts: Vec<usize> = match metric {
+            index::MEASURES_TOTAL => (2..=7).collect(),
+            index::PROTEST_AND_RETRIAL => vec![2, 3],
+            index::SPP_LISTED_BATCHES => vec![index::SPP_LISTED],
+            other => vec![other],
+        };
+        self.contributions()
+            .iter()
+            .filter(|c| parts.contains(&c.metric) && c.date >= start && c.date <= end)
+            .map(|c| c.amount)
+            .sum()
+    }
+
+    /// Every field as text, by path (`status`, `measures/7.adoption`), for revisions.
+    pub fn fields(&self) -> BTreeMap<String, String> {
+        let mut f = BTreeMap::new();
+        let date = |d: Option<NaiveDate>| d.map(|d| d.to_string()).unwrap_or_default();
+        f.insert("region".into(), format!("regions/{}", self.region_code));
+        f.insert("case_number".into(), self.case_number.clone());
+        f.insert("case_type".into(), self.case_type.to_string());
+        f.insert("status".into(), self.status.to_string());
+        f.insert("applicant_type".into(), self.applicant_type.to_string());
+        f.insert("sector".into(), self.sector.to_string());
+        f.insert("accepted_on".into(), self.accepted_on.to_string());
+        f.insert("concluded_on".into(), date(self.concluded_on));
+        f.insert("leader_handled".into(), self.leader_handled.to_string());
+        f.insert("public_hearing".into(), self.public_hearing.to_string());
+        f.insert(
+            "private_enterprise".into(),
+            self.private_enterprise.to_string(),
+        );
+        f.insert("spp_listed_batch".into(), self.spp_listed_batch.to_string());
+        f.insert("typical".into(), self.typical.to_string());
+        f.insert("summary".into(), self.summary.clone());
+        for m in &self.measures {
+            let p = format!("measures/{}", m.id);
+            f.insert(format!("{p}.kind"), m.kind.to_string());
+            f.insert(format!("{p}.issued_on"), m.issued_on.to_string());
+            f.insert(format!("{p}.addressee_type"), m.addressee_type.to_string());
+            f.insert(format!("{p}.addressee"), m.addressee.clone());
+            f.insert(format!("{p}.adoption"), m.adoption.to_string());
+            f.insert(format!("{p}.answered_on"), date(m.answered_on));
+        }
+        if let Some(r) = &self.resolution {
+            f.insert("resolution.method".into(), r.method.to_string());
+            f.insert("resolution.resolved_on".into(), r.resolved_on.to_string());
+            f.insert("resolution.note".into(), r.note.clone());
+        }
+        for a in &self.aid {
+            let p = format!("aidGrants/{}", a.id);
+            f.insert(format!("{p}.granted_on"), a.granted_on.to_string());
+            f.insert(format!("{p}.amount_fen"), a.amount_fen.to_string());
+            f.insert(format!("{p}.recipient"), a.recipient.clone());
+        }
+        f
+    }
+}
+
+/// One field that differs between two states.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldChange {
+    /// Path, as in [`CaseState::fields`].
+    pub field: String,
+    /// Value before; empty when absent.
+    pub old: String,
+    /// Value after; empty when absent.
+    pub new: String,
+}
+
+/// The fields that differ from `before` (none for a new case) to `after`.
+pub fn changes(before: Option<&CaseState>, after: &CaseState) -> Vec<FieldChange> {
+    let old = before.map(CaseState::fields).unwrap_or_default();
+    let new = after.fields();
+    let mut paths: Vec<&String> = old.keys().chain(new.keys()).collect();
+    paths.sort();
+    paths.dedup();
+    paths
+        .into_iter()
+        .filter_map(|path| {
+            let o = old.get(path).cloned().unwrap_or_default();
+            let n = new.get(path).cloned().unwrap_or_default();
+            (o != n).then(|| FieldChange {
+                field: path.clone(),
+                old: o,
+                new: n,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(text: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(text, "%Y-%m-%d").expect("test date")
+    }
+
+    fn state() -> CaseState {
+        CaseState {
+            region_code: "530102".into(),
+            case_number: "N-1".into(),
+            case_type: 1,
+            status: 2,
+            applicant_type: 2,
+            sector: 1,
+            accepted_on: d("2020-03-01"),
+            concluded_on: Some(d("2020-06-01")),
+            leader_handled: true,
+            public_hearing: false,
+            private_enterprise: true,
+            spp_listed_batch: 1,
+            typical: false,
+            summary: String::new(),
+            measures: vec![MeasureState {
+                id: 7,
+                kind: 1,
+                issued_on: d("2020-04-01"),
+                addressee_type: 1,
+                addressee: "court".into(),
+                adoption: ADOPTION_ADOPTED,
+                answered_on: Some(d("2020-05-01")),
+            }],
+            resolution: Some(ResolutionState {
+                method: 2,
+                resolved_on: d("2020-05-02"),
+                note: String::new(),
+            }),
+            aid: vec![AidState {
+                id: 3,
+                granted_on: d("2020-05-03"),
+                amount_fen: 12_345,
+                recipient: String::new(),
+            }],
+        }
+    }
+
+    #[test]
+    fn counts_each_event_on_its_day() {
+        let s = state();
+        let (start, end) = (d("2020-01-01"), d("2020-12-31"));
+        assert_eq!(s.value_in(index::CASES_ACCEPTED, start, end), 1);
+        assert_eq!(s.value_in(index::CASES_CONCLUDED, start, end), 1);
+        assert_eq!(
+            s.value_in(index::RESOLUTIONS_PRIVATE_ENTERPRISE, start, end),
+            1
+        );
+        assert_eq!(s.value_in(index::AID_AMOUNT_FEN, start, end), 12_345);
+        assert_eq!(
+            s.value_in(index::SPP_LISTED_PRIVATE_ENTERPRISE, start, end),
+            1
+        );
+        let protest = metric::measure_kind(1).expect("kind");
+        assert_eq!(s.value_in(protest, d("2020-04-01"), d("2020-04-01")), 1);
+        assert_eq!(s.value_in(protest, d("2020-04-02"), end), 0);
+    }
+
+    #[test]
+    fn withdrawn_cases_count_nowhere() {
+        let mut s = state();
+        s.status = STATUS_WITHDRAWN;
+        assert!(s.contributions().is_empty());
+    }
+
+    #[test]
+    fn changes_name_the_fields() {
+        let before = state();
+        let mut after = before.clone();
+        after.measures[0].adoption = 3;
+        after.status = 1;
+        let fields: Vec<String> = changes(Some(&before), &after)
+            .into_iter()
+            .map(|c| c.field)
+            .collect();
+        assert_eq!(fields, vec!["measures/7.adoption", "status"]);
+        assert!(changes(None, &after).len() > 10);
+    }
+}
