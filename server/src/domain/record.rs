@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
+use procura_proto::v1 as pb;
 use serde::{Deserialize, Serialize};
 
 use super::metric::{self, index};
@@ -205,10 +206,19 @@ impl CaseState {
         let date = |d: Option<NaiveDate>| d.map(|d| d.to_string()).unwrap_or_default();
         f.insert("region".into(), format!("regions/{}", self.region_code));
         f.insert("case_number".into(), self.case_number.clone());
-        f.insert("case_type".into(), self.case_type.to_string());
-        f.insert("status".into(), self.status.to_string());
-        f.insert("applicant_type".into(), self.applicant_type.to_string());
-        f.insert("sector".into(), self.sector.to_string());
+        f.insert(
+            "case_type".into(),
+            name(self.case_type, pb::CaseType::as_str_name),
+        );
+        f.insert(
+            "status".into(),
+            name(self.status, pb::CaseStatus::as_str_name),
+        );
+        f.insert(
+            "applicant_type".into(),
+            name(self.applicant_type, pb::ApplicantType::as_str_name),
+        );
+        f.insert("sector".into(), name(self.sector, pb::Sector::as_str_name));
         f.insert("accepted_on".into(), self.accepted_on.to_string());
         f.insert("concluded_on".into(), date(self.concluded_on));
         f.insert("leader_handled".into(), self.leader_handled.to_string());
@@ -222,15 +232,27 @@ impl CaseState {
         f.insert("summary".into(), self.summary.clone());
         for m in &self.measures {
             let p = format!("measures/{}", m.id);
-            f.insert(format!("{p}.kind"), m.kind.to_string());
+            f.insert(
+                format!("{p}.kind"),
+                name(m.kind, pb::MeasureKind::as_str_name),
+            );
             f.insert(format!("{p}.issued_on"), m.issued_on.to_string());
-            f.insert(format!("{p}.addressee_type"), m.addressee_type.to_string());
+            f.insert(
+                format!("{p}.addressee_type"),
+                name(m.addressee_type, pb::AddresseeType::as_str_name),
+            );
             f.insert(format!("{p}.addressee"), m.addressee.clone());
-            f.insert(format!("{p}.adoption"), m.adoption.to_string());
+            f.insert(
+                format!("{p}.adoption"),
+                name(m.adoption, pb::Adoption::as_str_name),
+            );
             f.insert(format!("{p}.answered_on"), date(m.answered_on));
         }
         if let Some(r) = &self.resolution {
-            f.insert("resolution.method".into(), r.method.to_string());
+            f.insert(
+                "resolution.method".into(),
+                name(r.method, pb::ResolutionMethod::as_str_name),
+            );
             f.insert("resolution.resolved_on".into(), r.resolved_on.to_string());
             f.insert("resolution.note".into(), r.note.clone());
         }
@@ -242,6 +264,13 @@ impl CaseState {
         }
         f
     }
+}
+
+/// The proto name of a stored enum number, e.g. `CASE_STATUS_CONCLUDED`, or the number.
+fn name<E: TryFrom<i32>>(value: i16, as_str_name: fn(&E) -> &'static str) -> String {
+    E::try_from(i32::from(value))
+        .map(|e| as_str_name(&e).to_owned())
+        .unwrap_or_else(|_| value.to_string())
 }
 
 /// One field that differs between two states.
