@@ -76,7 +76,9 @@ impl Application {
             .await
             .map_err(|e| anyhow::anyhow!("cannot read the region tree: {e}"))?;
         let (reporter, health) = tonic_health::server::health_reporter();
-        let watcher = tokio::spawn(watch_database(self.pool.clone(), reporter));
+        // The first answer is known before the first call is served.
+        let first = report_database(&self.pool, &reporter, None).await;
+        let watcher = tokio::spawn(watch_database(self.pool.clone(), reporter, first));
         let reflection_v1 = reflection_builder().build_v1()?;
         let reflection_v1alpha = reflection_builder().build_v1alpha()?;
 
@@ -105,34 +107,44 @@ fn reflection_builder() -> tonic_reflection::server::Builder<'static> {
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
 }
 
-/// Keeps the health service honest: SERVING only while the database answers.
-async fn watch_database(pool: Pool, reporter: HealthReporter) {
-    let mut last = None;
-    loop {
-        let answers = match tokio::time::timeout(Duration::from_secs(2), pool.get()).await {
-            Ok(Ok(mut conn)) => diesel::sql_query("SELECT 1")
-                .execute(&mut conn)
-                .await
-                .is_ok(),
-            _ => false,
-        };
-        let status = if answers {
-            ServingStatus::Serving
+/// Asks the database whether it answers and, when that changed since `last`, reports it
+/// for every name the health service knows.
+async fn report_database(
+    pool: &Pool,
+    reporter: &HealthReporter,
+    last: Option<ServingStatus>,
+) -> ServingStatus {
+    let answers = match tokio::time::timeout(Duration::from_secs(2), pool.get()).await {
+        Ok(Ok(mut conn)) => diesel::sql_query("SELECT 1")
+            .execute(&mut conn)
+            .await
+            .is_ok(),
+        _ => false,
+    };
+    let status = if answers {
+        ServingStatus::Serving
+    } else {
+        ServingStatus::NotServing
+    };
+    if last != Some(status) {
+        if answers {
+            tracing::info!("database answers: SERVING");
         } else {
-            ServingStatus::NotServing
-        };
-        if last != Some(status) {
-            if answers {
-                tracing::info!("database answers: SERVING");
-            } else {
-                tracing::warn!("database does not answer: NOT_SERVING");
-            }
-            for name in HEALTH_NAMES {
-                reporter.set_service_status(name, status).await;
-            }
-            last = Some(status);
+            tracing::warn!("database does not answer: NOT_SERVING");
         }
+        for name in HEALTH_NAMES {
+            reporter.set_service_status(name, status).await;
+        }
+    }
+    status
+}
+
+/// Keeps the health service honest: SERVING only while the database answers.
+async fn watch_database(pool: Pool, reporter: HealthReporter, first: ServingStatus) {
+    let mut last = first;
+    loop {
         tokio::time::sleep(HEALTH_INTERVAL).await;
+        last = report_database(&pool, &reporter, Some(last)).await;
     }
 }
 

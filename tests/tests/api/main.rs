@@ -1,0 +1,18 @@
+//! End-to-end tests of procura: one test binary (zero2prod style). Each test spawns the real
+//! server on port 0 against its own database cloned from a migrated template; see `helpers`.
+//!
+//! Run: `cargo build --workspace --bins && cargo test --workspace` (the CLI tests drive the
+//! `procura` binary of the same build). PostgreSQL: `PROCURA_TEST_DATABASE_URL`, default
+//! `postgres://postgres@127.0.0.1:5432`. Logs: `TEST_LOG=1`.
+
+#![allow(clippy::unwrap_used)]
+
+mod cases;
+mod cli;
+mod errors;
+mod health;
+mod helpers;
+mod measures;
+mod regions;
+mod rollup;
+mod totals;
