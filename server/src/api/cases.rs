@@ -108,16 +108,16 @@ fn validate_new_case(
 ) -> Result<NewCaseRecord, ApiError> {
     let mut v = Violations::new();
     let fields = validate::case_fields(case, prefix, &mut v);
-    if let Some(fields) = &fields {
-        if !state.region_exists(&fields.region_code) {
-            v.add(
-                format!("{prefix}.region"),
-                format!(
-                    "regions/{} is not a region of the region tree",
-                    fields.region_code
-                ),
-            );
-        }
+    if let Some(fields) = &fields
+        && !state.region_exists(&fields.region_code)
+    {
+        v.add(
+            format!("{prefix}.region"),
+            format!(
+                "regions/{} is not a region of the region tree",
+                fields.region_code
+            ),
+        );
     }
     let accepted_on = fields.as_ref().map(|f| f.accepted_on).or_else(|| {
         case.accepted_on
@@ -319,13 +319,13 @@ impl CaseService for CaseApi {
             date::optional(request.accepted_from.as_ref()),
         );
         let to = v.check("accepted_to", date::optional(request.accepted_to.as_ref()));
-        if let (Some(Some(from)), Some(Some(to))) = (from, to) {
-            if to < from {
-                v.add(
-                    "accepted_to",
-                    format!("{to} is before accepted_from {from}"),
-                );
-            }
+        if let (Some(Some(from)), Some(Some(to))) = (from, to)
+            && to < from
+        {
+            v.add(
+                "accepted_to",
+                format!("{to} is before accepted_from {from}"),
+            );
         }
         let mut filter = CaseFilter {
             region: region.map(|r| r.as_str().to_owned()),
@@ -448,9 +448,9 @@ impl CaseService for CaseApi {
                 let merged = merge_case(&stored, &incoming, &paths);
                 let mut v = Violations::new();
                 let fields = validate::case_fields(&merged, "case", &mut v);
-                if let Some(fields) = &fields {
-                    if let Some(earliest) = store::earliest_record_date(conn, id).await? {
-                        if fields.accepted_on > earliest {
+                if let Some(fields) = &fields
+                    && let Some(earliest) = store::earliest_record_date(conn, id).await?
+                        && fields.accepted_on > earliest {
                             v.add(
                                 "case.accepted_on",
                                 format!(
@@ -459,8 +459,6 @@ impl CaseService for CaseApi {
                                 ),
                             );
                         }
-                    }
-                }
                 v.finish()?;
                 let fields = fields.ok_or_else(|| ApiError::Internal("no fields".into()))?;
                 let updated = CaseRow {
@@ -508,10 +506,10 @@ impl CaseService for CaseApi {
         let row = conn
             .transaction::<_, ApiError, _>(async move |conn| {
                 let case = lock_parent(conn, case_id).await?;
-                if let Some(request_id) = request_id {
-                    if let Some(existing) = store::measure_by_request_id(conn, request_id).await? {
-                        return Ok(existing);
-                    }
+                if let Some(request_id) = request_id
+                    && let Some(existing) = store::measure_by_request_id(conn, request_id).await?
+                {
+                    return Ok(existing);
                 }
                 let before = current_state(conn, case_id).await?;
                 let mut v = Violations::new();
@@ -680,10 +678,10 @@ impl CaseService for CaseApi {
         let row = conn
             .transaction::<_, ApiError, _>(async move |conn| {
                 let case = lock_parent(conn, case_id).await?;
-                if let Some(request_id) = request_id {
-                    if let Some(existing) = store::aid_by_request_id(conn, request_id).await? {
-                        return Ok(existing);
-                    }
+                if let Some(request_id) = request_id
+                    && let Some(existing) = store::aid_by_request_id(conn, request_id).await?
+                {
+                    return Ok(existing);
                 }
                 let before = current_state(conn, case_id).await?;
                 let mut v = Violations::new();

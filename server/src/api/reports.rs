@@ -219,19 +219,19 @@ async fn rollup_spec(
         return Ok(None);
     }
     let region_row = existing_region(conn, &code).await?;
-    if let Some(level) = breakdown {
-        if level.number() <= region_row.level {
-            v.add(
-                field("breakdown"),
-                format!(
-                    "{} is not below the level of {} ({})",
-                    level.as_str(),
-                    code.name(),
-                    region_row.name
-                ),
-            );
-            return Ok(None);
-        }
+    if let Some(level) = breakdown
+        && level.number() <= region_row.level
+    {
+        v.add(
+            field("breakdown"),
+            format!(
+                "{} is not below the level of {} ({})",
+                level.as_str(),
+                code.name(),
+                region_row.name
+            ),
+        );
+        return Ok(None);
     }
     Ok(Some(RollupSpec {
         region: code,
@@ -527,15 +527,14 @@ impl ReportService for ReportApi {
         let (Some(spec), Some(request_id)) = (spec, request_id) else {
             return Err(ApiError::Internal("validation passed without values".into()).into());
         };
-        if let Some(request_id) = request_id {
-            if let Some(row) = releases::find_by_request_id(&mut conn, request_id)
+        if let Some(request_id) = request_id
+            && let Some(row) = releases::find_by_request_id(&mut conn, request_id)
                 .await
                 .map_err(ApiError::from)?
-            {
-                return Ok(Response::new(pb::PublishRollupResponse {
-                    release: Some(release_message(row)?),
-                }));
-            }
+        {
+            return Ok(Response::new(pb::PublishRollupResponse {
+                release: Some(release_message(row)?),
+            }));
         }
         let mut rollup = compute(&self.state, &mut conn, &spec).await?;
         let exact = pb::Qualifier::Exact as i32;

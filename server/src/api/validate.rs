@@ -153,7 +153,7 @@ pub fn case_fields(case: &pb::Case, prefix: &str, v: &mut Violations) -> Option<
             ),
         );
     }
-    if let (Some(status), Some(concluded_on)) = (status, concluded_on.clone()) {
+    if let (Some(status), Some(concluded_on)) = (status, concluded_on) {
         check_conclusion(status, accepted_on, concluded_on, &field("concluded_on"), v);
     }
     Some(NewCase {
@@ -222,10 +222,10 @@ pub fn measure(
         &field("addressee_type"),
         enum_value::<pb::AddresseeType>(m.addressee_type, "addressee type"),
     );
-    if let (Some(kind), Some(addressee_type)) = (kind, addressee_type) {
-        if let Err(reason) = addressee_fits(kind, addressee_type) {
-            v.add(field("addressee_type"), reason);
-        }
+    if let (Some(kind), Some(addressee_type)) = (kind, addressee_type)
+        && let Err(reason) = addressee_fits(kind, addressee_type)
+    {
+        v.add(field("addressee_type"), reason);
     }
     let addressee = v.check(&field("addressee"), text(&m.addressee, MAX_NAME, true));
     let adoption = if m.adoption == 0 {

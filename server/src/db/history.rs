@@ -112,10 +112,10 @@ pub async fn for_each_state(
         last = tail;
         let full = rows.len() as i64 == CHUNK;
         for (id, state) in rebuild(conn, rows, as_of).await? {
-            if let Some(state) = state {
-                if !visit(id, &state) {
-                    return Ok(());
-                }
+            if let Some(state) = state
+                && !visit(id, &state)
+            {
+                return Ok(());
             }
         }
         if !full {

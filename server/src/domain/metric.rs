@@ -281,10 +281,11 @@ impl BucketTally {
                     tally.add(c.metric, c.amount);
                 }
             }
-            if let Some(batch) = state.listing_batch() {
-                if state.accepted_on >= span.start && state.accepted_on <= span.end {
-                    tally.add_batch(batch);
-                }
+            if let Some(batch) = state.listing_batch()
+                && state.accepted_on >= span.start
+                && state.accepted_on <= span.end
+            {
+                tally.add_batch(batch);
             }
         }
     }

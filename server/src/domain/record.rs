@@ -147,10 +147,10 @@ impl CaseState {
             if let Some(kind) = metric::measure_kind(m.kind) {
                 add(m.issued_on, kind, 1);
             }
-            if m.adoption == ADOPTION_ADOPTED {
-                if let Some(adopted) = metric::measure_kind_adopted(m.kind) {
-                    add(m.issued_on, adopted, 1);
-                }
+            if m.adoption == ADOPTION_ADOPTED
+                && let Some(adopted) = metric::measure_kind_adopted(m.kind)
+            {
+                add(m.issued_on, adopted, 1);
             }
         }
         if let Some(r) = &self.resolution {

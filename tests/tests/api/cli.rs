@@ -358,42 +358,76 @@ async fn cli_rollup_as_csv_has_one_record_per_figure() {
         .await;
 
     let stdout = output.expect_success("procura rollup --format csv");
-    let mut lines = stdout.lines();
-    assert_eq!(
-        lines.next(),
-        Some("region,display_name,metric,label,unit,value,previous_value,change_percent")
+    let mut reader = csv::Reader::from_reader(stdout.as_bytes());
+    let header: Vec<String> = reader
+        .headers()
+        .expect("a CSV header row")
+        .iter()
+        .map(str::to_owned)
+        .collect();
+    // The eight columns of the brief, first and in this order (later columns are extensions,
+    // e.g. a release's `qualifier`).
+    let expected = [
+        "region",
+        "display_name",
+        "metric",
+        "label",
+        "unit",
+        "value",
+        "previous_value",
+        "change_percent",
+    ];
+    assert!(
+        header.len() >= expected.len() && header[..expected.len()] == expected,
+        "CSV header {header:?}, expected it to start with {expected:?}"
     );
-    let records: Vec<&str> = lines.filter(|l| !l.trim().is_empty()).collect();
+    let records: Vec<csv::StringRecord> = reader
+        .records()
+        .map(|r| r.unwrap_or_else(|e| panic!("invalid CSV ({e}):\n{stdout}")))
+        .collect();
     assert_eq!(
         records.len(),
         METRICS.len(),
-        "one record per figure:\n{stdout}"
+        "one record per figure, no breakdown rows:\n{stdout}"
     );
-    // Labels may contain commas; the metric, value and previous value are plain fields, so
-    // find each record by its metric column and read the numbers from the end.
+    let column = |record: &csv::StringRecord, name: &str| -> String {
+        let index = expected.iter().position(|c| *c == name).expect("a column");
+        record.get(index).unwrap_or_default().to_owned()
+    };
     for metric in METRICS {
-        let record = records
+        let matching: Vec<&csv::StringRecord> = records
             .iter()
-            .find(|r| r.contains(&format!(",{metric},")))
-            .unwrap_or_else(|| panic!("no record for {metric}:\n{stdout}"));
-        let fields: Vec<&str> = record.rsplitn(4, ',').collect();
-        let (change, previous, value) = (fields[0], fields[1], fields[2]);
+            .filter(|r| column(r, "metric") == metric)
+            .collect();
+        assert_eq!(matching.len(), 1, "{metric} once:\n{stdout}");
+        let record = matching[0];
+        assert_eq!(column(record, "region"), "530000", "{record:?}");
+        assert_eq!(column(record, "display_name"), "云南省", "{record:?}");
+        assert!(!column(record, "label").is_empty(), "{record:?}");
         let (want_value, want_previous, want_change) = expected_cli_figure(metric);
-        assert_eq!(value, want_value.to_string(), "{metric}: {record}");
-        assert_eq!(previous, want_previous.to_string(), "{metric}: {record}");
+        assert_eq!(
+            column(record, "value"),
+            want_value.to_string(),
+            "{record:?}"
+        );
+        assert_eq!(
+            column(record, "previous_value"),
+            want_previous.to_string(),
+            "{record:?}"
+        );
+        let change = column(record, "change_percent");
         match want_change {
             None => assert_eq!(
                 change, "",
-                "{metric}: an undefined change is empty: {record}"
+                "{metric}: an undefined change is empty: {record:?}"
             ),
             Some(want) => {
                 let got: f64 = change
                     .parse()
                     .unwrap_or_else(|e| panic!("{metric}: change {change:?}: {e}"));
-                assert!((got - want).abs() < 1e-9, "{metric}: {record}");
+                assert!((got - want).abs() < 1e-9, "{metric}: {record:?}");
             }
         }
-        assert!(record.starts_with("530000,"), "{record}");
     }
 }
 

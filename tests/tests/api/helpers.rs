@@ -1043,5 +1043,9 @@ impl TempFile {
 impl Drop for TempFile {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.0);
+        // `procura cases import FILE` keeps its progress in `FILE.import-state`.
+        let mut state = self.0.clone().into_os_string();
+        state.push(".import-state");
+        let _ = std::fs::remove_file(state);
     }
 }

@@ -240,21 +240,22 @@ async fn kept_totals_equal_plain_aggregates_on_random_data_with_corrections() {
         app.update_case(changed, &paths)
             .await
             .unwrap_or_else(|s| panic!("UpdateCase {}: {s:?}", case.name));
-        if let Some(m) = case.measures.first() {
-            if rng.random_bool(0.5) && m.adoption == Adoption::Pending as i32 {
-                let mut adopted = m.clone();
-                adopted.adoption = Adoption::Adopted as i32;
-                adopted.answered_on = Some(date(2020, 12, 31));
-                app.cases
-                    .clone()
-                    .update_measure(UpdateMeasureRequest {
-                        measure: Some(adopted),
-                        update_mask: Some(field_mask(&["adoption", "answered_on"])),
-                        reason: "adopted".into(),
-                    })
-                    .await
-                    .unwrap_or_else(|s| panic!("UpdateMeasure {}: {s:?}", m.name));
-            }
+        if let Some(m) = case.measures.first()
+            && rng.random_bool(0.5)
+            && m.adoption == Adoption::Pending as i32
+        {
+            let mut adopted = m.clone();
+            adopted.adoption = Adoption::Adopted as i32;
+            adopted.answered_on = Some(date(2020, 12, 31));
+            app.cases
+                .clone()
+                .update_measure(UpdateMeasureRequest {
+                    measure: Some(adopted),
+                    update_mask: Some(field_mask(&["adoption", "answered_on"])),
+                    reason: "adopted".into(),
+                })
+                .await
+                .unwrap_or_else(|s| panic!("UpdateMeasure {}: {s:?}", m.name));
         }
     }
 
