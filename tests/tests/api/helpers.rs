@@ -141,7 +141,7 @@ impl Drop for DatabaseGuard {
 /// Drops a database from a plain thread with its own runtime: `Drop` cannot await, and the
 /// test's runtime may be single-threaded. `WITH (FORCE)` ends the server's pooled connections.
 /// Never panics (it may run while a failed test unwinds).
-fn drop_database_blocking(name: &str) {
+pub fn drop_database_blocking(name: &str) {
     if std::env::var_os("PROCURA_TEST_KEEP_DB").is_some() {
         eprintln!("keeping test database {name}");
         return;

@@ -15,4 +15,5 @@ mod helpers;
 mod measures;
 mod regions;
 mod rollup;
+mod startup;
 mod totals;
