@@ -445,20 +445,21 @@ fn parse_release(name: &str) -> Result<i64, String> {
         })
 }
 
-/// The values of a rollup by (region, metric): (value, previous value).
-fn values_by_region(rollup: &pb::Rollup) -> HashMap<(String, String), (i64, Option<i64>, bool)> {
+/// The values of a rollup by (region, own records only, metric): (value, previous value).
+/// The totals are keyed by the rollup's region, not own records only.
+fn values_by_region(rollup: &pb::Rollup) -> HashMap<(String, bool, String), (i64, Option<i64>)> {
     let mut out = HashMap::new();
     for f in &rollup.figures {
         out.insert(
-            (rollup.region.clone(), f.metric.clone()),
-            (f.value, f.previous_value, false),
+            (rollup.region.clone(), false, f.metric.clone()),
+            (f.value, f.previous_value),
         );
     }
     for row in &rollup.rows {
         for f in &row.figures {
             out.insert(
-                (row.region.clone(), f.metric.clone()),
-                (f.value, f.previous_value, row.own_records_only),
+                (row.region.clone(), row.own_records_only, f.metric.clone()),
+                (f.value, f.previous_value),
             );
         }
     }
@@ -683,15 +684,14 @@ impl ReportService for ReportApi {
         let live = compute(&self.state, &mut conn, &spec).await?;
         let then = values_by_region(&released);
         let now = values_by_region(&live);
-        let mut keys: Vec<&(String, String)> = then.keys().chain(now.keys()).collect();
+        let mut keys: Vec<&(String, bool, String)> = then.keys().chain(now.keys()).collect();
         keys.sort();
         keys.dedup();
 
         let mut changes = Vec::new();
         for key in keys {
-            let (old_value, old_previous, own) = then.get(key).copied().unwrap_or((0, None, false));
-            let (new_value, new_previous, own_now) =
-                now.get(key).copied().unwrap_or((0, None, false));
+            let (old_value, old_previous) = then.get(key).copied().unwrap_or((0, None));
+            let (new_value, new_previous) = now.get(key).copied().unwrap_or((0, None));
             let sides = [
                 (false, old_value, new_value, Some(span)),
                 (
@@ -706,14 +706,14 @@ impl ReportService for ReportApi {
                 if old == new {
                     continue;
                 }
-                let (region, metric_id) = key;
+                let (region, own_records_only, metric_id) = key;
                 let metric = metric_index(metric_id)
                     .ok_or_else(|| ApiError::Internal(format!("unknown metric {metric_id}")))?;
                 let region_code = region.trim_start_matches("regions/");
                 let records = changed_records(
                     &mut conn,
                     region_code,
-                    own || own_now,
+                    *own_records_only,
                     released_at,
                     metric,
                     side_span,
@@ -726,6 +726,7 @@ impl ReportService for ReportApi {
                     live_value: new,
                     records,
                     comparison_period,
+                    own_records_only: *own_records_only,
                 });
             }
         }

@@ -211,21 +211,6 @@ pub async fn find_by_request_id(
         .optional()
 }
 
-/// The case with this procuratorate and case number, if any.
-pub async fn find_by_number(
-    conn: &mut AsyncPgConnection,
-    region_code: &str,
-    case_number: &str,
-) -> QueryResult<Option<i64>> {
-    cases::table
-        .filter(cases::region_code.eq(region_code))
-        .filter(cases::case_number.eq(case_number))
-        .select(cases::id)
-        .first(conn)
-        .await
-        .optional()
-}
-
 /// Inserts one measure (its `case_id` set).
 pub async fn insert_measure(
     conn: &mut AsyncPgConnection,

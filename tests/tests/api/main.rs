@@ -14,6 +14,7 @@ mod health;
 mod helpers;
 mod measures;
 mod regions;
+mod releases;
 mod rollup;
 mod startup;
 mod totals;

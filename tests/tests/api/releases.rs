@@ -1,0 +1,466 @@
+//! Figures people can trust: revisions of every change, releases frozen as published and
+//! compared with the live figures, drill-down to the records, indicators with their working.
+
+use std::collections::HashMap;
+
+use procura_proto::v1::{
+    Adoption, CaseStatus, Comparison, DiffReleaseRequest, ExplainFigureRequest, GetReleaseRequest,
+    GetRollupRequest, ListCaseRevisionsRequest, ListReleasesRequest, MeasureKind,
+    PublishRollupRequest, Qualifier, RegionLevel, Release, ResolutionMethod,
+};
+use prost::Message;
+use sha2::{Digest, Sha256};
+use tonic::Code;
+
+use crate::helpers::*;
+
+/// Three cases in Yunnan accepted in 2020: two in 五华区 (one of them with a protest and a
+/// resolution), one at the provincial procuratorate itself; and one in Beijing.
+async fn fixture(app: &TestApp) -> Vec<String> {
+    let mut a = valid_case("530102", "A");
+    a.accepted_on = on(2020, 3, 1);
+    a.private_enterprise = true;
+    a.measures = vec![answered(
+        measure(MeasureKind::Protest, date(2020, 4, 1)),
+        Adoption::Adopted,
+        date(2020, 5, 1),
+    )];
+    a.resolution = Some(resolution(
+        ResolutionMethod::Reconciliation,
+        date(2020, 6, 1),
+    ));
+    let mut b = valid_case("530102", "B");
+    b.accepted_on = on(2020, 7, 1);
+    b.measures = vec![measure(MeasureKind::Protest, date(2020, 8, 1))];
+    let mut c = valid_case("530000", "C");
+    c.accepted_on = on(2020, 2, 1);
+    c.status = CaseStatus::Concluded as i32;
+    c.concluded_on = on(2020, 10, 1);
+    let mut d = valid_case("110101", "D");
+    d.measures = vec![measure(MeasureKind::Protest, date(2020, 4, 2))];
+    let mut names = Vec::new();
+    for case in [a, b, c, d] {
+        names.push(app.create_case(case).await.name);
+    }
+    names
+}
+
+fn figure(figures: &[procura_proto::v1::Figure], metric: &str) -> (i64, Option<i64>, i32) {
+    let f = figures
+        .iter()
+        .find(|f| f.metric == metric)
+        .unwrap_or_else(|| panic!("no figure {metric}"));
+    (f.value, f.previous_value, f.qualifier)
+}
+
+async fn publish(app: &TestApp) -> Release {
+    app.reports
+        .clone()
+        .publish_rollup(PublishRollupRequest {
+            rollup: Some(GetRollupRequest {
+                region: region("530000"),
+                period: year(2020),
+                breakdown: RegionLevel::Prefecture as i32,
+                ..Default::default()
+            }),
+            title: "Yunnan 2020".into(),
+            qualifiers: HashMap::from([(
+                "measures.protest".to_owned(),
+                Qualifier::MoreThan as i32,
+            )]),
+            request_id: String::new(),
+        })
+        .await
+        .expect("PublishRollup")
+        .into_inner()
+        .release
+        .unwrap()
+}
+
+#[tokio::test]
+async fn every_change_keeps_a_revision_with_who_when_why_and_what() {
+    let app = spawn_app().await;
+    let names = fixture(&app).await;
+    let case = app.get_case(&names[1]).await;
+    let mut concluded = case.clone();
+    concluded.status = CaseStatus::Concluded as i32;
+    concluded.concluded_on = on(2020, 12, 1);
+    let mut request = tonic::Request::new(procura_proto::v1::UpdateCaseRequest {
+        case: Some(concluded),
+        update_mask: Some(field_mask(&["status", "concluded_on"])),
+        reason: "correction: concluded in December".into(),
+    });
+    request
+        .metadata_mut()
+        .insert("procura-actor", "clerk-7".parse().unwrap());
+    app.cases.clone().update_case(request).await.unwrap();
+
+    let revisions = app
+        .cases
+        .clone()
+        .list_case_revisions(ListCaseRevisionsRequest {
+            parent: names[1].clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .revisions;
+    assert_eq!(revisions.len(), 2);
+    assert_eq!(revisions[0].revision, 1);
+    assert_eq!(revisions[0].reason, "created");
+    assert_eq!(revisions[0].actor, "anonymous");
+    let second = &revisions[1];
+    assert_eq!(second.name, format!("{}/revisions/2", names[1]));
+    assert_eq!(second.actor, "clerk-7");
+    assert_eq!(second.reason, "correction: concluded in December");
+    let changes: Vec<(&str, &str, &str)> = second
+        .changes
+        .iter()
+        .map(|c| (c.field.as_str(), c.old_value.as_str(), c.new_value.as_str()))
+        .collect();
+    assert_eq!(
+        changes,
+        vec![
+            ("concluded_on", "", "2020-12-01"),
+            ("status", "CASE_STATUS_ACCEPTED", "CASE_STATUS_CONCLUDED"),
+        ]
+    );
+    // The etag follows the revision.
+    assert_eq!(app.get_case(&names[1]).await.etag, "\"v2\"");
+    // Withdrawal is a status: the case stays, with its history, and counts nowhere.
+    let mut withdrawn = app.get_case(&names[1]).await;
+    withdrawn.status = CaseStatus::Withdrawn as i32;
+    app.update_case(withdrawn, &["status"]).await.unwrap();
+    let still_there = app.get_case(&names[1]).await;
+    assert_eq!(still_there.status, CaseStatus::Withdrawn as i32);
+    let rollup = app
+        .rollup(GetRollupRequest {
+            region: region("530000"),
+            period: year(2020),
+            ..Default::default()
+        })
+        .await;
+    assert_eq!(figure(&rollup.figures, "cases.accepted").0, 2);
+    assert_eq!(figure(&rollup.figures, "measures.protest").0, 1);
+}
+
+#[tokio::test]
+async fn a_release_stays_as_published_and_its_diff_names_the_records_that_moved_it() {
+    let app = spawn_app().await;
+    let names = fixture(&app).await;
+    let release = publish(&app).await;
+    let rollup = release.rollup.clone().unwrap();
+    // Yunnan 2020 as published: protests 2 ("more than"), 3 cases accepted.
+    assert_eq!(
+        figure(&rollup.figures, "measures.protest"),
+        (2, Some(0), Qualifier::MoreThan as i32)
+    );
+    assert_eq!(
+        figure(&rollup.figures, "cases.accepted"),
+        (3, Some(0), Qualifier::Exact as i32)
+    );
+    let rows: Vec<(&str, bool)> = rollup
+        .rows
+        .iter()
+        .map(|r| (r.region.as_str(), r.own_records_only))
+        .collect();
+    assert_eq!(
+        rows,
+        vec![("regions/530000", true), ("regions/530100", false)]
+    );
+    // The hash is SHA-256 of the canonical values, which list every figure.
+    let digest: String = Sha256::digest(release.canonical_values.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(release.sha256, digest);
+    assert!(
+        release
+            .canonical_values
+            .contains("regions/530000\tmeasures.protest\t2\t0\tmore_than\n")
+    );
+    assert_eq!(
+        release.canonical_values.lines().count(),
+        rollup.figures.len() * 3
+    );
+
+    // A late submission and a correction after publication.
+    let mut late = valid_case("530103", "LATE");
+    late.accepted_on = on(2020, 11, 1);
+    late.measures = vec![measure(MeasureKind::Protest, date(2020, 11, 2))];
+    let late = app.create_case(late).await;
+    let mut moved = app.get_case(&names[1]).await;
+    moved.accepted_on = on(2019, 7, 1);
+    let mut request = tonic::Request::new(procura_proto::v1::UpdateCaseRequest {
+        case: Some(moved),
+        update_mask: Some(field_mask(&["accepted_on"])),
+        reason: "correction: accepted in 2019".into(),
+    });
+    request
+        .metadata_mut()
+        .insert("procura-actor", "auditor".parse().unwrap());
+    app.cases.clone().update_case(request).await.unwrap();
+
+    // The release is unchanged, byte for byte.
+    let again = app
+        .reports
+        .clone()
+        .get_release(GetReleaseRequest {
+            name: release.name.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .release
+        .unwrap();
+    assert_eq!(again.encode_to_vec(), release.encode_to_vec());
+    let listed = app
+        .reports
+        .clone()
+        .list_releases(ListReleasesRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .releases;
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].sha256, release.sha256);
+
+    // The diff names the changed figures and the records behind them.
+    let diff = app
+        .reports
+        .clone()
+        .diff_release(DiffReleaseRequest {
+            name: release.name.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let find = |region: &str, metric: &str, comparison: bool| {
+        diff.changes
+            .iter()
+            .find(|c| {
+                c.region == region
+                    && c.metric == metric
+                    && c.comparison_period == comparison
+                    && !c.own_records_only
+            })
+            .unwrap_or_else(|| panic!("no change of {metric} in {region}: {diff:#?}"))
+    };
+    // Protests 2020: B's protest stays in 2020 (issued 2020-08-01), LATE adds one: 2 -> 3.
+    let protests = find("regions/530000", "measures.protest", false);
+    assert_eq!((protests.released_value, protests.live_value), (2, 3));
+    let records: Vec<&str> = protests.records.iter().map(|r| r.case.as_str()).collect();
+    assert_eq!(records, vec![late.name.as_str()]);
+    assert_eq!(protests.records[0].revisions[0].reason, "created");
+    // Cases accepted 2020: 3 -> 3 (B left for 2019, LATE came): unchanged in total, so not
+    // listed; in 2019 (the comparison period) 0 -> 1, because of B's correction.
+    assert!(!diff.changes.iter().any(|c| c.region == "regions/530000"
+        && c.metric == "cases.accepted"
+        && !c.comparison_period
+        && !c.own_records_only));
+    let accepted_2019 = find("regions/530000", "cases.accepted", true);
+    assert_eq!(
+        (accepted_2019.released_value, accepted_2019.live_value),
+        (0, 1)
+    );
+    let record = &accepted_2019.records[0];
+    assert_eq!(record.case, names[1]);
+    assert_eq!((record.released_value, record.live_value), (0, 1));
+    assert_eq!(record.revisions[0].actor, "auditor");
+    assert_eq!(record.revisions[0].reason, "correction: accepted in 2019");
+    assert_eq!(record.revisions[0].changes[0].field, "accepted_on");
+    // Kunming's row moves the same way.
+    find("regions/530100", "measures.protest", false);
+
+    // As of the release's moment, the rollup gives the released figures again.
+    let then = app
+        .rollup(GetRollupRequest {
+            region: region("530000"),
+            period: year(2020),
+            breakdown: RegionLevel::Prefecture as i32,
+            as_of: rollup.as_of,
+            ..Default::default()
+        })
+        .await;
+    let values = |r: &procura_proto::v1::Rollup| -> Vec<(String, i64, Option<i64>)> {
+        r.figures
+            .iter()
+            .map(|f| (f.metric.clone(), f.value, f.previous_value))
+            .collect()
+    };
+    assert_eq!(values(&then), values(&rollup));
+}
+
+#[tokio::test]
+async fn publishing_validates_and_retries_are_idempotent() {
+    let app = spawn_app().await;
+    let status = app
+        .reports
+        .clone()
+        .publish_rollup(PublishRollupRequest {
+            rollup: Some(GetRollupRequest {
+                region: "regions/53".into(),
+                ..Default::default()
+            }),
+            title: String::new(),
+            qualifiers: HashMap::from([("no.such.metric".to_owned(), 1)]),
+            request_id: "not-a-uuid".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+    let mut fields: Vec<String> = check_field_violations(&status)
+        .unwrap()
+        .into_iter()
+        .map(|(f, _)| f)
+        .collect();
+    fields.sort();
+    assert_eq!(
+        fields,
+        vec![
+            "qualifiers[no.such.metric]",
+            "request_id",
+            "rollup.period",
+            "rollup.region",
+            "title"
+        ]
+    );
+    let request = PublishRollupRequest {
+        rollup: Some(GetRollupRequest {
+            region: region("000000"),
+            period: year(2020),
+            ..Default::default()
+        }),
+        title: "national".into(),
+        qualifiers: HashMap::new(),
+        request_id: uuid::Uuid::new_v4().to_string(),
+    };
+    let first = app
+        .reports
+        .clone()
+        .publish_rollup(request.clone())
+        .await
+        .unwrap()
+        .into_inner()
+        .release
+        .unwrap();
+    let second = app
+        .reports
+        .clone()
+        .publish_rollup(request)
+        .await
+        .unwrap()
+        .into_inner()
+        .release
+        .unwrap();
+    assert_eq!(first.name, second.name);
+    let missing = app
+        .reports
+        .clone()
+        .get_release(GetReleaseRequest {
+            name: "releases/999".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_status(&missing, Code::NotFound, "RELEASE_NOT_FOUND");
+}
+
+#[tokio::test]
+async fn a_figure_drills_down_to_its_parts_and_the_cases_behind_them() {
+    let app = spawn_app().await;
+    let names = fixture(&app).await;
+    let explain = |region_code: &str, page_token: String| {
+        let mut reports = app.reports.clone();
+        let request = ExplainFigureRequest {
+            region: region(region_code),
+            period: year(2020),
+            metric: "cases.accepted".into(),
+            page_size: 1,
+            page_token,
+            ..Default::default()
+        };
+        async move { reports.explain_figure(request).await.unwrap().into_inner() }
+    };
+    // Yunnan: 3 = 1 at the provincial procuratorate itself + 2 in Kunming.
+    let yunnan = explain("530000", String::new()).await;
+    assert_eq!(yunnan.figure.as_ref().unwrap().value, 3);
+    let parts: Vec<(&str, bool, i64)> = yunnan
+        .parts
+        .iter()
+        .map(|p| (p.region.as_str(), p.own_records_only, p.value))
+        .collect();
+    assert_eq!(
+        parts,
+        vec![("regions/530000", true, 1), ("regions/530100", false, 2)]
+    );
+    assert_eq!(yunnan.cases.len(), 1);
+    assert_eq!(yunnan.cases[0].case, names[2]);
+    // 五华区, a leaf: its two cases, one page at a time.
+    let first = explain("530102", String::new()).await;
+    assert_eq!(first.cases.len(), 1);
+    assert!(!first.next_page_token.is_empty());
+    let second = explain("530102", first.next_page_token.clone()).await;
+    assert_eq!(second.cases.len(), 1);
+    assert!(second.next_page_token.is_empty());
+    let cases: Vec<&str> = first
+        .cases
+        .iter()
+        .chain(&second.cases)
+        .map(|c| c.case.as_str())
+        .collect();
+    assert_eq!(cases, vec![names[0].as_str(), names[1].as_str()]);
+
+    let status = app
+        .reports
+        .clone()
+        .explain_figure(ExplainFigureRequest {
+            region: region("530000"),
+            period: year(2020),
+            metric: "cases.everything".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert_eq!(check_field_violations(&status).unwrap()[0].0, "metric");
+}
+
+#[tokio::test]
+async fn indicators_show_their_numerator_and_denominator() {
+    let app = spawn_app().await;
+    fixture(&app).await;
+    let rollup = app
+        .rollup(GetRollupRequest {
+            region: region("530000"),
+            period: year(2020),
+            comparison: Comparison::None as i32,
+            include_indicators: true,
+            ..Default::default()
+        })
+        .await;
+    let by_id: HashMap<&str, (i64, i64, Option<f64>)> = rollup
+        .indicators
+        .iter()
+        .map(|i| (i.id.as_str(), (i.numerator, i.denominator, i.percent)))
+        .collect();
+    // Measures 2020 in Yunnan: A's protest (adopted) and B's (pending): 1 of 2.
+    assert_eq!(by_id["adoption_rate"], (1, 2, Some(50.0)));
+    // One resolution (A), one case concluded (C): 1 / 1.
+    assert_eq!(by_id["resolution_rate"], (1, 1, Some(100.0)));
+    // Pending at 2020-12-31: A (accepted 2020-03-01: 6-12 months) and B (2020-07-01: 3-6).
+    assert_eq!(by_id["pending.0_3_months"], (0, 2, Some(0.0)));
+    assert_eq!(by_id["pending.3_6_months"], (1, 2, Some(50.0)));
+    assert_eq!(by_id["pending.6_12_months"], (1, 2, Some(50.0)));
+    assert_eq!(by_id["pending.over_12_months"], (0, 2, Some(0.0)));
+    // Without a denominator the rate is undefined, not 0.
+    let empty = app
+        .rollup(GetRollupRequest {
+            region: region("650000"),
+            period: year(2020),
+            include_indicators: true,
+            ..Default::default()
+        })
+        .await;
+    assert!(empty.indicators.iter().all(|i| i.percent.is_none()));
+}
