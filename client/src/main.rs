@@ -4,8 +4,10 @@
 //! This file only parses the command line, builds the [`Context`] (server URL, output format,
 //! connection on first use) and hands over to one module per subcommand group.
 
+mod chart;
 mod commands;
 mod convert;
+mod demo;
 mod error;
 mod output;
 mod records;
@@ -61,8 +63,14 @@ enum Command {
     /// Add judicial aid grants (司法救助).
     #[command(subcommand)]
     Aid(commands::aid::AidCommand),
-    /// Count a region's figures for a period, year on year (汇总统计).
-    Rollup(commands::rollup::RollupArgs),
+    /// Count a region's figures for a period, year on year (汇总统计), or drill one down.
+    Rollup(commands::rollup::RollupCommand),
+    /// Publish rollups as releases (发布版本), show them, and compare them with the live records.
+    #[command(subcommand)]
+    Releases(commands::releases::ReleasesCommand),
+    /// Load the demo data set (演示数据) that reproduces the SPP's published figures.
+    #[command(subcommand)]
+    Demo(commands::demo::DemoCommand),
 }
 
 /// Runs one subcommand; the exit code is 0 unless the command says otherwise (import: 2 when
@@ -75,7 +83,9 @@ async fn dispatch(command: Command, ctx: &Context) -> anyhow::Result<ExitCode> {
         Command::Measures(command) => commands::measures::run(command, ctx).await.map(ok),
         Command::Resolutions(command) => commands::resolutions::run(command, ctx).await.map(ok),
         Command::Aid(command) => commands::aid::run(command, ctx).await.map(ok),
-        Command::Rollup(args) => commands::rollup::run(args, ctx).await.map(ok),
+        Command::Rollup(command) => commands::rollup::run(command, ctx).await.map(ok),
+        Command::Releases(command) => commands::releases::run(command, ctx).await.map(ok),
+        Command::Demo(command) => commands::demo::run(command, ctx).await,
     }
 }
 
@@ -154,6 +164,87 @@ mod tests {
         assert!(parse(&["--from", "2019-11-01"]).is_err());
         assert!(parse(&["--year", "2020", "--quarter", "5"]).is_err());
         assert!(parse(&["--year", "2020", "--by", "national"]).is_err());
+    }
+
+    #[test]
+    fn rollup_explain_and_releases_parse() {
+        let parse = |args: &[&str]| Cli::try_parse_from(["procura"].iter().chain(args));
+        assert!(
+            parse(&[
+                "rollup",
+                "explain",
+                "--region",
+                "530000",
+                "--year",
+                "2020",
+                "--metric",
+                "measures.protest"
+            ])
+            .is_ok()
+        );
+        assert!(parse(&["rollup", "explain", "--region", "530000", "--metric", "m"]).is_err());
+        assert!(
+            parse(&["rollup", "--year", "2020"]).is_err(),
+            "rollup needs --region"
+        );
+        assert!(
+            parse(&[
+                "rollup",
+                "--region",
+                "530000",
+                "--year",
+                "2020",
+                "--chart",
+                "a.svg",
+                "--chart-metric",
+                "aid.grants"
+            ])
+            .is_ok()
+        );
+        assert!(
+            parse(&[
+                "releases",
+                "publish",
+                "--region",
+                "000000",
+                "--year",
+                "2020",
+                "--by",
+                "province",
+                "--title",
+                "T",
+                "--more-than",
+                "a",
+                "b",
+                "--exact",
+                "c"
+            ])
+            .is_ok()
+        );
+        assert!(
+            parse(&[
+                "releases", "publish", "--region", "000000", "--year", "2020"
+            ])
+            .is_err()
+        );
+        assert!(parse(&["releases", "diff", "releases/3"]).is_ok());
+        assert!(
+            parse(&["cases", "withdraw", "7"]).is_err(),
+            "withdraw needs --reason"
+        );
+        assert!(parse(&["cases", "withdraw", "7", "--reason", "entered twice"]).is_ok());
+        assert!(
+            parse(&[
+                "cases",
+                "import",
+                "a.jsonl",
+                "--resume",
+                "--resume-from",
+                "3"
+            ])
+            .is_err()
+        );
+        assert!(parse(&["cases", "import", "a.jsonl", "--batch-size", "5001"]).is_err());
     }
 
     #[test]

@@ -97,6 +97,87 @@ pub fn format_figure_value(unit: i32, value: i64) -> String {
     }
 }
 
+/// Marks a published value with its qualifier: `6,000` published as "more than" (逾) becomes
+/// `6,000+`; other qualifiers leave it as it is.
+pub fn qualified(text: String, qualifier: i32) -> String {
+    if qualifier == i32::from(Qualifier::MoreThan) {
+        format!("{text}+")
+    } else {
+        text
+    }
+}
+
+/// A figure's value in its unit with its qualifier: `6,000`, `6,000+`, `12,345.67 yuan`.
+pub fn format_figure(figure: &Figure) -> String {
+    qualified(
+        format_figure_value(figure.unit, figure.value),
+        figure.qualifier,
+    )
+}
+
+/// A figure's value for a table cell whose header gives the unit: counts as `6,000`, fen as
+/// yuan without the unit (`12,345.67`), with the qualifier's `+`.
+pub fn format_figure_cell(unit: i32, value: i64, qualifier: i32) -> String {
+    let text = if unit == i32::from(Unit::Fen) {
+        format_yuan(value)
+    } else {
+        format_count(value)
+    };
+    qualified(text, qualifier)
+}
+
+/// The qualifier of a published figure for a CSV cell: `exact`, `more-than`, or empty for a
+/// figure that was not published.
+pub fn qualifier_cell(qualifier: i32) -> String {
+    if qualifier == 0 {
+        String::new()
+    } else {
+        enum_name::<Qualifier>(qualifier)
+    }
+}
+
+/// The block characters of a bar, one to eight eighths of a cell wide.
+const EIGHTHS: [char; 8] = ['▏', '▎', '▍', '▌', '▋', '▊', '▉', '█'];
+
+/// How many eighths of a cell a value takes in a bar of `width` cells whose full length is
+/// `max`: a non-zero value gets at least one eighth, so that it never looks like zero.
+fn eighths(value: i64, max: i64, width: usize) -> usize {
+    if value <= 0 || max <= 0 {
+        return 0;
+    }
+    let full = width * 8;
+    let scaled = (value.min(max) as f64 / max as f64 * full as f64).round() as usize;
+    scaled.clamp(1, full)
+}
+
+/// A horizontal bar of block characters (`████▌`) for `value` on a scale where `max` fills
+/// `width` cells. Zero or negative values give an empty bar.
+pub fn bar(value: i64, max: i64, width: usize) -> String {
+    let eighths = eighths(value, max, width);
+    let mut out = "█".repeat(eighths / 8);
+    let rest = eighths % 8;
+    if rest > 0 {
+        out.push(EIGHTHS[rest - 1]);
+    }
+    out
+}
+
+/// Two bars side by side, `value` then `previous`, each up to `width` cells on the scale of the
+/// larger of the two: `████████ █████▌` grew, `█████▌   ████████` shrank. The first bar is
+/// padded to `width` so that the second lines up under a header; without a previous value there
+/// is only the first.
+pub fn bar_pair(value: i64, previous: Option<i64>, width: usize) -> String {
+    let Some(previous) = previous else {
+        return bar(value, value, width);
+    };
+    let scale = value.max(previous);
+    let now = bar(value, scale, width);
+    let padding = " ".repeat(width.saturating_sub(now.chars().count()));
+    format!("{now}{padding} {}", bar(previous, scale, width))
+        .trim_end()
+        .to_owned()
+}
+
 /// Formats a year-on-year change: `+59.0%`, `-3.2%`, `0.0%`, or `n/a` when it is undefined
 /// (absent, because the previous value is 0) or not a finite number.
 pub fn format_change(change_percent: Option<f64>) -> String {
@@ -392,6 +473,56 @@ mod tests {
         assert_eq!(format_change(None), "n/a");
         assert_eq!(format_change(Some(f64::INFINITY)), "n/a");
         assert_eq!(format_change(Some(f64::NAN)), "n/a");
+    }
+
+    #[test]
+    fn bars_scale_to_the_largest_value() {
+        assert_eq!(bar(8, 8, 4), "████");
+        assert_eq!(bar(4, 8, 4), "██");
+        assert_eq!(bar(5, 8, 4), "██▌");
+        assert_eq!(bar(1, 64, 1), "▏");
+        assert_eq!(
+            bar(1, 1_000_000, 10),
+            "▏",
+            "a non-zero value is never blank"
+        );
+        assert_eq!(bar(0, 8, 4), "");
+        assert_eq!(bar(-3, 8, 4), "");
+        assert_eq!(bar(3, 0, 4), "");
+        assert_eq!(bar(20, 8, 4), "████", "clamped to the width");
+    }
+
+    #[test]
+    fn bar_pairs_compare_with_the_previous_value() {
+        assert_eq!(bar_pair(380, Some(190), 4), "████ ██");
+        assert_eq!(bar_pair(190, Some(380), 4), "██   ████");
+        assert_eq!(bar_pair(10, Some(0), 4), "████");
+        assert_eq!(bar_pair(0, Some(5), 3), "    ███");
+        assert_eq!(bar_pair(10, None, 4), "████");
+        assert_eq!(bar_pair(0, Some(0), 4), "");
+    }
+
+    #[test]
+    fn more_than_values_get_a_plus() {
+        let figure = Figure {
+            unit: Unit::Count.into(),
+            value: 6000,
+            qualifier: Qualifier::MoreThan.into(),
+            ..Figure::default()
+        };
+        assert_eq!(format_figure(&figure), "6,000+");
+        let exact = Figure {
+            qualifier: Qualifier::Exact.into(),
+            ..figure.clone()
+        };
+        assert_eq!(format_figure(&exact), "6,000");
+        assert_eq!(
+            format_figure_cell(Unit::Fen.into(), 150, Qualifier::MoreThan.into()),
+            "1.50+"
+        );
+        assert_eq!(qualifier_cell(Qualifier::MoreThan.into()), "more-than");
+        assert_eq!(qualifier_cell(Qualifier::Exact.into()), "exact");
+        assert_eq!(qualifier_cell(0), "");
     }
 
     #[test]

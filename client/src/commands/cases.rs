@@ -1,11 +1,12 @@
-//! `procura cases create|get|list|update|import`: administrative procuratorial supervision
-//! cases (行政检察监督案件).
+//! `procura cases create|get|list|update|import|revisions|withdraw`: administrative
+//! procuratorial supervision cases (行政检察监督案件).
 
 use clap::{Args, Subcommand};
 use procura_proto::v1::case_service_client::CaseServiceClient;
 use procura_proto::v1::{
-    ApplicantType, Case, CaseStatus, CaseType, CreateCaseRequest, Date, GetCaseRequest,
-    ListCasesRequest, Marker, ResolutionMethod, Sector, UpdateCaseRequest,
+    ApplicantType, Case, CaseRevision, CaseStatus, CaseType, CreateCaseRequest, Date, FieldChange,
+    GetCaseRequest, ListCaseRevisionsRequest, ListCasesRequest, Marker, ResolutionMethod, Sector,
+    UpdateCaseRequest,
 };
 use serde_json::Value;
 
@@ -46,8 +47,30 @@ pub enum CasesCommand {
     ///
     /// Example: procura cases update 42 --set status=concluded --set concluded_on=2020-05-01
     Update(UpdateArgs),
-    /// Import cases from a CSV or JSON-lines file, one case per line.
+    /// Import cases from a CSV or JSON-lines file, one case per line, over a resumable stream.
     Import(import::ImportArgs),
+    /// Show the revisions of a case (修订记录): who changed what, when and why.
+    Revisions {
+        /// The case: its id (42) or name (cases/42).
+        #[arg(value_name = "ID_OR_NAME", value_parser = parse_case_name)]
+        case: String,
+        #[command(flatten)]
+        format: FormatArg,
+    },
+    /// Withdraw a case entered in error (撤回): kept for the record, counted in no figure.
+    Withdraw {
+        /// The case: its id (42) or name (cases/42).
+        #[arg(value_name = "ID_OR_NAME", value_parser = parse_case_name)]
+        case: String,
+        /// Why it is withdrawn (修改原因), kept in its revision.
+        #[arg(long)]
+        reason: String,
+        /// Withdraw only if the case still has this etag (from `cases get`); else ABORTED.
+        #[arg(long)]
+        etag: Option<String>,
+        #[command(flatten)]
+        format: FormatArg,
+    },
 }
 
 /// Arguments of `procura cases create`.
@@ -171,6 +194,32 @@ pub async fn run(command: CasesCommand, ctx: &Context) -> anyhow::Result<std::pr
         CasesCommand::List(args) => list(args, ctx).await?,
         CasesCommand::Update(args) => update(args, ctx).await?,
         CasesCommand::Import(args) => return import::run(args, ctx).await,
+        CasesCommand::Revisions { case, format } => revisions(case, ctx, format).await?,
+        CasesCommand::Withdraw {
+            case,
+            reason,
+            etag,
+            format,
+        } => {
+            if reason.trim().is_empty() {
+                anyhow::bail!("--reason must say why the case is withdrawn");
+            }
+            let request = UpdateCaseRequest {
+                case: Some(Case {
+                    name: case,
+                    status: CaseStatus::Withdrawn.into(),
+                    etag: etag.unwrap_or_default(),
+                    ..Case::default()
+                }),
+                update_mask: Some(prost_types::FieldMask {
+                    paths: vec!["status".to_owned()],
+                }),
+                reason,
+            };
+            let mut client = CaseServiceClient::new(ctx.channel().await?);
+            let response = client.update_case(request).await?.into_inner();
+            print_case(&response.case.unwrap_or_default(), ctx.format(&format))?;
+        }
     }
     Ok(std::process::ExitCode::SUCCESS)
 }
@@ -225,7 +274,8 @@ async fn list(args: ListArgs, ctx: &Context) -> anyhow::Result<()> {
             (Some(size), Some(remaining)) => size.min(remaining),
             (Some(size), None) => size,
             (None, Some(remaining)) => remaining.min(500),
-            (None, None) => 0,
+            // Every page is read: ask for the largest pages.
+            (None, None) => 500,
         };
         let request = ListCasesRequest {
             region: args.region.as_deref().map(region_name).unwrap_or_default(),
@@ -331,6 +381,157 @@ async fn update(args: UpdateArgs, ctx: &Context) -> anyhow::Result<()> {
     print_case(&response.case.unwrap_or_default(), ctx.format(&args.format))
 }
 
+/// Reads every revision of a case, page by page.
+async fn revisions(case: String, ctx: &Context, format: FormatArg) -> anyhow::Result<()> {
+    let client = CaseServiceClient::new(ctx.channel().await?);
+    let mut revisions: Vec<CaseRevision> = Vec::new();
+    let mut page_token = String::new();
+    loop {
+        let request = ListCaseRevisionsRequest {
+            parent: case.clone(),
+            page_size: 1000,
+            page_token: page_token.clone(),
+        };
+        let response = with_retry(|| {
+            let mut client = client.clone();
+            let request = request.clone();
+            async move { client.list_case_revisions(request).await }
+        })
+        .await?;
+        revisions.extend(response.revisions);
+        page_token = response.next_page_token;
+        if page_token.is_empty() {
+            break;
+        }
+    }
+    match ctx.format(&format) {
+        OutputFormat::Table => emit(&format!(
+            "{case}: {}\n\n{}",
+            match revisions.len() {
+                1 => "1 revision".to_owned(),
+                n => format!("{} revisions", format_count(n as i64)),
+            },
+            revisions_text(&revisions)
+        )),
+        OutputFormat::Json => {
+            emit_json(&Value::Array(revisions.iter().map(revision_json).collect()))
+        }
+        OutputFormat::Csv => emit_csv(&revisions_csv(&revisions)),
+    }
+}
+
+/// A value of a changed field for people: `(none)` when the record did not exist (or the
+/// value was empty).
+fn change_value(value: &str) -> &str {
+    if value.is_empty() { "(none)" } else { value }
+}
+
+/// One changed field for people: `status: accepted → withdrawn`.
+pub fn change_text(change: &FieldChange) -> String {
+    format!(
+        "{}: {} → {}",
+        change.field,
+        change_value(&change.old_value),
+        change_value(&change.new_value)
+    )
+}
+
+/// The heading line of a revision: `revision 2  2021-03-01T08:00:00Z  by alice  correction`.
+pub fn revision_heading(revision: &CaseRevision) -> String {
+    format!(
+        "revision {}  {}  by {}  {}",
+        revision.revision,
+        revision
+            .revise_time
+            .as_ref()
+            .map_or_else(|| "-".to_owned(), format_timestamp),
+        if revision.actor.is_empty() {
+            "anonymous"
+        } else {
+            &revision.actor
+        },
+        if revision.reason.is_empty() {
+            "(no reason given)"
+        } else {
+            &revision.reason
+        }
+    )
+}
+
+/// Revisions for people: a heading line each, then one indented line per changed field.
+pub fn revisions_text(revisions: &[CaseRevision]) -> String {
+    let mut out = String::new();
+    for revision in revisions {
+        out.push_str(&revision_heading(revision));
+        out.push('\n');
+        for change in &revision.changes {
+            out.push_str(&format!("    {}\n", change_text(change)));
+        }
+    }
+    out
+}
+
+/// A revision as JSON.
+pub fn revision_json(revision: &CaseRevision) -> Value {
+    serde_json::json!({
+        "name": revision.name,
+        "revision": revision.revision,
+        "revise_time": revision.revise_time.as_ref().map(format_timestamp),
+        "actor": revision.actor,
+        "reason": revision.reason,
+        "changes": revision.changes.iter().map(|c| serde_json::json!({
+            "field": c.field,
+            "old_value": c.old_value,
+            "new_value": c.new_value,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// Revisions as CSV: one record per changed field (a revision without changes gets one record
+/// with empty change cells).
+fn revisions_csv(revisions: &[CaseRevision]) -> Vec<Vec<String>> {
+    let mut records = vec![
+        [
+            "revision",
+            "revise_time",
+            "actor",
+            "reason",
+            "field",
+            "old_value",
+            "new_value",
+        ]
+        .map(String::from)
+        .to_vec(),
+    ];
+    for revision in revisions {
+        let head = vec![
+            revision.revision.to_string(),
+            revision
+                .revise_time
+                .as_ref()
+                .map(format_timestamp)
+                .unwrap_or_default(),
+            revision.actor.clone(),
+            revision.reason.clone(),
+        ];
+        if revision.changes.is_empty() {
+            let mut record = head.clone();
+            record.extend([String::new(), String::new(), String::new()]);
+            records.push(record);
+        }
+        for change in &revision.changes {
+            let mut record = head.clone();
+            record.extend([
+                change.field.clone(),
+                change.old_value.clone(),
+                change.new_value.clone(),
+            ]);
+            records.push(record);
+        }
+    }
+    records
+}
+
 /// Prints a case in the chosen format: details and sub-tables, JSON, or one CSV row.
 pub fn print_case(case: &Case, format: OutputFormat) -> anyhow::Result<()> {
     match format {
@@ -434,4 +635,59 @@ pub fn case_details(case: &Case) -> String {
         out.push_str(&aid::aid_table(&case.aid_grants).render());
     }
     out
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Vec<CaseRevision> {
+        vec![
+            CaseRevision {
+                name: "cases/7/revisions/1".to_owned(),
+                revision: 1,
+                revise_time: Some(prost_types::Timestamp {
+                    seconds: 1_583_020_800,
+                    nanos: 0,
+                }),
+                actor: String::new(),
+                reason: "created".to_owned(),
+                changes: vec![FieldChange {
+                    field: "status".to_owned(),
+                    old_value: String::new(),
+                    new_value: "accepted".to_owned(),
+                }],
+            },
+            CaseRevision {
+                name: "cases/7/revisions/2".to_owned(),
+                revision: 2,
+                revise_time: None,
+                actor: "alice".to_owned(),
+                reason: String::new(),
+                changes: Vec::new(),
+            },
+        ]
+    }
+
+    #[test]
+    fn revisions_show_each_change_as_old_to_new() {
+        assert_eq!(
+            revisions_text(&sample()),
+            "revision 1  2020-03-01T00:00:00Z  by anonymous  created\n\
+             \x20   status: (none) → accepted\n\
+             revision 2  -  by alice  (no reason given)\n"
+        );
+    }
+
+    #[test]
+    fn revisions_csv_has_one_record_per_change() {
+        let records = revisions_csv(&sample());
+        assert_eq!(records.len(), 3);
+        assert_eq!(records[1][4..], ["status", "", "accepted"]);
+        assert_eq!(records[2][..4], ["2", "", "alice", ""]);
+        let json = revision_json(&sample()[0]);
+        assert_eq!(json["changes"][0]["new_value"], "accepted");
+        assert_eq!(json["revise_time"], "2020-03-01T00:00:00Z");
+    }
 }

@@ -71,6 +71,9 @@ pub struct AdoptArgs {
     /// Date of the addressee's answer (回复日期), YYYY-MM-DD; required unless --pending.
     #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date, required_unless_present = "pending")]
     answered: Option<Date>,
+    /// Why the measure is changed (修改原因), kept in the case's revision.
+    #[arg(long)]
+    reason: Option<String>,
     #[command(flatten)]
     format: FormatArg,
 }
@@ -131,6 +134,7 @@ pub async fn run(command: MeasuresCommand, ctx: &Context) -> anyhow::Result<()> 
                 update_mask: Some(prost_types::FieldMask {
                     paths: vec!["adoption".to_owned(), "answered_on".to_owned()],
                 }),
+                reason: args.reason.unwrap_or_default(),
             };
             let mut client = CaseServiceClient::new(ctx.channel().await?);
             let response = client.update_measure(request).await?.into_inner();

@@ -3,9 +3,11 @@
 
 pub mod aid;
 pub mod cases;
+pub mod demo;
 pub mod import;
 pub mod measures;
 pub mod regions;
+pub mod releases;
 pub mod resolutions;
 pub mod rollup;
 

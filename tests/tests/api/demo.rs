@@ -169,7 +169,7 @@ async fn the_demo_data_set_reproduces_every_published_figure() {
     let mut mismatches = Vec::new();
     for row in &rows {
         let (metric, scale) = metric_of(&row.id);
-        let rollup = national_rollup(&app, row.start.clone(), row.end.clone()).await;
+        let rollup = national_rollup(&app, row.start, row.end).await;
         let f = figure(&rollup.figures, metric);
         if f.value != row.demo_value * scale {
             mismatches.push(format!(

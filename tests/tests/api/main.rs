@@ -9,6 +9,7 @@
 
 mod cases;
 mod cli;
+mod demo;
 mod errors;
 mod health;
 mod helpers;
