@@ -39,6 +39,9 @@ CREATE TABLE cases (
     typical            boolean NOT NULL DEFAULT false,
     summary            text NOT NULL DEFAULT '',
     request_id         uuid UNIQUE,
+    -- who stored the case and how (revision 1 of its history)
+    created_by         text NOT NULL DEFAULT 'anonymous',
+    create_reason      text NOT NULL DEFAULT 'created',
     version            integer NOT NULL DEFAULT 1,
     create_time        timestamptz NOT NULL DEFAULT now(),
     update_time        timestamptz NOT NULL DEFAULT now(),

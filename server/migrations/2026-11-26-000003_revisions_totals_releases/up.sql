@@ -2,10 +2,11 @@
 
 -- Every change to a case or a record under it (修订记录). Revision n leaves the case at
 -- version n; `before` is the case's whole state (domain::record::CaseState as JSON) just before
--- the change, so the records as they stood at any moment can be rebuilt.
+-- the change, so the records as they stood at any moment can be rebuilt. Revision 1, the
+-- creation, is the case row itself (create_time, created_by, create_reason).
 CREATE TABLE case_revisions (
     case_id     bigint NOT NULL REFERENCES cases (id),
-    revision    integer NOT NULL CHECK (revision >= 1),
+    revision    integer NOT NULL CHECK (revision >= 2),
     revise_time timestamptz NOT NULL DEFAULT now(),
     actor       text NOT NULL,
     reason      text NOT NULL,
@@ -57,7 +58,7 @@ CREATE TABLE figure_totals (
     markers_spp_listed_private_enterprise bigint NOT NULL DEFAULT 0,
     markers_typical bigint NOT NULL DEFAULT 0,
     PRIMARY KEY (grain, bucket, region_code)
-);
+) WITH (fillfactor = 70);
 
 -- Cases listed by the SPP are few; the distinct-batch figure reads them directly.
 CREATE INDEX cases_spp_listed ON cases (accepted_on) WHERE spp_listed_batch > 0;

@@ -736,16 +736,16 @@ impl CaseService for CaseApi {
             return Err(ApiError::Internal("validation passed without values".into()).into());
         };
         let mut conn = self.state.conn().await?;
-        if store::get(&mut conn, case_id)
+        let creation = revisions::creation_of(&mut conn, case_id)
             .await
             .map_err(ApiError::from)?
-            .is_none()
-        {
-            return Err(case_not_found(case_id).into());
-        }
+            .ok_or_else(|| case_not_found(case_id))?;
         let mut rows = revisions::list(&mut conn, case_id, after, page_size + 1)
             .await
             .map_err(ApiError::from)?;
+        if after < 1 {
+            rows.insert(0, creation);
+        }
         let has_more = rows.len() as i64 > page_size;
         rows.truncate(page_size as usize);
         let next_page_token = match rows.last() {

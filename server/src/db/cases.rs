@@ -7,9 +7,12 @@ use diesel::result::QueryResult;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use diesel::QueryableByName;
+use diesel::sql_types::{Array, BigInt, Bool, Date, Integer, Nullable, SmallInt, Text};
+
 use super::models::{
-    AidRow, CaseRecord, CaseRow, MeasureRow, NewAid, NewCaseRecord, NewMeasure, NewResolution,
-    NewRevision, ResolutionRow,
+    AidRow, CaseRecord, CaseRow, MeasureRow, NewAid, NewCase, NewCaseRecord, NewMeasure,
+    NewResolution, NewRevision, ResolutionRow,
 };
 use super::schema::{cases, judicial_aid, measures, region_ancestors, resolutions};
 use super::{revisions, totals};
@@ -30,8 +33,9 @@ pub enum Stored {
     SameRequest(i64),
 }
 
-/// Stores a batch of new cases with their records, their first revisions and their part of
-/// the kept totals, in the caller's transaction. Cases already stored are left as they are.
+/// Stores a batch of new cases with their records and their part of the kept totals, in the
+/// caller's transaction. Cases already stored are left as they are. The case rows keep who
+/// stored them and why (`actor`, `reason`): their revision 1.
 pub async fn insert_batch(
     conn: &mut AsyncPgConnection,
     batch: &[NewCaseRecord],
@@ -41,15 +45,10 @@ pub async fn insert_batch(
     use std::collections::HashMap;
     let mut created: HashMap<(String, String), i64> = HashMap::new();
     for chunk in batch.chunks(INSERT_CHUNK) {
-        let rows: Vec<(i64, String, String)> = diesel::insert_into(cases::table)
-            .values(chunk.iter().map(|r| r.case.clone()).collect::<Vec<_>>())
-            .on_conflict_do_nothing()
-            .returning((cases::id, cases::region_code, cases::case_number))
-            .get_results(conn)
-            .await?;
+        let rows: Vec<InsertedCase> = insert_cases(conn, chunk, actor, reason).await?;
         created.extend(
             rows.into_iter()
-                .map(|(id, region, number)| ((region, number), id)),
+                .map(|row| ((row.region_code, row.case_number), row.id)),
         );
     }
     let mut outcomes = Vec::with_capacity(batch.len());
@@ -111,7 +110,6 @@ pub async fn insert_batch(
     let mut measures = Vec::new();
     let mut resolutions = Vec::new();
     let mut aid = Vec::new();
-    let mut revisions = Vec::new();
     let mut deltas = totals::Deltas::new();
     for (record, outcome) in batch.iter().zip(&outcomes) {
         let Stored::Created(id) = *outcome else {
@@ -129,21 +127,10 @@ pub async fn insert_batch(
             case_id: id,
             ..a.clone()
         }));
-        revisions.push(NewRevision {
-            case_id: id,
-            revision: 1,
-            actor: actor.to_owned(),
-            reason: reason.to_owned(),
-            changes: serde_json::Value::Array(Vec::new()),
-            before: None,
-        });
         deltas.add_state(&record.state(), 1);
     }
     for chunk in measures.chunks(INSERT_CHUNK) {
-        diesel::insert_into(measures::table)
-            .values(chunk)
-            .execute(conn)
-            .await?;
+        insert_measures(conn, chunk).await?;
     }
     for chunk in resolutions.chunks(INSERT_CHUNK) {
         diesel::insert_into(resolutions::table)
@@ -157,9 +144,65 @@ pub async fn insert_batch(
             .execute(conn)
             .await?;
     }
-    revisions::insert(conn, &revisions).await?;
     totals::apply(conn, deltas).await?;
     Ok(outcomes)
+}
+
+#[derive(QueryableByName)]
+struct InsertedCase {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+    #[diesel(sql_type = Text)]
+    region_code: String,
+    #[diesel(sql_type = Text)]
+    case_number: String,
+}
+
+/// One multi-row insert of cases, column arrays bound once (see `insert_cases.sql`).
+async fn insert_cases(
+    conn: &mut AsyncPgConnection,
+    chunk: &[NewCaseRecord],
+    actor: &str,
+    reason: &str,
+) -> QueryResult<Vec<InsertedCase>> {
+    let cases: Vec<&NewCase> = chunk.iter().map(|r| &r.case).collect();
+    diesel::sql_query(include_str!("insert_cases.sql"))
+        .bind::<Array<Text>, _>(
+            cases
+                .iter()
+                .map(|c| c.region_code.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind::<Array<Text>, _>(
+            cases
+                .iter()
+                .map(|c| c.case_number.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind::<Array<SmallInt>, _>(cases.iter().map(|c| c.case_type).collect::<Vec<_>>())
+        .bind::<Array<SmallInt>, _>(cases.iter().map(|c| c.status).collect::<Vec<_>>())
+        .bind::<Array<SmallInt>, _>(cases.iter().map(|c| c.applicant_type).collect::<Vec<_>>())
+        .bind::<Array<SmallInt>, _>(cases.iter().map(|c| c.sector).collect::<Vec<_>>())
+        .bind::<Array<Date>, _>(cases.iter().map(|c| c.accepted_on).collect::<Vec<_>>())
+        .bind::<Array<Nullable<Date>>, _>(cases.iter().map(|c| c.concluded_on).collect::<Vec<_>>())
+        .bind::<Array<Bool>, _>(cases.iter().map(|c| c.leader_handled).collect::<Vec<_>>())
+        .bind::<Array<Bool>, _>(cases.iter().map(|c| c.public_hearing).collect::<Vec<_>>())
+        .bind::<Array<Bool>, _>(
+            cases
+                .iter()
+                .map(|c| c.private_enterprise)
+                .collect::<Vec<_>>(),
+        )
+        .bind::<Array<Integer>, _>(cases.iter().map(|c| c.spp_listed_batch).collect::<Vec<_>>())
+        .bind::<Array<Bool>, _>(cases.iter().map(|c| c.typical).collect::<Vec<_>>())
+        .bind::<Array<Text>, _>(cases.iter().map(|c| c.summary.as_str()).collect::<Vec<_>>())
+        .bind::<Array<Nullable<diesel::sql_types::Uuid>>, _>(
+            cases.iter().map(|c| c.request_id).collect::<Vec<_>>(),
+        )
+        .bind::<Array<Text>, _>(vec![actor; cases.len()])
+        .bind::<Array<Text>, _>(vec![reason; cases.len()])
+        .load(conn)
+        .await
 }
 
 /// Completes a change to case `id` made in the caller's transaction (which has bumped the
@@ -209,6 +252,29 @@ pub async fn find_by_request_id(
         .first(conn)
         .await
         .optional()
+}
+
+/// One multi-row insert of measures (their `case_id` set), column arrays bound once.
+async fn insert_measures(conn: &mut AsyncPgConnection, chunk: &[NewMeasure]) -> QueryResult<()> {
+    diesel::sql_query(include_str!("insert_measures.sql"))
+        .bind::<Array<BigInt>, _>(chunk.iter().map(|m| m.case_id).collect::<Vec<_>>())
+        .bind::<Array<SmallInt>, _>(chunk.iter().map(|m| m.kind).collect::<Vec<_>>())
+        .bind::<Array<Date>, _>(chunk.iter().map(|m| m.issued_on).collect::<Vec<_>>())
+        .bind::<Array<SmallInt>, _>(chunk.iter().map(|m| m.addressee_type).collect::<Vec<_>>())
+        .bind::<Array<Text>, _>(
+            chunk
+                .iter()
+                .map(|m| m.addressee.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind::<Array<SmallInt>, _>(chunk.iter().map(|m| m.adoption).collect::<Vec<_>>())
+        .bind::<Array<Nullable<Date>>, _>(chunk.iter().map(|m| m.answered_on).collect::<Vec<_>>())
+        .bind::<Array<Nullable<diesel::sql_types::Uuid>>, _>(
+            chunk.iter().map(|m| m.request_id).collect::<Vec<_>>(),
+        )
+        .execute(conn)
+        .await
+        .map(drop)
 }
 
 /// Inserts one measure (its `case_id` set).

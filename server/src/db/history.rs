@@ -54,6 +54,11 @@ async fn rebuild(
     as_of: Option<DateTime<Utc>>,
 ) -> QueryResult<Vec<(i64, Option<CaseState>)>> {
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let created_later: std::collections::HashSet<i64> = rows
+        .iter()
+        .filter(|r| as_of.is_some_and(|time| r.create_time > time))
+        .map(|r| r.id)
+        .collect();
     let mut earlier: HashMap<i64, Option<serde_json::Value>> = HashMap::new();
     if let Some(time) = as_of {
         for revision in revisions::first_after(conn, &ids, time).await? {
@@ -66,6 +71,7 @@ async fn rebuild(
         .map(|record| {
             let id = record.case.id;
             let state = match earlier.remove(&id) {
+                _ if created_later.contains(&id) => None,
                 None => Some(record.state()),
                 Some(None) => None,
                 Some(Some(before)) => Some(to_state(before)?),

@@ -1,12 +1,47 @@
 //! Revisions: the history of every case, written once, never changed.
 
 use chrono::{DateTime, Utc};
+use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::result::QueryResult;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use super::models::{NewRevision, RevisionRow};
 use super::schema::{case_revisions, cases, region_ancestors};
+
+/// Revision 1 of a case, its creation, as kept on the case row itself.
+fn creation(
+    (case_id, revise_time, actor, reason): (i64, DateTime<Utc>, String, String),
+) -> RevisionRow {
+    RevisionRow {
+        case_id,
+        revision: 1,
+        revise_time,
+        actor,
+        reason,
+        changes: serde_json::Value::Array(Vec::new()),
+        before: None,
+    }
+}
+
+/// Revision 1 of case `case_id`, if the case exists.
+pub async fn creation_of(
+    conn: &mut AsyncPgConnection,
+    case_id: i64,
+) -> QueryResult<Option<RevisionRow>> {
+    cases::table
+        .find(case_id)
+        .select((
+            cases::id,
+            cases::create_time,
+            cases::created_by,
+            cases::create_reason,
+        ))
+        .first(conn)
+        .await
+        .optional()
+        .map(|row| row.map(creation))
+}
 
 /// Largest number of revisions inserted by one statement.
 const INSERT_CHUNK: usize = 5_000;
@@ -22,7 +57,8 @@ pub async fn insert(conn: &mut AsyncPgConnection, new: &[NewRevision]) -> QueryR
     Ok(())
 }
 
-/// One page of a case's revisions after revision `after`, oldest first.
+/// One page of a case's revisions after revision `after`, oldest first, from revision 2 on
+/// (revision 1 is [`creation_of`]).
 pub async fn list(
     conn: &mut AsyncPgConnection,
     case_id: i64,
@@ -57,8 +93,8 @@ pub async fn first_after(
 }
 
 /// The revisions made after `time` to cases in the subtree of `region` (or, with
-/// `own_only`, of the procuratorate at `region` itself), with each case's number, oldest
-/// first, at most `limit`.
+/// `own_only`, of the procuratorate at `region` itself), creations included, with each case's
+/// number, oldest first, at most `limit`.
 pub async fn since_in_subtree(
     conn: &mut AsyncPgConnection,
     region: &str,
@@ -66,9 +102,38 @@ pub async fn since_in_subtree(
     time: DateTime<Utc>,
     limit: i64,
 ) -> QueryResult<Vec<(RevisionRow, String)>> {
-    let mut query = case_revisions::table
+    let in_scope = |query: cases::BoxedQuery<'static, Pg>| {
+        if own_only {
+            query.filter(cases::region_code.eq(region.to_owned()))
+        } else {
+            query.filter(
+                cases::region_code.eq_any(
+                    region_ancestors::table
+                        .filter(region_ancestors::ancestor_code.eq(region.to_owned()))
+                        .select(region_ancestors::code),
+                ),
+            )
+        }
+    };
+    let created: Vec<(i64, DateTime<Utc>, String, String, String)> =
+        in_scope(cases::table.into_boxed())
+            .filter(cases::create_time.gt(time))
+            .order((cases::create_time, cases::id))
+            .limit(limit)
+            .select((
+                cases::id,
+                cases::create_time,
+                cases::created_by,
+                cases::create_reason,
+                cases::case_number,
+            ))
+            .load(conn)
+            .await?;
+    let scoped_ids = in_scope(cases::table.into_boxed()).select(cases::id);
+    let changed: Vec<(RevisionRow, String)> = case_revisions::table
         .inner_join(cases::table)
         .filter(case_revisions::revise_time.gt(time))
+        .filter(case_revisions::case_id.eq_any(scoped_ids))
         .order((
             case_revisions::revise_time,
             case_revisions::case_id,
@@ -76,17 +141,20 @@ pub async fn since_in_subtree(
         ))
         .limit(limit)
         .select((RevisionRow::as_select(), cases::case_number))
-        .into_boxed();
-    if own_only {
-        query = query.filter(cases::region_code.eq(region.to_owned()));
-    } else {
-        query = query.filter(
-            cases::region_code.eq_any(
-                region_ancestors::table
-                    .filter(region_ancestors::ancestor_code.eq(region.to_owned()))
-                    .select(region_ancestors::code),
-            ),
-        );
-    }
-    query.load(conn).await
+        .load(conn)
+        .await?;
+    let mut all: Vec<(RevisionRow, String)> = created
+        .into_iter()
+        .map(|(id, at, by, why, number)| (creation((id, at, by, why)), number))
+        .chain(changed)
+        .collect();
+    all.sort_by(|a, b| {
+        (a.0.revise_time, a.0.case_id, a.0.revision).cmp(&(
+            b.0.revise_time,
+            b.0.case_id,
+            b.0.revision,
+        ))
+    });
+    all.truncate(limit as usize);
+    Ok(all)
 }

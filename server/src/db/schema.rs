@@ -39,6 +39,8 @@ diesel::table! {
         typical -> Bool,
         summary -> Text,
         request_id -> Nullable<Uuid>,
+        created_by -> Text,
+        create_reason -> Text,
         version -> Integer,
         create_time -> Timestamptz,
         update_time -> Timestamptz,
