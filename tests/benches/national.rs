@@ -17,21 +17,28 @@
 //!    stream per segment, pausing at 100,000 and 1,000,000 cases to time the national rollup
 //!    (so a 10M run also gives the 100k latency it is compared with); reads the server's peak
 //!    RSS (VmHWM) after the import;
-//! 4. times three rollups through `ReportService/GetRollup` (from the kept totals) and the
-//!    same figures from the plain GROUP BY over the raw rows
+//! 4. after `VACUUM (ANALYZE)`, times three rollups through `ReportService/GetRollup` (from
+//!    the kept totals) and the same figures from the plain GROUP BY over the raw rows
 //!    (`procura_server::db::rollup::by_bucket` on a direct connection), and checks that both
 //!    give the same figures;
 //! 5. times `CaseService/GetCase` at concurrency 1 and 64 against `grpc.health.v1.Health/Check`
 //!    on the same server;
-//! 6. prints a table of figures, baselines, ratios and targets, and drops both databases.
+//! 6. prints a table of figures, baselines, ratios and targets, with where CPU time went during
+//!    the import and the GetCase load (this client, the server, its PostgreSQL backends, the
+//!    rest of the machine), and drops both databases.
 //!
 //! Options (after `--`): `--cases N`, `--report FILE`, `--batch N` (cases per import batch,
 //! default 5000), `--in-flight N` (import batches in flight, default 4), `--channels N` (HTTP/2
 //! connections for the GetCase/Health load, default 4), `--rollup-calls N` (default 200),
 //! `--baseline-calls N` (default 20), `--seconds S` (per throughput figure, default 5),
-//! `--seed N`, `--keep-db` (leave the databases for inspection).
+//! `--seed N`, `--keep-db` (leave the databases for inspection), `--import-only` (no COPY,
+//! rollups or GetCase: to tune the import).
 //! `PROCURA_BENCH_DATABASE_URL` is the PostgreSQL server (default
-//! `postgres://postgres@127.0.0.1:5432`); `psql` must be on the PATH.
+//! `postgres://postgres@127.0.0.1:5432`); `psql` must be on the PATH. To see where the server's
+//! time goes, `PROCURA_BENCH_SERVER_DB_SETTINGS` sets parameters on its database before it
+//! starts, e.g. `session_preload_libraries=auto_explain;auto_explain.log_min_duration=50ms`
+//! (plans of slow statements in the PostgreSQL log) or `log_min_duration_statement=0`.
+//! `PROCURA_BENCH_SERVER_BIN` runs another server binary instead of building this one.
 //!
 //! Run without `--bench` (as `cargo test --benches` does) it is a quick smoke run: 2,000 cases,
 //! a few calls, no targets.
@@ -83,13 +90,14 @@ struct Args {
     seconds: f64,
     seed: u64,
     keep_db: bool,
+    import_only: bool,
     /// False when run without `--bench` (e.g. `cargo test --benches`): a quick smoke run.
     full: bool,
 }
 
 const USAGE: &str = "usage: cargo bench -p procura-tests --bench national -- [--cases N] \
     [--report FILE] [--batch N] [--in-flight N] [--channels N] [--rollup-calls N] \
-    [--baseline-calls N] [--seconds S] [--seed N] [--keep-db]";
+    [--baseline-calls N] [--seconds S] [--seed N] [--keep-db] [--import-only]";
 
 fn number(text: &str) -> Result<u64> {
     text.replace(['_', ','], "")
@@ -112,6 +120,7 @@ impl Args {
             seconds: if full { 5.0 } else { 0.5 },
             seed: 20_201_231,
             keep_db: false,
+            import_only: false,
             full,
         };
         let mut it = raw.into_iter();
@@ -132,6 +141,7 @@ impl Args {
                 "--seconds" => args.seconds = value()?.parse().context("--seconds")?,
                 "--seed" => args.seed = number(&value()?)?,
                 "--keep-db" => args.keep_db = true,
+                "--import-only" => args.import_only = true,
                 "-h" | "--help" => bail!("{USAGE}"),
                 other => bail!("unknown argument `{other}`\n{USAGE}"),
             }
@@ -654,6 +664,8 @@ impl CopyResult {
 
 /// Loads the N cases and the records under them with COPY, one table after the other (cases
 /// first: the others reference them). Case `i` gets id `i + 1` in the fresh table.
+/// Text fields are quoted (the generated texts hold no quotes) so that an empty text is an
+/// empty string, not NULL.
 fn copy_baseline(generator: &Generator, url: &str, n: u64) -> Result<CopyResult> {
     let mut counts = Counts::default();
     let places = &generator.places.places;
@@ -670,7 +682,7 @@ fn copy_baseline(generator: &Generator, url: &str, n: u64) -> Result<CopyResult>
                 line.clear();
                 let _ = writeln!(
                     line,
-                    "{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+                    "{},\"{}\",{},{},{},{},{},{},{},{},{},{},{},\"{}\"",
                     places[c.place].code,
                     c.case_number,
                     c.case_type,
@@ -711,7 +723,7 @@ fn copy_baseline(generator: &Generator, url: &str, n: u64) -> Result<CopyResult>
                     line.clear();
                     let _ = writeln!(
                         line,
-                        "{},{},{},{},{},{},{}",
+                        "{},{},{},{},\"{}\",{},{}",
                         i + 1,
                         m.kind,
                         m.issued_on,
@@ -734,7 +746,14 @@ fn copy_baseline(generator: &Generator, url: &str, n: u64) -> Result<CopyResult>
             let mut rows = 0;
             for i in 0..n {
                 if let Some(r) = generator.case(i).resolution {
-                    writeln!(out, "{},{},{},{}", i + 1, r.method, r.resolved_on, r.note)?;
+                    writeln!(
+                        out,
+                        "{},{},{},\"{}\"",
+                        i + 1,
+                        r.method,
+                        r.resolved_on,
+                        r.note
+                    )?;
                     rows += 1;
                 }
             }
@@ -750,7 +769,7 @@ fn copy_baseline(generator: &Generator, url: &str, n: u64) -> Result<CopyResult>
                 for a in generator.case(i).aid {
                     writeln!(
                         out,
-                        "{},{},{},{}",
+                        "{},{},{},\"{}\"",
                         i + 1,
                         a.granted_on,
                         a.amount_fen,
@@ -779,8 +798,15 @@ fn copy_baseline(generator: &Generator, url: &str, n: u64) -> Result<CopyResult>
 // The server under test
 // ---------------------------------------------------------------------------------------------
 
-/// Builds the server binary of the profile this bench was built with and returns its path.
+/// Builds the server binary of the profile this bench was built with and returns its path;
+/// `PROCURA_BENCH_SERVER_BIN` names another binary to run instead (e.g. an experimental build).
 fn build_server() -> Result<PathBuf> {
+    if let Ok(binary) = std::env::var("PROCURA_BENCH_SERVER_BIN") {
+        let binary = PathBuf::from(binary);
+        ensure!(binary.exists(), "{} is missing", binary.display());
+        eprintln!("using the server binary {}", binary.display());
+        return Ok(binary);
+    }
     let exe = std::env::current_exe()?;
     // target/<profile>/deps/national-<hash>
     let profile_dir = exe
@@ -921,6 +947,92 @@ fn proc_status_kb(pid: u32, field: &str) -> Option<u64> {
         .lines()
         .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+/// Clock ticks per second of /proc/<pid>/stat.
+fn clock_ticks() -> f64 {
+    Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+        .unwrap_or(100.0)
+}
+
+/// CPU seconds (user + system) process `pid` (or `self`) has used so far.
+fn cpu_seconds(pid: &str, ticks: f64) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name: state is field 3, utime 14 and stime 15.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) / ticks)
+}
+
+/// CPU seconds all cores of the machine spent busy (not idle or waiting for I/O).
+fn machine_busy_seconds(ticks: f64) -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let values: Vec<f64> = stat
+        .lines()
+        .next()?
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    // user nice system idle iowait irq softirq steal (guest time is already in user)
+    let busy: f64 = values
+        .iter()
+        .take(8)
+        .enumerate()
+        .filter(|(i, _)| *i != 3 && *i != 4)
+        .map(|(_, v)| v)
+        .sum();
+    Some(busy / ticks)
+}
+
+/// Where CPU time went: this process, the server, the PostgreSQL backends serving the
+/// server's database, and the machine as a whole.
+#[derive(Debug, Default, Clone)]
+struct CpuSnapshot {
+    client: f64,
+    server: f64,
+    backends: BTreeMap<String, f64>,
+    machine: f64,
+}
+
+fn cpu_snapshot(server_pid: u32, database: &str, ticks: f64) -> CpuSnapshot {
+    let pids = psql(
+        &db_url("postgres"),
+        &format!(
+            "SELECT pid FROM pg_stat_activity WHERE datname = '{database}' AND \
+             application_name = 'procura-server'"
+        ),
+    )
+    .unwrap_or_default();
+    CpuSnapshot {
+        client: cpu_seconds("self", ticks).unwrap_or(0.0),
+        server: cpu_seconds(&server_pid.to_string(), ticks).unwrap_or(0.0),
+        backends: pids
+            .lines()
+            .filter_map(|pid| Some((pid.to_owned(), cpu_seconds(pid, ticks)?)))
+            .collect(),
+        machine: machine_busy_seconds(ticks).unwrap_or(0.0),
+    }
+}
+
+/// CPU seconds used between two snapshots, as (client, server, backends, machine).
+fn cpu_used(before: &CpuSnapshot, after: &CpuSnapshot) -> (f64, f64, f64, f64) {
+    let backends = after
+        .backends
+        .iter()
+        .map(|(pid, t)| t - before.backends.get(pid).copied().unwrap_or(0.0))
+        .sum();
+    (
+        after.client - before.client,
+        after.server - before.server,
+        backends,
+        after.machine - before.machine,
+    )
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1137,7 +1249,12 @@ async fn time_rollup(
     ))
 }
 
-/// Times `calls` runs of the plain GROUP BY over the raw rows (after one untimed run).
+/// Longest time spent timing one GROUP BY: at 10M cases a call takes many seconds, so fewer
+/// calls are made (at least 3).
+const GROUP_BY_BUDGET: Duration = Duration::from_secs(120);
+
+/// Times `calls` runs of the plain GROUP BY over the raw rows (after one untimed run), or as
+/// many as fit in [`GROUP_BY_BUDGET`], at least 3.
 async fn time_group_by(
     conn: &mut AsyncPgConnection,
     case: &RollupCase,
@@ -1149,14 +1266,13 @@ async fn time_group_by(
         previous: case.period.year_earlier().span(),
         bucket_level: case.bucket_level,
     };
-    let mut last = BTreeMap::new();
+    let mut last = rollup::by_bucket(conn, q).await?;
     let mut samples = Vec::with_capacity(calls);
-    for call in 0..=calls {
+    let began = Instant::now();
+    while samples.len() < calls && (samples.len() < 3 || began.elapsed() < GROUP_BY_BUDGET) {
         let started = Instant::now();
         last = rollup::by_bucket(conn, q).await?;
-        if call > 0 {
-            samples.push(started.elapsed());
-        }
+        samples.push(started.elapsed());
     }
     Ok((latency(samples), last))
 }
@@ -1250,6 +1366,8 @@ enum Rpc {
 struct Throughput {
     per_second: f64,
     latency: Latency,
+    /// Calls made, warm-up included (for CPU per call).
+    all_calls: usize,
 }
 
 /// Calls `rpc` from `concurrency` tasks spread over `channels` for `seconds` (after 0.5 s of
@@ -1271,6 +1389,7 @@ async fn measure_rate(
                 let mut health = HealthClient::new(channel);
                 let mut rng = Rng::new(seed, 1_000_000 + t as u64);
                 let mut samples = Vec::new();
+                let mut calls = 0usize;
                 loop {
                     let sent = Instant::now();
                     if sent >= end {
@@ -1292,28 +1411,65 @@ async fn measure_rate(
                     };
                     let done = Instant::now();
                     result.with_context(|| format!("{rpc:?}"))?;
+                    calls += 1;
                     if done >= start && done < end {
                         samples.push(done - sent);
                     }
                 }
-                anyhow::Ok(samples)
+                anyhow::Ok((samples, calls))
             })
         })
         .collect();
     let mut all = Vec::new();
+    let mut all_calls = 0;
     for task in tasks {
-        all.extend(task.await??);
+        let (samples, calls) = task.await??;
+        all.extend(samples);
+        all_calls += calls;
     }
     ensure!(!all.is_empty(), "no {rpc:?} call completed");
     Ok(Throughput {
         per_second: all.len() as f64 / seconds,
         latency: latency(all),
+        all_calls,
     })
 }
 
 // ---------------------------------------------------------------------------------------------
 // Machine and report
 // ---------------------------------------------------------------------------------------------
+
+/// Which server was measured: the workspace's commit (and whether server/ or proto/ had
+/// uncommitted changes), or the binary given in `PROCURA_BENCH_SERVER_BIN`.
+fn server_version() -> String {
+    if let Ok(binary) = std::env::var("PROCURA_BENCH_SERVER_BIN") {
+        return format!("the binary {binary}");
+    }
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap_or(Path::new("."));
+    let git = |args: &[&str]| {
+        Command::new("git")
+            .current_dir(workspace)
+            .args(args)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+    };
+    match git(&["rev-parse", "--short", "HEAD"]) {
+        Some(commit) => {
+            let dirty = git(&["status", "--porcelain", "--", "server", "proto"])
+                .is_some_and(|s| !s.is_empty());
+            if dirty {
+                format!("commit {commit} with uncommitted changes in server/ or proto/")
+            } else {
+                format!("commit {commit}")
+            }
+        }
+        None => "unknown (not a git checkout)".to_owned(),
+    }
+}
 
 fn machine_description() -> Vec<(String, String)> {
     let read = |path: &str| std::fs::read_to_string(path).unwrap_or_default();
@@ -1430,6 +1586,7 @@ fn table(rows: &[Row]) -> String {
 
 async fn run(args: Args) -> Result<String> {
     let machine = machine_description();
+    let server = server_version();
     let generator = Arc::new(Generator {
         places: Places::load()?,
         seed: args.seed,
@@ -1455,24 +1612,49 @@ async fn run(args: Args) -> Result<String> {
     let generator_rate = sample as f64 / started.elapsed().as_secs_f64();
 
     // 1. COPY baseline into a fresh database with the same schema.
-    eprintln!("COPY baseline: {n} cases into {copy_db}");
-    cleanup.databases.push(copy_db.clone());
-    procura_server::db::prepare_database(&db_url(&copy_db)).await?;
-    let copy = {
-        let generator = generator.clone();
-        let url = db_url(&copy_db);
-        tokio::task::spawn_blocking(move || copy_baseline(&generator, &url, n)).await??
+    let copy = if args.import_only {
+        None
+    } else {
+        eprintln!("COPY baseline: {n} cases into {copy_db}");
+        cleanup.databases.push(copy_db.clone());
+        procura_server::db::prepare_database(&db_url(&copy_db)).await?;
+        let copy = {
+            let generator = generator.clone();
+            let url = db_url(&copy_db);
+            tokio::task::spawn_blocking(move || copy_baseline(&generator, &url, n)).await??
+        };
+        if !args.keep_db {
+            psql(
+                &db_url("postgres"),
+                &format!("DROP DATABASE IF EXISTS \"{copy_db}\" WITH (FORCE)"),
+            )?;
+            cleanup.databases.retain(|d| *d != copy_db);
+        }
+        Some(copy)
     };
-    if !args.keep_db {
-        psql(
-            &db_url("postgres"),
-            &format!("DROP DATABASE IF EXISTS \"{copy_db}\" WITH (FORCE)"),
-        )?;
-        cleanup.databases.retain(|d| *d != copy_db);
-    }
 
     // 2. The server on a fresh database, and the import.
     cleanup.databases.push(server_db.clone());
+    if let Ok(settings) = std::env::var("PROCURA_BENCH_SERVER_DB_SETTINGS") {
+        // An empty database with the settings; the server applies its own migrations.
+        psql(
+            &db_url("postgres"),
+            &format!("CREATE DATABASE \"{server_db}\""),
+        )?;
+        for setting in settings.split(';').filter(|s| !s.trim().is_empty()) {
+            let (name, value) = setting.split_once('=').ok_or_else(|| {
+                anyhow!("PROCURA_BENCH_SERVER_DB_SETTINGS: `{setting}` is not name=value")
+            })?;
+            psql(
+                &db_url("postgres"),
+                &format!(
+                    "ALTER DATABASE \"{server_db}\" SET {} = '{}'",
+                    name.trim(),
+                    value.trim().replace('\'', "''")
+                ),
+            )?;
+        }
+    }
     let log = binary.with_file_name("procura-bench-server.log");
     let (url, server_pid) = start_server(&binary, &db_url(&server_db), &log, &mut cleanup).await?;
     eprintln!(
@@ -1482,7 +1664,10 @@ async fn run(args: Args) -> Result<String> {
     let channel = Endpoint::from_shared(url.clone())?.connect().await?;
     let mut reports = ReportServiceClient::new(channel.clone()).max_decoding_message_size(64 << 20);
     let cases = rollup_cases(&generator.places)?;
-    let analyze = || psql(&db_url(&server_db), "ANALYZE");
+    // Before timing reads, let the database settle as autovacuum would after a bulk load: the
+    // visibility map set (index-only scans) and fresh statistics, for the server and the
+    // GROUP BY alike.
+    let settle = || psql(&db_url(&server_db), "VACUUM (ANALYZE)");
 
     let mut import = ImportResult {
         counts: Counts::default(),
@@ -1494,9 +1679,19 @@ async fn run(args: Args) -> Result<String> {
     let mut bounds: Vec<u64> = CHECKPOINTS.iter().copied().filter(|c| *c < n).collect();
     bounds.push(n);
     let mut from = 0;
+    let ticks = clock_ticks();
+    let mut cpu = (0.0, 0.0, 0.0, 0.0);
     for to in bounds {
         eprintln!("importing cases {from}..{to}");
+        let before = cpu_snapshot(server_pid, &server_db, ticks);
         let part = import_range(channel.clone(), generator.clone(), from, to, &args).await?;
+        let used = cpu_used(&before, &cpu_snapshot(server_pid, &server_db, ticks));
+        cpu = (
+            cpu.0 + used.0,
+            cpu.1 + used.1,
+            cpu.2 + used.2,
+            cpu.3 + used.3,
+        );
         eprintln!(
             "  {} cases in {:.1} s: {} cases/s",
             part.counts.cases,
@@ -1508,7 +1703,7 @@ async fn run(args: Args) -> Result<String> {
         import.batches += part.batches;
         import.encoded_bytes += part.encoded_bytes;
         if to < n {
-            analyze()?;
+            settle()?;
             let (lat, _) = time_rollup(&mut reports, &cases[0].request, args.rollup_calls).await?;
             eprintln!(
                 "  national rollup at {to} cases: p50 {:.2} ms, p99 {:.2} ms",
@@ -1521,13 +1716,52 @@ async fn run(args: Args) -> Result<String> {
     }
     let peak_rss_import = proc_status_kb(server_pid, "VmHWM")
         .ok_or_else(|| anyhow!("cannot read /proc/{server_pid}/status"))?;
+    let import_rate = import.counts.cases as f64 / import.elapsed.as_secs_f64();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cpu_line = format!(
+        "- CPU during the import ({cores} cores × {:.1} s = {:.1} core-seconds): this client \
+         (generating, encoding) {:.1} s, procura-server {:.1} s, the PostgreSQL backends of its \
+         pool {:.1} s, everything else on the machine (other processes, WAL writer, \
+         checkpointer, autovacuum) {:.1} s.",
+        import.elapsed.as_secs_f64(),
+        cores as f64 * import.elapsed.as_secs_f64(),
+        cpu.0,
+        cpu.1,
+        cpu.2,
+        (cpu.3 - cpu.0 - cpu.1 - cpu.2).max(0.0)
+    );
+    let batch_line = format!(
+        "- Import: {:.1} s, {} cases/s, {} measures/s, {} record rows/s; {} batches of up to {} cases \
+         ({:.0} ms per batch, {:.0} bytes per case on the wire), {} in flight, one ImportCases \
+         stream per segment (segments end at {}). Server peak RSS {:.0} MB.",
+        import.elapsed.as_secs_f64(),
+        thousands(import_rate),
+        thousands(import.counts.measures as f64 / import.elapsed.as_secs_f64()),
+        thousands(import.counts.rows() as f64 / import.elapsed.as_secs_f64()),
+        import.batches,
+        args.batch,
+        ms(import.elapsed) / import.batches as f64,
+        import.encoded_bytes as f64 / import.counts.cases as f64,
+        args.in_flight,
+        growth
+            .iter()
+            .map(|(count, ..)| thousands(*count as f64))
+            .chain(std::iter::once(thousands(n as f64)))
+            .collect::<Vec<_>>()
+            .join(", "),
+        peak_rss_import as f64 / 1024.0
+    );
+    eprintln!("{batch_line}\n{cpu_line}");
+    let Some(copy) = copy else {
+        return Ok(format!("{batch_line}\n{cpu_line}\n"));
+    };
     ensure!(
         import.counts.cases == copy.counts.cases && import.counts.measures == copy.counts.measures,
         "the import and the COPY did not load the same records"
     );
 
     // 3. Rollups against the plain GROUP BY.
-    analyze()?;
+    settle()?;
     let server_bytes: u64 = psql(
         &db_url(&server_db),
         "SELECT pg_database_size(current_database())",
@@ -1577,9 +1811,11 @@ async fn run(args: Args) -> Result<String> {
     for concurrency in [1usize, 64] {
         eprintln!("timing GetCase and Health/Check at concurrency {concurrency}");
         let used = &channels[..concurrency.min(channels.len())];
+        let before = cpu_snapshot(server_pid, &server_db, ticks);
         let get = measure_rate(used, get_case, concurrency, args.seconds, args.seed).await?;
+        let get_cpu = cpu_used(&before, &cpu_snapshot(server_pid, &server_db, ticks));
         let health = measure_rate(used, Rpc::Health, concurrency, args.seconds, args.seed).await?;
-        rates.push((concurrency, get, health));
+        rates.push((concurrency, get, health, get_cpu));
     }
     let peak_rss_end = proc_status_kb(server_pid, "VmHWM").unwrap_or(0);
     drop(channels);
@@ -1588,14 +1824,13 @@ async fn run(args: Args) -> Result<String> {
     drop(cleanup);
 
     // 5. The report.
-    let import_rate = import.counts.cases as f64 / import.elapsed.as_secs_f64();
     let copy_rate = copy.counts.cases as f64 / copy.total().as_secs_f64();
     let copy_cases_rows = copy.counts.cases as f64 / copy.cases.as_secs_f64();
     let import_ratio = import_rate / copy_rate;
     let pair = |l: &Latency| format!("{:.2} / {:.2} ms", ms(l.p50), ms(l.p99));
     let mut rows = vec![
         row(
-            "Import through gRPC, cases/s (with their measures, resolutions, aid grants, revisions and kept totals)",
+            "Import through gRPC, cases/s (each with its measures, resolution, aid grants, first revision and kept totals)",
             thousands(import_rate),
             format!(
                 "COPY of the same records: {} cases/s",
@@ -1669,7 +1904,7 @@ async fn run(args: Args) -> Result<String> {
             "—",
         ));
     }
-    for (concurrency, get, health) in &rates {
+    for (concurrency, get, health, _) in &rates {
         let ratio = get.per_second / health.per_second;
         let r = row(
             &format!("GetCase at concurrency {concurrency}, calls/s"),
@@ -1709,6 +1944,7 @@ async fn run(args: Args) -> Result<String> {
         format!("cargo bench -p procura-tests --bench national -- --cases {n}")
     };
     let _ = writeln!(out, "Command: `{command}`\n");
+    let _ = writeln!(out, "- Server: procura-server at {server}");
     for (key, value) in &machine {
         let _ = writeln!(out, "- {key}: {value}");
     }
@@ -1728,25 +1964,7 @@ async fn run(args: Args) -> Result<String> {
         args.seed,
         thousands(generator_rate)
     );
-    let _ = writeln!(
-        out,
-        "- Import: {:.1} s, {} cases/s, {} measures/s, {} record rows/s; {} batches of {} cases \
-         ({:.0} bytes per case on the wire), {} in flight, one ImportCases stream per segment \
-         (segments end at {}).",
-        import.elapsed.as_secs_f64(),
-        thousands(import_rate),
-        thousands(c.measures as f64 / import.elapsed.as_secs_f64()),
-        thousands(c.rows() as f64 / import.elapsed.as_secs_f64()),
-        import.batches,
-        args.batch,
-        import.encoded_bytes as f64 / c.cases as f64,
-        args.in_flight,
-        growth
-            .iter()
-            .map(|(count, ..)| thousands(*count as f64))
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
+    let _ = writeln!(out, "{batch_line}\n{cpu_line}");
     let per_s = |rows: u64, d: Duration| thousands(rows as f64 / d.as_secs_f64());
     let cc = &copy.counts;
     let _ = writeln!(
@@ -1803,14 +2021,23 @@ async fn run(args: Args) -> Result<String> {
     let _ = writeln!(
         out,
         "\nFigures match: for each rollup the totals and every row served from the kept totals \
-         equal the GROUP BY's. GetRollup: {} sequential calls each; GROUP BY: {} calls.",
-        rollups[0].0.calls, rollups[0].1.calls
+         equal the GROUP BY's. GetRollup: {} sequential calls each (after 5 untimed); GROUP BY \
+         (`procura_server::db::rollup::by_bucket` on a direct connection, no gRPC): {} calls \
+         each (after 1 untimed; fewer when they take over {} s in all). Both after \
+         `VACUUM (ANALYZE)` of the server's database.",
+        rollups[0].0.calls,
+        rollups
+            .iter()
+            .map(|r| r.1.calls.to_string())
+            .collect::<Vec<_>>()
+            .join(" / "),
+        GROUP_BY_BUDGET.as_secs()
     );
     let _ = writeln!(
         out,
         "\n| concurrency | GetCase calls/s | p50 | p99 | Health/Check calls/s | p50 | p99 | ratio |\n| --- | --- | --- | --- | --- | --- | --- | --- |"
     );
-    for (concurrency, get, health) in &rates {
+    for (concurrency, get, health, _) in &rates {
         let _ = writeln!(
             out,
             "| {concurrency} | {} | {:.2} ms | {:.2} ms | {} | {:.2} ms | {:.2} ms | {:.2} |",
@@ -1823,9 +2050,21 @@ async fn run(args: Args) -> Result<String> {
             get.per_second / health.per_second
         );
     }
+    for (concurrency, get, _, cpu) in &rates {
+        let per_call = |seconds: f64| seconds * 1e6 / get.all_calls as f64;
+        let _ = writeln!(
+            out,
+            "\nCPU per GetCase call at concurrency {concurrency}: procura-server {:.0} µs, its \
+             PostgreSQL backends {:.0} µs, this client {:.0} µs; the whole machine {:.0} µs.",
+            per_call(cpu.1),
+            per_call(cpu.2),
+            per_call(cpu.0),
+            per_call(cpu.3)
+        );
+    }
     let _ = writeln!(
         out,
-        "\n{:.0} s per figure over {} HTTP/2 connections (1 at concurrency 1), random cases of \
+        "\n{} s per figure over {} HTTP/2 connections (1 at concurrency 1), random cases of \
          the {} imported.",
         args.seconds,
         args.channels,
