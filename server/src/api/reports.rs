@@ -263,6 +263,12 @@ async fn bucket_figures(
                 previous,
                 bucket_level,
             };
+            let members: Vec<(&str, &str)> = state
+                .regions
+                .subtree(region)
+                .into_iter()
+                .map(|code| (code, state.regions.bucket_of(code, bucket_level)))
+                .collect();
             // One snapshot for the totals, the listed cases and the moment they reflect.
             let (buckets, now) = conn
                 .build_transaction()
@@ -274,7 +280,7 @@ async fn bucket_figures(
                         diesel::select(diesel::dsl::sql::<diesel::sql_types::Timestamptz>("now()"))
                             .get_result(conn)
                             .await?;
-                    Ok((totals::by_bucket(conn, q).await?, now))
+                    Ok((totals::by_bucket(conn, q, &members).await?, now))
                 })
                 .await?;
             Ok((buckets, now))

@@ -442,65 +442,87 @@ pub async fn earliest_record_date(
     Ok([measure, resolution, aid].into_iter().flatten().min())
 }
 
-/// Loads cases by id with everything under them: four queries whatever the number of cases.
-/// The result follows the order of `rows`.
+/// The measures, resolutions and aid grants of cases `ids`, as three pipelined queries on
+/// `conn` (sent together, answered in one round trip).
+async fn records_of(
+    conn: &AsyncPgConnection,
+    ids: &[i64],
+) -> QueryResult<(Vec<MeasureRow>, Vec<ResolutionRow>, Vec<AidRow>)> {
+    let (mut c1, mut c2, mut c3) = (conn, conn, conn);
+    futures::try_join!(
+        measures::table
+            .filter(measures::case_id.eq_any(ids))
+            .order(measures::id)
+            .select(MeasureRow::as_select())
+            .load(&mut c1),
+        resolutions::table
+            .filter(resolutions::case_id.eq_any(ids))
+            .select(ResolutionRow::as_select())
+            .load(&mut c2),
+        judicial_aid::table
+            .filter(judicial_aid::case_id.eq_any(ids))
+            .order(judicial_aid::id)
+            .select(AidRow::as_select())
+            .load(&mut c3),
+    )
+}
+
+/// Puts each case together with its records, in the order of `rows`.
+fn assemble(
+    rows: Vec<CaseRow>,
+    (all_measures, all_resolutions, all_aid): (Vec<MeasureRow>, Vec<ResolutionRow>, Vec<AidRow>),
+) -> Vec<CaseRecord> {
+    use std::collections::HashMap;
+    let mut measures: HashMap<i64, Vec<MeasureRow>> = HashMap::new();
+    for m in all_measures {
+        measures.entry(m.case_id).or_default().push(m);
+    }
+    let mut resolutions: HashMap<i64, ResolutionRow> = all_resolutions
+        .into_iter()
+        .map(|r| (r.case_id, r))
+        .collect();
+    let mut aid: HashMap<i64, Vec<AidRow>> = HashMap::new();
+    for a in all_aid {
+        aid.entry(a.case_id).or_default().push(a);
+    }
+    rows.into_iter()
+        .map(|case| CaseRecord {
+            measures: measures.remove(&case.id).unwrap_or_default(),
+            resolution: resolutions.remove(&case.id),
+            aid: aid.remove(&case.id).unwrap_or_default(),
+            case,
+        })
+        .collect()
+}
+
+/// Loads cases with everything under them, in one round trip whatever their number. The
+/// result follows the order of `rows`.
 pub async fn attach_records(
     conn: &mut AsyncPgConnection,
     rows: Vec<CaseRow>,
 ) -> QueryResult<Vec<CaseRecord>> {
     let ids: Vec<i64> = rows.iter().map(|row| row.id).collect();
-    let mut all_measures: Vec<MeasureRow> = measures::table
-        .filter(measures::case_id.eq_any(&ids))
-        .order(measures::id)
-        .select(MeasureRow::as_select())
-        .load(conn)
-        .await?;
-    let mut all_resolutions: Vec<ResolutionRow> = resolutions::table
-        .filter(resolutions::case_id.eq_any(&ids))
-        .select(ResolutionRow::as_select())
-        .load(conn)
-        .await?;
-    let mut all_aid: Vec<AidRow> = judicial_aid::table
-        .filter(judicial_aid::case_id.eq_any(&ids))
-        .order(judicial_aid::id)
-        .select(AidRow::as_select())
-        .load(conn)
-        .await?;
-    Ok(rows
-        .into_iter()
-        .map(|case| {
-            let id = case.id;
-            let (mine, rest): (Vec<_>, Vec<_>) =
-                all_measures.drain(..).partition(|m| m.case_id == id);
-            all_measures = rest;
-            let resolution = all_resolutions
-                .iter()
-                .position(|r| r.case_id == id)
-                .map(|i| all_resolutions.swap_remove(i));
-            let (aid, rest): (Vec<_>, Vec<_>) = all_aid.drain(..).partition(|a| a.case_id == id);
-            all_aid = rest;
-            CaseRecord {
-                case,
-                measures: mine,
-                resolution,
-                aid,
-            }
-        })
-        .collect())
+    let records = records_of(conn, &ids).await?;
+    Ok(assemble(rows, records))
 }
 
-/// One case with everything under it.
+/// One case with everything under it: four pipelined queries, one round trip.
 pub async fn get(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<Option<CaseRecord>> {
-    let row = cases::table
-        .find(id)
-        .select(CaseRow::as_select())
-        .first(conn)
-        .await
-        .optional()?;
-    match row {
-        Some(row) => Ok(attach_records(conn, vec![row]).await?.pop()),
-        None => Ok(None),
-    }
+    let shared: &AsyncPgConnection = conn;
+    let mut c0 = shared;
+    let ids = [id];
+    let case = async {
+        cases::table
+            .find(id)
+            .select(CaseRow::as_select())
+            .first(&mut c0)
+            .await
+            .optional()
+    };
+    let (row, records) = futures::try_join!(case, records_of(shared, &ids))?;
+    Ok(row
+        .map(|row| assemble(vec![row], records))
+        .and_then(|mut all| all.pop()))
 }
 
 /// Filters of a case listing; `None` means "any".

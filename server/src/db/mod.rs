@@ -184,6 +184,9 @@ async fn create_database(url: &DbUrl<'_>) -> Result<(), DbSetupError> {
 /// connection forever, and names itself in `pg_stat_activity`.
 pub fn build_pool(database_url: &str, max_size: usize) -> Result<Pool, DbSetupError> {
     let mut config = ManagerConfig::<AsyncPgConnection>::default();
+    // A broken connection fails its query and is dropped; checking every connection with a
+    // round trip before each use would double the cost of a small call.
+    config.recycling_method = diesel_async::pooled_connection::RecyclingMethod::Fast;
     config.custom_setup = Box::new(|url| {
         let url = url.to_owned();
         async move {

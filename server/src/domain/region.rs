@@ -1,5 +1,6 @@
 //! Region codes (行政区划代码) and levels.
 
+use std::collections::HashMap;
 use std::fmt;
 
 /// A six-digit administrative division code, e.g. `530100` (Kunming). Well-formed, but not
@@ -110,36 +111,61 @@ pub struct RegionNode {
 
 /// The region tree in memory: the tree is fixed data, read once at start-up.
 #[derive(Debug, Clone, Default)]
-pub struct RegionTree(std::collections::HashMap<String, RegionNode>);
+pub struct RegionTree {
+    nodes: HashMap<String, RegionNode>,
+    children: HashMap<String, Vec<String>>,
+}
 
 impl RegionTree {
     /// A tree of (code, parent, level, name) rows.
     pub fn new(rows: impl IntoIterator<Item = (String, Option<String>, i16, String)>) -> Self {
-        RegionTree(
-            rows.into_iter()
-                .map(|(code, parent, level, name)| {
-                    (
-                        code,
-                        RegionNode {
-                            parent,
-                            level,
-                            name,
-                        },
-                    )
-                })
-                .collect(),
-        )
+        let nodes: HashMap<String, RegionNode> = rows
+            .into_iter()
+            .map(|(code, parent, level, name)| {
+                (
+                    code,
+                    RegionNode {
+                        parent,
+                        level,
+                        name,
+                    },
+                )
+            })
+            .collect();
+        let mut children: HashMap<String, Vec<String>> = HashMap::new();
+        for (code, node) in &nodes {
+            if let Some(parent) = &node.parent {
+                children
+                    .entry(parent.clone())
+                    .or_default()
+                    .push(code.clone());
+            }
+        }
+        RegionTree { nodes, children }
     }
 
     /// One division.
     pub fn get(&self, code: &str) -> Option<&RegionNode> {
-        self.0.get(code)
+        self.nodes.get(code)
+    }
+
+    /// `code` and every division below it.
+    pub fn subtree<'a>(&'a self, code: &'a str) -> Vec<&'a str> {
+        let mut out = vec![code];
+        let mut next = 0;
+        while let Some(current) = out.get(next).copied() {
+            if let Some(children) = self.children.get(current) {
+                out.extend(children.iter().map(String::as_str));
+            }
+            next += 1;
+        }
+        out
     }
 
     /// The ancestor of `code` at `level`, or `code` itself when it sits at or above it.
     pub fn bucket_of<'a>(&'a self, code: &'a str, level: i16) -> &'a str {
         let mut current = code;
-        while let Some(node) = self.0.get(current) {
+        while let Some(node) = self.nodes.get(current) {
             if node.level <= level {
                 return current;
             }
@@ -158,7 +184,7 @@ impl RegionTree {
             if current == ancestor {
                 return true;
             }
-            match self.0.get(current).and_then(|n| n.parent.as_deref()) {
+            match self.nodes.get(current).and_then(|n| n.parent.as_deref()) {
                 Some(parent) => current = parent,
                 None => return false,
             }
@@ -195,6 +221,9 @@ mod tests {
         assert_eq!(tree.bucket_of("530102", 3), "530100");
         assert_eq!(tree.bucket_of("530000", 3), "530000");
         assert!(tree.within("530102", "530000"));
+        let mut subtree = tree.subtree("530000");
+        subtree.sort_unstable();
+        assert_eq!(subtree, vec!["530000", "530100", "530102"]);
         assert!(!tree.within("530000", "530102"));
     }
 

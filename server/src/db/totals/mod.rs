@@ -108,10 +108,12 @@ struct BatchRow {
 }
 
 /// Every figure of the subtree per bucket region, read from the kept totals: the rows read
-/// depend on the regions and the period, not on the number of records.
+/// depend on the regions and the period, not on the number of records. `members` are the
+/// procuratorates of the subtree with their bucket regions.
 pub async fn by_bucket(
     conn: &mut AsyncPgConnection,
     q: RollupQuery<'_>,
+    members: &[(&str, &str)],
 ) -> QueryResult<BTreeMap<String, BucketTally>> {
     let mut grains = Vec::new();
     let mut starts = Vec::new();
@@ -124,8 +126,8 @@ pub async fn by_bucket(
         }
     }
     let rows: Vec<SummedRow> = diesel::sql_query(include_str!("read.sql"))
-        .bind::<Text, _>(q.region)
-        .bind::<SmallInt, _>(q.bucket_level)
+        .bind::<Array<Text>, _>(members.iter().map(|m| m.0).collect::<Vec<_>>())
+        .bind::<Array<Text>, _>(members.iter().map(|m| m.1).collect::<Vec<_>>())
         .bind::<Array<SmallInt>, _>(grains)
         .bind::<Array<Date>, _>(starts)
         .bind::<Array<SmallInt>, _>(sides)
