@@ -19,6 +19,9 @@ use crate::error::{ApiError, Violations};
 /// Most cases in one import batch.
 pub const MAX_IMPORT_BATCH: usize = 5_000;
 
+/// Import batches written at the same time, on as many connections.
+const IMPORT_CONCURRENCY: usize = 2;
+
 const DEFAULT_PAGE: i64 = 50;
 const MAX_PAGE: i64 = 500;
 
@@ -767,27 +770,50 @@ impl CaseService for CaseApi {
         request: Request<Streaming<pb::ImportCasesRequest>>,
     ) -> Result<Response<Self::ImportCasesStream>, Status> {
         let actor = actor(&request);
-        let mut inbound = request.into_inner();
+        let inbound = request.into_inner();
         let state = self.state.clone();
-        // One batch is written while at most two acknowledgements wait to be sent; the next
-        // batch is not read before that, so a slow database slows the client down through
+        // Two batches are written at a time, each in its own transaction on its own
+        // connection, while at most two acknowledgements wait to be sent, in batch order. No
+        // further batch is read before that, so a slow database slows the client down through
         // HTTP/2 flow control and memory stays bounded.
         let (acks, receiver) = tokio::sync::mpsc::channel(2);
         tokio::spawn(async move {
-            loop {
-                let batch = match inbound.message().await {
-                    Ok(Some(batch)) => batch,
-                    Ok(None) => break,
-                    Err(status) => {
-                        tracing::warn!(%status, "import stream broke off");
-                        break;
+            use futures::StreamExt;
+            let (queue, queued) = tokio::sync::mpsc::channel::<pb::ImportCasesRequest>(1);
+            tokio::spawn(async move {
+                let mut inbound = inbound;
+                loop {
+                    match inbound.message().await {
+                        Ok(Some(batch)) => {
+                            if queue.send(batch).await.is_err() {
+                                break;
+                            }
+                        }
+                        Ok(None) => break,
+                        Err(status) => {
+                            tracing::warn!(%status, "import stream broke off");
+                            break;
+                        }
                     }
-                };
-                let number = batch.batch_number;
-                let ack = import_batch(&state, batch, &actor).await;
-                if let Err(error) = &ack {
-                    tracing::warn!(batch = number, %error, "import batch failed");
                 }
+            });
+            let batches = ReceiverStream::new(queued);
+            let mut written = std::pin::pin!(
+                batches
+                    .map(|batch| {
+                        let (state, actor) = (state.clone(), actor.clone());
+                        async move {
+                            let number = batch.batch_number;
+                            let ack = import_batch(&state, batch, &actor).await;
+                            if let Err(error) = &ack {
+                                tracing::warn!(batch = number, %error, "import batch failed");
+                            }
+                            ack
+                        }
+                    })
+                    .buffered(IMPORT_CONCURRENCY)
+            );
+            while let Some(ack) = written.next().await {
                 let failed = ack.is_err();
                 if acks.send(ack.map_err(Status::from)).await.is_err() || failed {
                     break;
