@@ -409,8 +409,12 @@ impl Lookup {
             .map_or(i32::from(Unit::Count), |(_, unit)| *unit)
     }
 
-    /// The qualifier the release gave the figure that changed.
+    /// The qualifier the release gave the figure that changed. A qualifier words the
+    /// period's value; the comparison period's value was published as it is.
     fn qualifier(&self, change: &FigureChange) -> i32 {
+        if change.comparison_period {
+            return 0;
+        }
         self.qualifiers
             .get(&(
                 region_code(&change.region).to_owned(),
