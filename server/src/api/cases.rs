@@ -723,17 +723,9 @@ impl CaseService for CaseApi {
         let after = v
             .check(
                 "page_token",
-                pagination::decode(&request.page_token, &print),
+                pagination::decode_number::<i32>(&request.page_token, &print),
             )
-            .flatten();
-        let after = match after.map(|p| p.parse::<i32>()) {
-            None => Some(0),
-            Some(Ok(revision)) => Some(revision),
-            Some(Err(_)) => {
-                v.add("page_token", "is damaged; start again without it");
-                None
-            }
-        };
+            .map(|after| after.unwrap_or(0));
         v.finish()?;
         let (Some(case_id), Some(page_size), Some(after)) = (case_id, page_size, after) else {
             return Err(ApiError::Internal("validation passed without values".into()).into());

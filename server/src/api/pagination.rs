@@ -55,6 +55,21 @@ pub fn decode(token: &str, fingerprint: &str) -> Result<Option<String>, String> 
     }
 }
 
+/// The number a token carries as its position (an id or a revision), if it was made for
+/// these filters.
+pub fn decode_number<T: std::str::FromStr>(
+    token: &str,
+    fingerprint: &str,
+) -> Result<Option<T>, String> {
+    decode(token, fingerprint)?
+        .map(|position| {
+            position
+                .parse::<T>()
+                .map_err(|_| "is damaged; start again without it".to_owned())
+        })
+        .transpose()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -619,21 +619,12 @@ impl ReportService for ReportApi {
             pagination::page_size(request.page_size, 20, 100),
         );
         let print = pagination::fingerprint(&["releases"]);
-        let before = match v
+        let before = v
             .check(
                 "page_token",
-                pagination::decode(&request.page_token, &print),
+                pagination::decode_number::<i64>(&request.page_token, &print),
             )
-            .flatten()
-            .map(|p| p.parse::<i64>())
-        {
-            None => None,
-            Some(Ok(id)) => Some(id),
-            Some(Err(_)) => {
-                v.add("page_token", "is damaged; start again without it");
-                None
-            }
-        };
+            .flatten();
         v.finish()?;
         let page_size = page_size.unwrap_or(20);
         let mut conn = self.state.conn().await?;
@@ -771,21 +762,12 @@ impl ReportService for ReportApi {
             &request.metric,
             &format!("{:?}", request.as_of),
         ]);
-        let after = match v
+        let after = v
             .check(
                 "page_token",
-                pagination::decode(&request.page_token, &print),
+                pagination::decode_number::<i64>(&request.page_token, &print),
             )
-            .flatten()
-            .map(|p| p.parse::<i64>())
-        {
-            None => Some(0),
-            Some(Ok(id)) => Some(id),
-            Some(Err(_)) => {
-                v.add("page_token", "is damaged; start again without it");
-                None
-            }
-        };
+            .map(|after| after.unwrap_or(0));
         let rollup_request = pb::GetRollupRequest {
             region: request.region.clone(),
             period: request.period,
