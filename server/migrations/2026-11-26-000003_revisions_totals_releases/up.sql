@@ -18,15 +18,20 @@ CREATE TABLE case_revisions (
 CREATE INDEX case_revisions_revise_time ON case_revisions (revise_time);
 
 -- Figures kept up to date in the same transaction as the writes that change them (issue 4):
--- one row per procuratorate (the records' own region) and time bucket, one column per stored
--- figure of domain::metric::STORED, in that order. A rollup sums these rows over a subtree
--- and over the buckets that tile its period, so it reads a number of rows that depends on
--- the regions and the period, not on the number of records.
+-- one row per procuratorate (the records' own region, scope 0) and time bucket, one column
+-- per stored figure of domain::metric::STORED, in that order; and for year and month buckets
+-- also one row per province for its whole subtree (scope 2), so that a national rollup reads
+-- 31 rows a bucket. A rollup sums these rows over a subtree and over the buckets that tile its
+-- period, so it reads a number of rows that depends on the regions and the period, not on the
+-- number of records.
 CREATE TABLE figure_totals (
     -- 1 year, 2 month, 3 day
     grain       smallint NOT NULL CHECK (grain BETWEEN 1 AND 3),
     -- first day of the bucket
     bucket      date NOT NULL,
+    -- 0: the records of the procuratorate at region_code; 2: the whole subtree of the
+    -- province region_code
+    scope       smallint NOT NULL CHECK (scope IN (0, 2)),
     region_code text NOT NULL REFERENCES regions (code),
     measures_protest integer NOT NULL DEFAULT 0,
     measures_retrial_suggestion integer NOT NULL DEFAULT 0,
@@ -57,7 +62,7 @@ CREATE TABLE figure_totals (
     markers_spp_listed integer NOT NULL DEFAULT 0,
     markers_spp_listed_private_enterprise integer NOT NULL DEFAULT 0,
     markers_typical integer NOT NULL DEFAULT 0,
-    PRIMARY KEY (grain, bucket, region_code)
+    PRIMARY KEY (grain, bucket, scope, region_code)
 ) WITH (fillfactor = 70);
 
 -- Cases listed by the SPP are few; the distinct-batch figure reads them directly.

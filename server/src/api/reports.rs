@@ -263,12 +263,34 @@ async fn bucket_figures(
                 previous,
                 bucket_level,
             };
-            let members: Vec<(&str, &str)> = state
+            let fine: Vec<(&str, &str, i16)> = state
                 .regions
                 .subtree(region)
                 .into_iter()
-                .map(|code| (code, state.regions.bucket_of(code, bucket_level)))
+                .map(|code| {
+                    (
+                        code,
+                        state.regions.bucket_of(code, bucket_level),
+                        totals::SCOPE_OWN,
+                    )
+                })
                 .collect();
+            // The nation counted by province (or in all): year and month buckets come from the
+            // provinces' subtree rows and the national procuratorate's own.
+            let coarse = if region == crate::domain::region::NATIONAL && bucket_level <= 2 {
+                let mut rows: Vec<(&str, &str, i16)> = state
+                    .regions
+                    .subtree(region)
+                    .into_iter()
+                    .filter(|code| state.regions.get(code).is_some_and(|n| n.level == 2))
+                    .map(|code| (code, code, totals::SCOPE_PROVINCE))
+                    .collect();
+                rows.push((region, region, totals::SCOPE_OWN));
+                rows
+            } else {
+                fine.clone()
+            };
+            let plan = totals::ReadPlan { coarse, fine };
             // One snapshot for the totals, the listed cases and the moment they reflect.
             let (buckets, now) = conn
                 .build_transaction()
@@ -280,7 +302,7 @@ async fn bucket_figures(
                         diesel::select(diesel::dsl::sql::<diesel::sql_types::Timestamptz>("now()"))
                             .get_result(conn)
                             .await?;
-                    Ok((totals::by_bucket(conn, q, &members).await?, now))
+                    Ok((totals::by_bucket(conn, q, &plan).await?, now))
                 })
                 .await?;
             Ok((buckets, now))

@@ -18,7 +18,23 @@ use crate::domain::record::CaseState;
 /// Largest number of rows written by one upsert statement.
 const UPSERT_CHUNK: usize = 20_000;
 
-type Key = (i16, NaiveDate, String);
+/// (grain, bucket start, region, scope).
+type Key = (i16, NaiveDate, String, i16);
+
+/// Scope of a totals row: the records of the procuratorate at its region.
+pub const SCOPE_OWN: i16 = 0;
+/// Scope of a totals row: the whole subtree of the province at its region (year and month
+/// buckets only).
+pub const SCOPE_PROVINCE: i16 = 2;
+
+/// The province whose subtree holds `code` (GB/T 2260: the first two digits), none for the
+/// nation.
+fn province_of(code: &str) -> Option<String> {
+    match code.get(..2) {
+        Some("00") | None => None,
+        Some(prefix) => Some(format!("{prefix}0000")),
+    }
+}
 
 /// Changes to the kept totals, by (grain, bucket, procuratorate).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -37,12 +53,16 @@ impl Deltas {
                 continue;
             };
             for grain in Grain::ALL {
-                let key = (
-                    grain as i16,
-                    grain.bucket(c.date),
-                    state.region_code.clone(),
-                );
-                self.0.entry(key).or_insert([0; STORED.len()])[position] += sign * c.amount;
+                let bucket = grain.bucket(c.date);
+                let own = (grain as i16, bucket, state.region_code.clone(), SCOPE_OWN);
+                self.0.entry(own).or_insert([0; STORED.len()])[position] += sign * c.amount;
+                if grain == Grain::Day {
+                    continue;
+                }
+                if let Some(province) = province_of(&state.region_code) {
+                    let subtree = (grain as i16, bucket, province, SCOPE_PROVINCE);
+                    self.0.entry(subtree).or_insert([0; STORED.len()])[position] += sign * c.amount;
+                }
             }
         }
     }
@@ -77,7 +97,8 @@ pub async fn apply(conn: &mut AsyncPgConnection, deltas: Deltas) -> QueryResult<
             .into_boxed()
             .bind::<Array<SmallInt>, _>(chunk.iter().map(|r| r.0.0).collect::<Vec<_>>())
             .bind::<Array<Date>, _>(chunk.iter().map(|r| r.0.1).collect::<Vec<_>>())
-            .bind::<Array<Text>, _>(chunk.iter().map(|r| r.0.2.clone()).collect::<Vec<_>>());
+            .bind::<Array<Text>, _>(chunk.iter().map(|r| r.0.2.clone()).collect::<Vec<_>>())
+            .bind::<Array<SmallInt>, _>(chunk.iter().map(|r| r.0.3).collect::<Vec<_>>());
         for position in 0..STORED.len() {
             query = query
                 .bind::<Array<BigInt>, _>(chunk.iter().map(|r| r.1[position]).collect::<Vec<_>>());
@@ -85,6 +106,18 @@ pub async fn apply(conn: &mut AsyncPgConnection, deltas: Deltas) -> QueryResult<
         query.execute(conn).await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn provinces_come_from_the_code() {
+        assert_eq!(province_of("530102").as_deref(), Some("530000"));
+        assert_eq!(province_of("530000").as_deref(), Some("530000"));
+        assert_eq!(province_of("000000"), None);
+    }
 }
 
 #[derive(QueryableByName)]
@@ -107,32 +140,56 @@ struct BatchRow {
     batch: i32,
 }
 
+/// The totals rows a rollup reads: (region, bucket region, scope) for the year and month
+/// buckets (`coarse`) and for the day buckets (`fine`).
+#[derive(Debug, Default)]
+pub struct ReadPlan<'a> {
+    /// Rows read for year and month buckets.
+    pub coarse: Vec<(&'a str, &'a str, i16)>,
+    /// Rows read for day buckets: every procuratorate's own rows.
+    pub fine: Vec<(&'a str, &'a str, i16)>,
+}
+
+async fn sum_rows(
+    conn: &mut AsyncPgConnection,
+    members: &[(&str, &str, i16)],
+    tiles: &[(i16, NaiveDate, i16)],
+) -> QueryResult<Vec<SummedRow>> {
+    if tiles.is_empty() || members.is_empty() {
+        return Ok(Vec::new());
+    }
+    diesel::sql_query(include_str!("read.sql"))
+        .bind::<Array<Text>, _>(members.iter().map(|m| m.0).collect::<Vec<_>>())
+        .bind::<Array<Text>, _>(members.iter().map(|m| m.1).collect::<Vec<_>>())
+        .bind::<Array<SmallInt>, _>(tiles.iter().map(|t| t.0).collect::<Vec<_>>())
+        .bind::<Array<Date>, _>(tiles.iter().map(|t| t.1).collect::<Vec<_>>())
+        .bind::<Array<SmallInt>, _>(tiles.iter().map(|t| t.2).collect::<Vec<_>>())
+        .bind::<Array<SmallInt>, _>(members.iter().map(|m| m.2).collect::<Vec<_>>())
+        .load(conn)
+        .await
+}
+
 /// Every figure of the subtree per bucket region, read from the kept totals: the rows read
-/// depend on the regions and the period, not on the number of records. `members` are the
-/// procuratorates of the subtree with their bucket regions.
+/// depend on the regions and the period, not on the number of records.
 pub async fn by_bucket(
     conn: &mut AsyncPgConnection,
     q: RollupQuery<'_>,
-    members: &[(&str, &str)],
+    plan: &ReadPlan<'_>,
 ) -> QueryResult<BTreeMap<String, BucketTally>> {
-    let mut grains = Vec::new();
-    let mut starts = Vec::new();
-    let mut sides = Vec::new();
+    let mut coarse = Vec::new();
+    let mut fine = Vec::new();
     for (side, span) in [(0i16, q.period), (1i16, q.previous)] {
         for (grain, start) in span.tiles() {
-            grains.push(grain as i16);
-            starts.push(start);
-            sides.push(side);
+            let tile = (grain as i16, start, side);
+            if grain == Grain::Day {
+                fine.push(tile);
+            } else {
+                coarse.push(tile);
+            }
         }
     }
-    let rows: Vec<SummedRow> = diesel::sql_query(include_str!("read.sql"))
-        .bind::<Array<Text>, _>(members.iter().map(|m| m.0).collect::<Vec<_>>())
-        .bind::<Array<Text>, _>(members.iter().map(|m| m.1).collect::<Vec<_>>())
-        .bind::<Array<SmallInt>, _>(grains)
-        .bind::<Array<Date>, _>(starts)
-        .bind::<Array<SmallInt>, _>(sides)
-        .load(conn)
-        .await?;
+    let mut rows = sum_rows(conn, &plan.coarse, &coarse).await?;
+    rows.extend(sum_rows(conn, &plan.fine, &fine).await?);
     let mut buckets: BTreeMap<String, BucketTally> = BTreeMap::new();
     for row in rows {
         let tally = buckets.entry(row.bucket_region).or_default();
