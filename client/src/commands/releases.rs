@@ -856,12 +856,12 @@ mod tests {
         assert_eq!(csv[1][11], "2");
         assert_eq!(csv[2][1], "true");
         assert_eq!(
-            csv[2][5], "exact",
-            "the own-records row was published exact"
+            csv[2][5], "",
+            "a qualifier words the period's value, not the comparison period's"
         );
         let json = diff_json(&rollup, &diff());
         assert_eq!(json["changes"][0]["qualifier"], "more-than");
-        assert_eq!(json["changes"][1]["qualifier"], "exact");
+        assert_eq!(json["changes"][1]["qualifier"], Value::Null);
         assert_eq!(
             json["changes"][0]["records"][0]["revisions"][0]["actor"],
             "alice"
