@@ -83,18 +83,6 @@ pub async fn count(conn: &mut AsyncPgConnection, scope: Scope<'_>) -> QueryResul
     in_scope(scope).count().get_result(conn).await
 }
 
-/// The regions with these codes.
-pub async fn find_many(
-    conn: &mut AsyncPgConnection,
-    codes: &[String],
-) -> QueryResult<Vec<RegionRow>> {
-    regions::table
-        .filter(regions::code.eq_any(codes))
-        .select(RegionRow::as_select())
-        .load(conn)
-        .await
-}
-
 /// The whole tree.
 pub async fn all(conn: &mut AsyncPgConnection) -> QueryResult<Vec<RegionRow>> {
     regions::table

@@ -176,20 +176,6 @@ impl RegionTree {
         }
         current
     }
-
-    /// Whether `code` lies in the subtree of `ancestor` (itself included).
-    pub fn within(&self, code: &str, ancestor: &str) -> bool {
-        let mut current = code;
-        loop {
-            if current == ancestor {
-                return true;
-            }
-            match self.nodes.get(current).and_then(|n| n.parent.as_deref()) {
-                Some(parent) => current = parent,
-                None => return false,
-            }
-        }
-    }
 }
 
 #[cfg(test)]
@@ -220,11 +206,9 @@ mod tests {
         assert_eq!(tree.bucket_of("530102", 2), "530000");
         assert_eq!(tree.bucket_of("530102", 3), "530100");
         assert_eq!(tree.bucket_of("530000", 3), "530000");
-        assert!(tree.within("530102", "530000"));
         let mut subtree = tree.subtree("530000");
         subtree.sort_unstable();
         assert_eq!(subtree, vec!["530000", "530100", "530102"]);
-        assert!(!tree.within("530000", "530102"));
     }
 
     #[test]
