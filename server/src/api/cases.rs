@@ -229,6 +229,22 @@ async fn current_state(
         .state())
 }
 
+/// The record an earlier request with the same idempotency key stored under case `case_id`,
+/// if any; a key already used under another case is bad input.
+fn same_request<T>(found: Option<(i64, T)>, case_id: i64) -> Result<Option<T>, ApiError> {
+    match found {
+        Some((owner, record)) if owner == case_id => Ok(Some(record)),
+        Some((owner, _)) => Err(ApiError::invalid(
+            "request_id",
+            format!(
+                "was used for a request on {}; send a new request id",
+                names::case(owner)
+            ),
+        )),
+        None => Ok(None),
+    }
+}
+
 fn parse_parent(parent: &str, v: &mut Violations) -> Option<i64> {
     v.check("parent", names::parse_case(parent))
 }
@@ -428,6 +444,15 @@ impl CaseService for CaseApi {
             "update_mask",
             mask_paths(request.update_mask.as_ref(), &CASE_UPDATABLE),
         );
+        // On create an unset status means "accepted"; on update it would silently reinstate a
+        // withdrawn or concluded case, so it must be given.
+        if paths
+            .as_ref()
+            .is_some_and(|p| p.iter().any(|p| p == "status"))
+            && incoming.status == 0
+        {
+            v.add("case.status", "is required when updating the status");
+        }
         v.finish()?;
         let (Some(id), Some(paths), Some(reason)) = (id, paths, reason) else {
             return Err(ApiError::Internal("validation passed without values".into()).into());
@@ -509,10 +534,11 @@ impl CaseService for CaseApi {
         let row = conn
             .transaction::<_, ApiError, _>(async move |conn| {
                 let case = lock_parent(conn, case_id).await?;
-                if let Some(request_id) = request_id
-                    && let Some(existing) = store::measure_by_request_id(conn, request_id).await?
-                {
-                    return Ok(existing);
+                if let Some(request_id) = request_id {
+                    let found = store::measure_by_request_id(conn, request_id).await?;
+                    if let Some(existing) = same_request(found.map(|m| (m.case_id, m)), case_id)? {
+                        return Ok(existing);
+                    }
                 }
                 let before = current_state(conn, case_id).await?;
                 let mut v = Violations::new();
@@ -554,6 +580,13 @@ impl CaseService for CaseApi {
             "update_mask",
             mask_paths(request.update_mask.as_ref(), &MEASURE_UPDATABLE),
         );
+        if paths
+            .as_ref()
+            .is_some_and(|p| p.iter().any(|p| p == "adoption"))
+            && incoming.adoption == 0
+        {
+            v.add("measure.adoption", "is required when updating the adoption");
+        }
         v.finish()?;
         let (Some((case_id, measure_id)), Some(paths), Some(reason)) = (ids, paths, reason) else {
             return Err(ApiError::Internal("validation passed without values".into()).into());
@@ -616,6 +649,12 @@ impl CaseService for CaseApi {
         let row = conn
             .transaction::<_, ApiError, _>(async move |conn| {
                 let case = lock_parent(conn, case_id).await?;
+                if let Some(request_id) = request_id {
+                    let found = store::resolution_by_request_id(conn, request_id).await?;
+                    if let Some(existing) = same_request(found.map(|r| (r.case_id, r)), case_id)? {
+                        return Ok(existing);
+                    }
+                }
                 let before = current_state(conn, case_id).await?;
                 let mut v = Violations::new();
                 let new =
@@ -634,25 +673,15 @@ impl CaseService for CaseApi {
                             .await?;
                         Ok(row)
                     }
-                    None => {
-                        let existing = store::get(conn, case_id)
-                            .await?
-                            .and_then(|record| record.resolution);
-                        match existing {
-                            Some(row) if request_id.is_some() && row.request_id == request_id => {
-                                Ok(row)
-                            }
-                            _ => Err(ApiError::AlreadyExists {
-                                reason: "RESOLUTION_ALREADY_EXISTS",
-                                existing: names::resolution(case_id),
-                                message: format!(
-                                    "{} already has a resolution, {}",
-                                    names::case(case_id),
-                                    names::resolution(case_id)
-                                ),
-                            }),
-                        }
-                    }
+                    None => Err(ApiError::AlreadyExists {
+                        reason: "RESOLUTION_ALREADY_EXISTS",
+                        existing: names::resolution(case_id),
+                        message: format!(
+                            "{} already has a resolution, {}",
+                            names::case(case_id),
+                            names::resolution(case_id)
+                        ),
+                    }),
                 }
             })
             .await?;
@@ -681,10 +710,11 @@ impl CaseService for CaseApi {
         let row = conn
             .transaction::<_, ApiError, _>(async move |conn| {
                 let case = lock_parent(conn, case_id).await?;
-                if let Some(request_id) = request_id
-                    && let Some(existing) = store::aid_by_request_id(conn, request_id).await?
-                {
-                    return Ok(existing);
+                if let Some(request_id) = request_id {
+                    let found = store::aid_by_request_id(conn, request_id).await?;
+                    if let Some(existing) = same_request(found.map(|a| (a.case_id, a)), case_id)? {
+                        return Ok(existing);
+                    }
                 }
                 let before = current_state(conn, case_id).await?;
                 let mut v = Violations::new();

@@ -522,12 +522,9 @@ impl ReportService for ReportApi {
         let request = request.into_inner();
         let mut conn = self.state.conn().await?;
         let mut v = Violations::new();
-        let title = request.title.trim().to_owned();
-        if title.is_empty() {
-            v.add("title", "is required");
-        } else if title.chars().count() > MAX_TITLE {
-            v.add("title", format!("is longer than {MAX_TITLE} characters"));
-        }
+        let title = v
+            .check("title", validate::text(&request.title, MAX_TITLE, true))
+            .unwrap_or_default();
         for (metric, qualifier) in &request.qualifiers {
             if metric_index(metric).is_none() {
                 v.add(

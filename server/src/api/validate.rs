@@ -57,14 +57,12 @@ pub fn request_id(text: &str) -> Result<Option<Uuid>, String> {
 pub const MAX_REASON: usize = 500;
 
 /// The reason given for a change, or `default` when none was.
-pub fn reason(text: &str, default: &str) -> Result<String, String> {
-    let trimmed = text.trim();
-    if trimmed.chars().count() > MAX_REASON {
-        Err(format!("is longer than {MAX_REASON} characters"))
-    } else if trimmed.is_empty() {
+pub fn reason(reason: &str, default: &str) -> Result<String, String> {
+    let trimmed = text(reason, MAX_REASON, false)?;
+    if trimmed.is_empty() {
         Ok(default.to_owned())
     } else {
-        Ok(trimmed.to_owned())
+        Ok(trimmed)
     }
 }
 
@@ -83,9 +81,19 @@ fn not_future(day: NaiveDate) -> Result<NaiveDate, String> {
     }
 }
 
-fn text(value: &str, max: usize, required: bool) -> Result<String, String> {
+/// A text field: trimmed, at most `max` characters, no control characters but line breaks and
+/// tabs (PostgreSQL cannot store NUL, and the others are never meant).
+pub fn text(value: &str, max: usize, required: bool) -> Result<String, String> {
     let trimmed = value.trim();
-    if required && trimmed.is_empty() {
+    if let Some(bad) = trimmed
+        .chars()
+        .find(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        Err(format!(
+            "contains the control character U+{:04X}; remove it",
+            u32::from(bad)
+        ))
+    } else if required && trimmed.is_empty() {
         Err("is required".to_owned())
     } else if trimmed.chars().count() > max {
         Err(format!("is longer than {max} characters"))
@@ -384,6 +392,18 @@ mod tests {
         assert!(enum_value::<pb::CaseType>(0, "case type").is_err());
         assert!(enum_value::<pb::CaseType>(99, "case type").is_err());
         assert_eq!(enum_value::<pb::CaseType>(1, "case type"), Ok(1));
+    }
+
+    #[test]
+    fn text_refuses_control_characters() {
+        assert!(text("a\0b", 10, true).is_err());
+        assert!(text("a\u{7}b", 10, true).is_err());
+        assert_eq!(
+            text(" 第一行\n第二行 ", 10, true),
+            Ok("第一行\n第二行".to_owned())
+        );
+        assert!(reason("x\0", "d").is_err());
+        assert_eq!(reason("  ", "d"), Ok("d".to_owned()));
     }
 
     #[test]

@@ -305,7 +305,8 @@ pub async fn insert_resolution(
 ) -> QueryResult<Option<ResolutionRow>> {
     diesel::insert_into(resolutions::table)
         .values(new)
-        .on_conflict_do_nothing()
+        .on_conflict(resolutions::case_id)
+        .do_nothing()
         .returning(ResolutionRow::as_returning())
         .get_result(conn)
         .await
@@ -320,6 +321,19 @@ pub async fn measure_by_request_id(
     measures::table
         .filter(measures::request_id.eq(request_id))
         .select(MeasureRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// The resolution stored by an earlier request with this idempotency key, if any.
+pub async fn resolution_by_request_id(
+    conn: &mut AsyncPgConnection,
+    request_id: Uuid,
+) -> QueryResult<Option<ResolutionRow>> {
+    resolutions::table
+        .filter(resolutions::request_id.eq(request_id))
+        .select(ResolutionRow::as_select())
         .first(conn)
         .await
         .optional()

@@ -14,6 +14,7 @@ mod demo;
 mod errors;
 mod health;
 mod helpers;
+mod idempotency;
 mod measures;
 mod regions;
 mod releases;

@@ -462,5 +462,6 @@ async fn indicators_show_their_numerator_and_denominator() {
             ..Default::default()
         })
         .await;
+    assert_eq!(empty.indicators.len(), 6);
     assert!(empty.indicators.iter().all(|i| i.percent.is_none()));
 }
