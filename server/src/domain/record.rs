@@ -183,21 +183,13 @@ impl CaseState {
             .then_some(self.spp_listed_batch)
     }
 
-    /// What the case adds to figure `metric` between `start` and `end`, both included. For
-    /// the derived figures: the sums of their parts, and for the listing batches, whether the
-    /// case is a listed one.
+    /// What the case adds to figure `metric` between `start` and `end`, both included,
+    /// derived figures included (counted as [`super::metric::Tally::value`] counts them).
     pub fn value_in(&self, metric: usize, start: NaiveDate, end: NaiveDate) -> i64 {
-        let parts: Vec<usize> = match metric {
-            index::MEASURES_TOTAL => (2..=7).collect(),
-            index::PROTEST_AND_RETRIAL => vec![2, 3],
-            index::SPP_LISTED_BATCHES => vec![index::SPP_LISTED],
-            other => vec![other],
-        };
-        self.contributions()
-            .iter()
-            .filter(|c| parts.contains(&c.metric) && c.date >= start && c.date <= end)
-            .map(|c| c.amount)
-            .sum()
+        let mut tally = super::metric::BucketTally::default();
+        let span = super::period::DateSpan { start, end };
+        tally.add_state(self, span, span);
+        tally.current.value(metric)
     }
 
     /// Every field as text, by path (`status`, `measures/7.adoption`), for revisions.
