@@ -36,6 +36,8 @@ pub struct Application {
     listener: TcpListener,
     local_addr: SocketAddr,
     pool: Pool,
+    /// The case reader's connections (`GetCase`).
+    readers: Pool,
 }
 
 impl Application {
@@ -45,6 +47,7 @@ impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         db::prepare_database(&settings.database_url).await?;
         let pool = db::build_pool(&settings.database_url, settings.pool_max_size)?;
+        let readers = db::build_reader_pool(&settings.database_url)?;
         let listener = TcpListener::bind(settings.listen)
             .await
             .with_context(|| format!("cannot listen on {}", settings.listen))?;
@@ -53,6 +56,7 @@ impl Application {
             listener,
             local_addr,
             pool,
+            readers,
         })
     }
 
@@ -87,7 +91,7 @@ impl Application {
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)
             .add_service(RegionServiceServer::new(RegionApi::new(state.clone())))
-            .add_service(CaseServiceServer::new(CaseApi::new(state.clone())))
+            .add_service(CaseServiceServer::new(CaseApi::new(state.clone(), self.readers)))
             .add_service(ReportServiceServer::new(ReportApi::new(state)))
             .serve_with_incoming_shutdown(
                 // Without TCP_NODELAY every unary answer waits ~40 ms for the client's delayed

@@ -54,12 +54,15 @@ pub const MEASURE_UPDATABLE: [&str; 6] = [
 /// Serves the case records.
 pub struct CaseApi {
     state: AppState,
+    loader: super::loader::CaseLoader,
 }
 
 impl CaseApi {
-    /// A service over `state`.
-    pub fn new(state: AppState) -> Self {
-        Self { state }
+    /// A service over `state`; starts the batching of case reads on `readers` (needs a tokio
+    /// runtime).
+    pub fn new(state: AppState, readers: crate::db::Pool) -> Self {
+        let loader = super::loader::CaseLoader::start(readers);
+        Self { state, loader }
     }
 }
 
@@ -304,9 +307,10 @@ impl CaseService for CaseApi {
     ) -> Result<Response<pb::GetCaseResponse>, Status> {
         let request = request.into_inner();
         let id = names::parse_case(&request.name).map_err(|e| ApiError::invalid("name", e))?;
-        let mut conn = self.state.conn().await?;
-        let case = load_case(&mut conn, id).await?;
-        Ok(Response::new(pb::GetCaseResponse { case: Some(case) }))
+        let case = self.loader.load(id).await?.ok_or_else(|| case_not_found(id))?;
+        Ok(Response::new(pb::GetCaseResponse {
+            case: Some(convert::case(case)),
+        }))
     }
 
     #[tracing::instrument(skip_all, fields(region = %request.get_ref().region))]

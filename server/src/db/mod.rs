@@ -180,20 +180,43 @@ async fn create_database(url: &DbUrl<'_>) -> Result<(), DbSetupError> {
     }
 }
 
-/// Builds the pool. Each new connection gets a statement timeout, so that no query can hold a
-/// connection forever, and names itself in `pg_stat_activity`.
+/// What every connection is set to: a statement timeout, so that no query can hold a
+/// connection forever, and its name in `pg_stat_activity`.
+const SESSION: &str = "SET statement_timeout = '60s'; SET application_name = 'procura-server'";
+
+/// The connections of the case reader ([`crate::api::loader`]): as [`SESSION`], and their one
+/// prepared statement (`get_case.sql`, by `id = ANY($1)`) keeps one plan. PostgreSQL would
+/// otherwise plan it anew at every call, because the plan it keeps is costed for ten ids.
+const READER_SESSION: &str = "SET statement_timeout = '60s'; \
+    SET application_name = 'procura-server reader'; SET plan_cache_mode = force_generic_plan";
+
+/// Connections of the case reader.
+pub const READER_CONNECTIONS: usize = 2;
+
+/// Builds the pool, each connection set up with [`SESSION`].
 pub fn build_pool(database_url: &str, max_size: usize) -> Result<Pool, DbSetupError> {
+    pool_with(database_url, max_size, SESSION)
+}
+
+/// Builds the case reader's pool, each connection set up with [`READER_SESSION`].
+pub fn build_reader_pool(database_url: &str) -> Result<Pool, DbSetupError> {
+    pool_with(database_url, READER_CONNECTIONS, READER_SESSION)
+}
+
+fn pool_with(
+    database_url: &str,
+    max_size: usize,
+    session: &'static str,
+) -> Result<Pool, DbSetupError> {
     let mut config = ManagerConfig::<AsyncPgConnection>::default();
     // A broken connection fails its query and is dropped; checking every connection with a
     // round trip before each use would double the cost of a small call.
     config.recycling_method = diesel_async::pooled_connection::RecyclingMethod::Fast;
-    config.custom_setup = Box::new(|url| {
+    config.custom_setup = Box::new(move |url| {
         let url = url.to_owned();
         async move {
             let mut conn = AsyncPgConnection::establish(&url).await?;
-            conn.batch_execute(
-                "SET statement_timeout = '60s'; SET application_name = 'procura-server'",
-            )
+            conn.batch_execute(session)
             .await
             .map_err(ConnectionError::CouldntSetupConfiguration)?;
             Ok(conn)

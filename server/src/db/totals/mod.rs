@@ -36,9 +36,28 @@ fn province_of(code: &str) -> Option<String> {
     }
 }
 
-/// Changes to the kept totals, by (grain, bucket, procuratorate).
+/// The totals rows a contribution on `date` by the procuratorate at `region` moves: its own
+/// year, month and day rows, and its province's year and month rows.
+fn keys_of(region: &str, date: NaiveDate) -> impl Iterator<Item = Key> + '_ {
+    let province = province_of(region);
+    Grain::ALL.into_iter().flat_map(move |grain| {
+        let bucket = grain.bucket(date);
+        let own = (grain as i16, bucket, region.to_owned(), SCOPE_OWN);
+        let subtree = province
+            .clone()
+            .filter(|_| grain != Grain::Day)
+            .map(|province| (grain as i16, bucket, province, SCOPE_PROVINCE));
+        std::iter::once(own).chain(subtree)
+    })
+}
+
+/// Changes to the kept totals (`figure_totals`) and to the listed cases per batch
+/// (`listing_totals`), by (grain, bucket, region, scope).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Deltas(HashMap<Key, [i64; STORED.len()]>);
+pub struct Deltas {
+    figures: HashMap<Key, [i64; STORED.len()]>,
+    listings: HashMap<(Key, i32), i64>,
+}
 
 impl Deltas {
     /// No change.
@@ -52,17 +71,13 @@ impl Deltas {
             let Some(position) = STORED.iter().position(|i| *i == c.metric) else {
                 continue;
             };
-            for grain in Grain::ALL {
-                let bucket = grain.bucket(c.date);
-                let own = (grain as i16, bucket, state.region_code.clone(), SCOPE_OWN);
-                self.0.entry(own).or_insert([0; STORED.len()])[position] += sign * c.amount;
-                if grain == Grain::Day {
-                    continue;
-                }
-                if let Some(province) = province_of(&state.region_code) {
-                    let subtree = (grain as i16, bucket, province, SCOPE_PROVINCE);
-                    self.0.entry(subtree).or_insert([0; STORED.len()])[position] += sign * c.amount;
-                }
+            for key in keys_of(&state.region_code, c.date) {
+                self.figures.entry(key).or_insert([0; STORED.len()])[position] += sign * c.amount;
+            }
+        }
+        if let Some(batch) = state.listing_batch() {
+            for key in keys_of(&state.region_code, state.accepted_on) {
+                *self.listings.entry((key, batch)).or_insert(0) += sign;
             }
         }
     }
@@ -76,22 +91,19 @@ impl Deltas {
             self.add_state(after, 1);
         }
     }
+}
 
-    /// The non-zero rows, sorted by key.
-    fn rows(self) -> Vec<(Key, [i64; STORED.len()])> {
-        let mut rows: Vec<_> = self
-            .0
-            .into_iter()
-            .filter(|(_, values)| values.iter().any(|v| *v != 0))
-            .collect();
-        rows.sort_by(|a, b| a.0.cmp(&b.0));
-        rows
-    }
+/// The non-zero entries of `map`, sorted by key (so that concurrent writers lock rows in the
+/// same order).
+fn nonzero<K: Ord, V>(map: HashMap<K, V>, is_zero: impl Fn(&V) -> bool) -> Vec<(K, V)> {
+    let mut rows: Vec<_> = map.into_iter().filter(|(_, v)| !is_zero(v)).collect();
+    rows.sort_by(|a, b| a.0.cmp(&b.0));
+    rows
 }
 
 /// Adds `deltas` to the kept totals.
 pub async fn apply(conn: &mut AsyncPgConnection, deltas: Deltas) -> QueryResult<()> {
-    let rows = deltas.rows();
+    let rows = nonzero(deltas.figures, |values| values.iter().all(|v| *v == 0));
     for chunk in rows.chunks(UPSERT_CHUNK) {
         let mut query = diesel::sql_query(include_str!("upsert.sql"))
             .into_boxed()
@@ -104,6 +116,18 @@ pub async fn apply(conn: &mut AsyncPgConnection, deltas: Deltas) -> QueryResult<
                 .bind::<Array<BigInt>, _>(chunk.iter().map(|r| r.1[position]).collect::<Vec<_>>());
         }
         query.execute(conn).await?;
+    }
+    let listings = nonzero(deltas.listings, |count| *count == 0);
+    for chunk in listings.chunks(UPSERT_CHUNK) {
+        diesel::sql_query(include_str!("upsert_listings.sql"))
+            .bind::<Array<SmallInt>, _>(chunk.iter().map(|r| r.0.0.0).collect::<Vec<_>>())
+            .bind::<Array<Date>, _>(chunk.iter().map(|r| r.0.0.1).collect::<Vec<_>>())
+            .bind::<Array<Text>, _>(chunk.iter().map(|r| r.0.0.2.as_str()).collect::<Vec<_>>())
+            .bind::<Array<SmallInt>, _>(chunk.iter().map(|r| r.0.0.3).collect::<Vec<_>>())
+            .bind::<Array<Integer>, _>(chunk.iter().map(|r| r.0.1).collect::<Vec<_>>())
+            .bind::<Array<BigInt>, _>(chunk.iter().map(|r| r.1).collect::<Vec<_>>())
+            .execute(conn)
+            .await?;
     }
     Ok(())
 }
@@ -150,22 +174,27 @@ pub struct ReadPlan<'a> {
     pub fine: Vec<(&'a str, &'a str, i16)>,
 }
 
-async fn sum_rows(
-    conn: &mut AsyncPgConnection,
+/// Runs `sql` (`read.sql` or `read_listings.sql`) over the rows of `members` in `tiles`.
+async fn read_rows<Row>(
+    conn: &AsyncPgConnection,
+    sql: &'static str,
     members: &[(&str, &str, i16)],
     tiles: &[(i16, NaiveDate, i16)],
-) -> QueryResult<Vec<SummedRow>> {
+) -> QueryResult<Vec<Row>>
+where
+    Row: QueryableByName<diesel::pg::Pg> + Send + 'static,
+{
     if tiles.is_empty() || members.is_empty() {
         return Ok(Vec::new());
     }
-    diesel::sql_query(include_str!("read.sql"))
+    diesel::sql_query(sql)
         .bind::<Array<Text>, _>(members.iter().map(|m| m.0).collect::<Vec<_>>())
         .bind::<Array<Text>, _>(members.iter().map(|m| m.1).collect::<Vec<_>>())
         .bind::<Array<SmallInt>, _>(tiles.iter().map(|t| t.0).collect::<Vec<_>>())
         .bind::<Array<Date>, _>(tiles.iter().map(|t| t.1).collect::<Vec<_>>())
         .bind::<Array<SmallInt>, _>(tiles.iter().map(|t| t.2).collect::<Vec<_>>())
         .bind::<Array<SmallInt>, _>(members.iter().map(|m| m.2).collect::<Vec<_>>())
-        .load(conn)
+        .load(&mut { conn })
         .await
 }
 
@@ -188,8 +217,17 @@ pub async fn by_bucket(
             }
         }
     }
-    let mut rows = sum_rows(conn, &plan.coarse, &coarse).await?;
-    rows.extend(sum_rows(conn, &plan.fine, &fine).await?);
+    let (totals, listings) = (include_str!("read.sql"), include_str!("read_listings.sql"));
+    // Four pipelined queries: sent together, answered in one round trip.
+    let shared: &AsyncPgConnection = conn;
+    let (mut rows, fine_rows, mut batches, fine_batches) = futures::try_join!(
+        read_rows::<SummedRow>(shared, totals, &plan.coarse, &coarse),
+        read_rows::<SummedRow>(shared, totals, &plan.fine, &fine),
+        read_rows::<BatchRow>(shared, listings, &plan.coarse, &coarse),
+        read_rows::<BatchRow>(shared, listings, &plan.fine, &fine),
+    )?;
+    rows.extend(fine_rows);
+    batches.extend(fine_batches);
     let mut buckets: BTreeMap<String, BucketTally> = BTreeMap::new();
     for row in rows {
         let tally = buckets.entry(row.bucket_region).or_default();
@@ -200,15 +238,6 @@ pub async fn by_bucket(
         };
         side.add_stored(&row.figures);
     }
-    let batches: Vec<BatchRow> = diesel::sql_query(include_str!("batches.sql"))
-        .bind::<Text, _>(q.region)
-        .bind::<SmallInt, _>(q.bucket_level)
-        .bind::<Date, _>(q.period.start)
-        .bind::<Date, _>(q.period.end)
-        .bind::<Date, _>(q.previous.start)
-        .bind::<Date, _>(q.previous.end)
-        .load(conn)
-        .await?;
     for row in batches {
         let tally = buckets.entry(row.bucket_region).or_default();
         if row.side == 0 {

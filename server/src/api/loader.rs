@@ -1,0 +1,107 @@
+//! Reads of single cases that arrive together are answered together: while the database is
+//! busy with one batch of `GetCase` reads, the next ones wait in a queue and go out as one
+//! statement (`cases.id = ANY(...)`). A lone call goes out at once, so batching adds no wait;
+//! under load it saves a statement, a round trip and a connection checkout per call.
+//!
+//! Each call is read by a statement that starts after the call arrived, so a reader sees every
+//! write committed before it asked.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use tokio::sync::{Semaphore, mpsc, oneshot};
+use tonic::Status;
+
+use crate::db::Pool;
+use crate::db::cases as store;
+use crate::db::models::CaseRecord;
+use crate::error::ApiError;
+
+/// Most cases read by one statement.
+const MAX_BATCH: usize = 256;
+/// Statements in flight at once, one per connection of the reader pool.
+const BATCHES_IN_FLIGHT: usize = crate::db::READER_CONNECTIONS;
+/// Calls that may wait in the queue before callers wait to enter it.
+const QUEUE: usize = 4096;
+
+type Reply = Result<Option<CaseRecord>, Status>;
+
+struct Waiter {
+    id: i64,
+    reply: oneshot::Sender<Reply>,
+}
+
+/// The queue of case reads; cheap to clone. The batching task ends when every clone is gone.
+#[derive(Clone)]
+pub struct CaseLoader {
+    queue: mpsc::Sender<Waiter>,
+}
+
+impl CaseLoader {
+    /// Starts the batching task on the current tokio runtime, reading through `pool` (see
+    /// [`crate::db::build_reader_pool`]).
+    pub fn start(pool: Pool) -> Self {
+        let (queue, waiting) = mpsc::channel(QUEUE);
+        tokio::spawn(batch_reads(pool, waiting));
+        Self { queue }
+    }
+
+    /// The case with id `id` and everything under it, or none.
+    pub async fn load(&self, id: i64) -> Reply {
+        let (reply, answer) = oneshot::channel();
+        let stopped = || Status::unavailable("the server is shutting down");
+        self.queue
+            .send(Waiter { id, reply })
+            .await
+            .map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
+    }
+}
+
+/// Takes what is queued, up to [`MAX_BATCH`], whenever a statement may go out.
+async fn batch_reads(pool: Pool, mut waiting: mpsc::Receiver<Waiter>) {
+    let slots = Arc::new(Semaphore::new(BATCHES_IN_FLIGHT));
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while waiting.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let Ok(slot) = slots.clone().acquire_owned().await else {
+            return;
+        };
+        // Calls that came while every slot was busy join this batch.
+        while batch.len() < MAX_BATCH {
+            match waiting.try_recv() {
+                Ok(waiter) => batch.push(waiter),
+                Err(_) => break,
+            }
+        }
+        let waiters = std::mem::replace(&mut batch, Vec::with_capacity(MAX_BATCH));
+        let pool = pool.clone();
+        tokio::spawn(async move {
+            answer(&pool, waiters).await;
+            drop(slot);
+        });
+    }
+}
+
+async fn answer(pool: &Pool, waiters: Vec<Waiter>) {
+    let ids: Vec<i64> = waiters.iter().map(|w| w.id).collect();
+    let read = async {
+        let mut conn = pool.get().await?;
+        Ok::<_, ApiError>(store::get_many(&mut conn, &ids).await?)
+    };
+    match read.await {
+        Ok(records) => {
+            let by_id: HashMap<i64, CaseRecord> =
+                records.into_iter().map(|r| (r.case.id, r)).collect();
+            for waiter in waiters {
+                let _gone = waiter.reply.send(Ok(by_id.get(&waiter.id).cloned()));
+            }
+        }
+        Err(error) => {
+            tracing::warn!(%error, cases = ids.len(), "reading cases failed");
+            let status = Status::from(error);
+            for waiter in waiters {
+                let _gone = waiter.reply.send(Err(status.clone()));
+            }
+        }
+    }
+}
