@@ -1005,7 +1005,7 @@ fn cpu_snapshot(server_pid: u32, database: &str, ticks: f64) -> CpuSnapshot {
         &db_url("postgres"),
         &format!(
             "SELECT pid FROM pg_stat_activity WHERE datname = '{database}' AND \
-             application_name = 'procura-server'"
+             application_name LIKE 'procura-server%'"
         ),
     )
     .unwrap_or_default();

@@ -83,17 +83,26 @@ async fn batch_reads(pool: Pool, mut waiting: mpsc::Receiver<Waiter>) {
 }
 
 async fn answer(pool: &Pool, waiters: Vec<Waiter>) {
-    let ids: Vec<i64> = waiters.iter().map(|w| w.id).collect();
+    let mut ids: Vec<i64> = waiters.iter().map(|w| w.id).collect();
+    ids.sort_unstable();
+    ids.dedup();
     let read = async {
         let mut conn = pool.get().await?;
         Ok::<_, ApiError>(store::get_many(&mut conn, &ids).await?)
     };
     match read.await {
         Ok(records) => {
-            let by_id: HashMap<i64, CaseRecord> =
+            let mut by_id: HashMap<i64, CaseRecord> =
                 records.into_iter().map(|r| (r.case.id, r)).collect();
+            let repeated = ids.len() < waiters.len();
             for waiter in waiters {
-                let _gone = waiter.reply.send(Ok(by_id.get(&waiter.id).cloned()));
+                // A case asked for twice in one batch is copied; otherwise it is moved.
+                let record = if repeated {
+                    by_id.get(&waiter.id).cloned()
+                } else {
+                    by_id.remove(&waiter.id)
+                };
+                let _gone = waiter.reply.send(Ok(record));
             }
         }
         Err(error) => {

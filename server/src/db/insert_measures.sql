@@ -1,5 +1,5 @@
 -- Inserts a batch of measures given column by column.
 INSERT INTO measures (case_id, kind, issued_on, addressee_type, addressee, adoption, answered_on,
                       request_id)
-SELECT * FROM unnest($1::bigint[], $2::smallint[], $3::date[], $4::smallint[], $5::text[],
-                     $6::smallint[], $7::date[], $8::uuid[])
+SELECT unnest($1::bigint[]), unnest($2::smallint[]), unnest($3::date[]), unnest($4::smallint[]),
+       unnest($5::text[]), unnest($6::smallint[]), unnest($7::date[]), unnest($8::uuid[])

@@ -93,17 +93,31 @@ impl Deltas {
     }
 }
 
-/// The non-zero entries of `map`, sorted by key (so that concurrent writers lock rows in the
-/// same order).
-fn nonzero<K: Ord, V>(map: HashMap<K, V>, is_zero: impl Fn(&V) -> bool) -> Vec<(K, V)> {
+/// The order in which writers lock totals rows: every procuratorate's own rows first, then the
+/// province rows, which every batch of an import shares, so that a writer holds those only for
+/// the end of its transaction. One order for all writers: no deadlocks.
+fn lock_order(key: &Key) -> (bool, i16, NaiveDate, &str) {
+    (key.3 == SCOPE_PROVINCE, key.0, key.1, key.2.as_str())
+}
+
+/// The non-zero entries of `map`, sorted by their keys with `order`.
+fn nonzero<K, V>(
+    map: HashMap<K, V>,
+    order: impl Fn(&K, &K) -> std::cmp::Ordering,
+    is_zero: impl Fn(&V) -> bool,
+) -> Vec<(K, V)> {
     let mut rows: Vec<_> = map.into_iter().filter(|(_, v)| !is_zero(v)).collect();
-    rows.sort_by(|a, b| a.0.cmp(&b.0));
+    rows.sort_by(|a, b| order(&a.0, &b.0));
     rows
 }
 
 /// Adds `deltas` to the kept totals.
 pub async fn apply(conn: &mut AsyncPgConnection, deltas: Deltas) -> QueryResult<()> {
-    let rows = nonzero(deltas.figures, |values| values.iter().all(|v| *v == 0));
+    let rows = nonzero(
+        deltas.figures,
+        |a, b| lock_order(a).cmp(&lock_order(b)),
+        |values| values.iter().all(|v| *v == 0),
+    );
     for chunk in rows.chunks(UPSERT_CHUNK) {
         let mut query = diesel::sql_query(include_str!("upsert.sql"))
             .into_boxed()
@@ -117,7 +131,11 @@ pub async fn apply(conn: &mut AsyncPgConnection, deltas: Deltas) -> QueryResult<
         }
         query.execute(conn).await?;
     }
-    let listings = nonzero(deltas.listings, |count| *count == 0);
+    let listings = nonzero(
+        deltas.listings,
+        |a, b| (lock_order(&a.0), a.1).cmp(&(lock_order(&b.0), b.1)),
+        |count| *count == 0,
+    );
     for chunk in listings.chunks(UPSERT_CHUNK) {
         diesel::sql_query(include_str!("upsert_listings.sql"))
             .bind::<Array<SmallInt>, _>(chunk.iter().map(|r| r.0.0.0).collect::<Vec<_>>())

@@ -1,8 +1,16 @@
 -- Adds deltas to figure_totals, creating rows as needed. $1 grains, $2 buckets, $3 regions,
 -- $4 scopes, then one array per stored figure in domain::metric::STORED order; all arrays equally long,
--- sorted by (grain, bucket, region, scope) so that concurrent writers lock rows in the same order.
+-- in lock order (totals::lock_order) so that concurrent writers lock rows in the same order.
 INSERT INTO figure_totals AS t (grain, bucket, region_code, scope, measures_protest, measures_retrial_suggestion, measures_trial_violation_suggestion, measures_enforcement_violation_suggestion, measures_social_governance_suggestion, measures_administrative_organ_suggestion, measures_protest_adopted, measures_retrial_suggestion_adopted, measures_trial_violation_suggestion_adopted, measures_enforcement_violation_suggestion_adopted, measures_social_governance_suggestion_adopted, measures_administrative_organ_suggestion_adopted, cases_accepted, cases_concluded, resolutions_total, resolutions_private_enterprise, resolutions_supervision_correction, resolutions_reconciliation, resolutions_judicial_assistance, resolutions_public_hearing_settlement, resolutions_other, aid_grants, aid_amount_fen, markers_leader_handled, markers_public_hearing, markers_private_enterprise, markers_spp_listed, markers_spp_listed_private_enterprise, markers_typical)
-SELECT * FROM unnest($1::smallint[], $2::date[], $3::text[], $4::smallint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[], $13::bigint[], $14::bigint[], $15::bigint[], $16::bigint[], $17::bigint[], $18::bigint[], $19::bigint[], $20::bigint[], $21::bigint[], $22::bigint[], $23::bigint[], $24::bigint[], $25::bigint[], $26::bigint[], $27::bigint[], $28::bigint[], $29::bigint[], $30::bigint[], $31::bigint[], $32::bigint[], $33::bigint[])
+SELECT unnest($1::smallint[]), unnest($2::date[]), unnest($3::text[]), unnest($4::smallint[]),
+       unnest($5::bigint[]), unnest($6::bigint[]), unnest($7::bigint[]), unnest($8::bigint[]),
+       unnest($9::bigint[]), unnest($10::bigint[]), unnest($11::bigint[]), unnest($12::bigint[]),
+       unnest($13::bigint[]), unnest($14::bigint[]), unnest($15::bigint[]), unnest($16::bigint[]),
+       unnest($17::bigint[]), unnest($18::bigint[]), unnest($19::bigint[]), unnest($20::bigint[]),
+       unnest($21::bigint[]), unnest($22::bigint[]), unnest($23::bigint[]), unnest($24::bigint[]),
+       unnest($25::bigint[]), unnest($26::bigint[]), unnest($27::bigint[]), unnest($28::bigint[]),
+       unnest($29::bigint[]), unnest($30::bigint[]), unnest($31::bigint[]), unnest($32::bigint[]),
+       unnest($33::bigint[])
 ON CONFLICT (grain, bucket, scope, region_code) DO UPDATE SET
     measures_protest = t.measures_protest + excluded.measures_protest,
     measures_retrial_suggestion = t.measures_retrial_suggestion + excluded.measures_retrial_suggestion,
