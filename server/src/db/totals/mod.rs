@@ -12,6 +12,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use super::rollup::{BucketTally, RollupQuery};
 use crate::domain::metric::STORED;
+use crate::domain::metric::index::AID_AMOUNT_FEN;
 use crate::domain::period::Grain;
 use crate::domain::record::CaseState;
 
@@ -123,11 +124,20 @@ pub async fn apply(conn: &mut AsyncPgConnection, deltas: Deltas) -> QueryResult<
             .into_boxed()
             .bind::<Array<SmallInt>, _>(chunk.iter().map(|r| r.0.0).collect::<Vec<_>>())
             .bind::<Array<Date>, _>(chunk.iter().map(|r| r.0.1).collect::<Vec<_>>())
-            .bind::<Array<Text>, _>(chunk.iter().map(|r| r.0.2.clone()).collect::<Vec<_>>())
+            .bind::<Array<Text>, _>(chunk.iter().map(|r| r.0.2.as_str()).collect::<Vec<_>>())
             .bind::<Array<SmallInt>, _>(chunk.iter().map(|r| r.0.3).collect::<Vec<_>>());
-        for position in 0..STORED.len() {
-            query = query
-                .bind::<Array<BigInt>, _>(chunk.iter().map(|r| r.1[position]).collect::<Vec<_>>());
+        for (position, metric) in STORED.iter().enumerate() {
+            let values = chunk.iter().map(|r| r.1[position]);
+            query = if *metric == AID_AMOUNT_FEN {
+                query.bind::<Array<BigInt>, _>(values.collect::<Vec<_>>())
+            } else {
+                // Counts: a third less to send and parse than as bigint.
+                let counts = values
+                    .map(i32::try_from)
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
+                query.bind::<Array<Integer>, _>(counts)
+            };
         }
         query.execute(conn).await?;
     }
