@@ -91,7 +91,10 @@ impl Application {
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)
             .add_service(RegionServiceServer::new(RegionApi::new(state.clone())))
-            .add_service(CaseServiceServer::new(CaseApi::new(state.clone(), self.readers)))
+            .add_service(CaseServiceServer::new(CaseApi::new(
+                state.clone(),
+                self.readers,
+            )))
             .add_service(ReportServiceServer::new(ReportApi::new(state)))
             .serve_with_incoming_shutdown(
                 // Without TCP_NODELAY every unary answer waits ~40 ms for the client's delayed

@@ -15,8 +15,10 @@ CREATE TABLE listing_totals (
     -- a procuratorate's region (from a case) or a province: no foreign key, as in figure_totals
     region_code text NOT NULL,
     batch       integer NOT NULL CHECK (batch > 0),
-    -- listed cases of this batch in the bucket (rows may reach 0 after withdrawals)
-    cases       integer NOT NULL CHECK (cases >= 0),
+    -- listed cases of this batch in the bucket (rows may reach 0 after withdrawals). No CHECK
+    -- (cases >= 0): PostgreSQL checks the row an upsert proposes, a negative delta, before it
+    -- finds the row the delta is added to.
+    cases       integer NOT NULL,
     PRIMARY KEY (grain, bucket, scope, region_code, batch)
 ) WITH (fillfactor = 70);
 

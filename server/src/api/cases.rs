@@ -307,7 +307,11 @@ impl CaseService for CaseApi {
     ) -> Result<Response<pb::GetCaseResponse>, Status> {
         let request = request.into_inner();
         let id = names::parse_case(&request.name).map_err(|e| ApiError::invalid("name", e))?;
-        let case = self.loader.load(id).await?.ok_or_else(|| case_not_found(id))?;
+        let case = self
+            .loader
+            .load(id)
+            .await?
+            .ok_or_else(|| case_not_found(id))?;
         Ok(Response::new(pb::GetCaseResponse {
             case: Some(convert::case(case)),
         }))

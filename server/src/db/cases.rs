@@ -8,7 +8,9 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use diesel::QueryableByName;
-use diesel::sql_types::{Array, BigInt, Bool, Date, Integer, Nullable, SmallInt, Text, Timestamptz};
+use diesel::sql_types::{
+    Array, BigInt, Bool, Date, Integer, Nullable, SmallInt, Text, Timestamptz,
+};
 
 use super::models::{
     AidRow, CaseRecord, CaseRow, MeasureRow, NewAid, NewCase, NewCaseRecord, NewMeasure,
@@ -590,18 +592,14 @@ impl CaseWithRecords {
                 update_time: self.m_update_time[i],
             })
             .collect();
-        let resolution = self
-            .r_note
-            .into_iter()
-            .next()
-            .map(|note| ResolutionRow {
-                case_id,
-                method: self.r_method[0],
-                resolved_on: self.r_resolved_on[0],
-                note,
-                request_id: self.r_request_id[0],
-                create_time: self.r_create_time[0],
-            });
+        let resolution = self.r_note.into_iter().next().map(|note| ResolutionRow {
+            case_id,
+            method: self.r_method[0],
+            resolved_on: self.r_resolved_on[0],
+            note,
+            request_id: self.r_request_id[0],
+            create_time: self.r_create_time[0],
+        });
         let mut a_recipient = self.a_recipient.into_iter();
         let mut aid: Vec<AidRow> = (0..self.a_id.len())
             .map(|i| AidRow {
@@ -649,14 +647,15 @@ impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for CasesById<'_> {
     ) -> QueryResult<()> {
         let (before, after) = include_str!("get_case.sql")
             .split_once("$1")
-            .ok_or_else(|| diesel::result::Error::QueryBuilderError("get_case.sql: no $1".into()))?;
+            .ok_or_else(|| {
+                diesel::result::Error::QueryBuilderError("get_case.sql: no $1".into())
+            })?;
         out.push_sql(before);
         out.push_bind_param::<Array<BigInt>, _>(&self.ids)?;
         out.push_sql(after);
         Ok(())
     }
 }
-
 
 /// Cases `ids` (those that exist, in no particular order) with everything under them, in one
 /// statement.

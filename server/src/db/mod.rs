@@ -217,8 +217,8 @@ fn pool_with(
         async move {
             let mut conn = AsyncPgConnection::establish(&url).await?;
             conn.batch_execute(session)
-            .await
-            .map_err(ConnectionError::CouldntSetupConfiguration)?;
+                .await
+                .map_err(ConnectionError::CouldntSetupConfiguration)?;
             Ok(conn)
         }
         .boxed()

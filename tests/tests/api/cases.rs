@@ -617,3 +617,49 @@ async fn update_case_of_an_unknown_case_is_not_found() {
 
     assert_status(&status, Code::NotFound, "CASE_NOT_FOUND");
 }
+
+/// Many GetCase calls at once are answered together (one statement per batch); each caller
+/// still gets its own case, with its own records, or NOT_FOUND.
+#[tokio::test]
+async fn concurrent_reads_each_get_their_own_case() {
+    let app = spawn_app().await;
+    let mut created = Vec::new();
+    for n in 0..8i64 {
+        let mut case = valid_case("530102", &format!("R-{n}"));
+        case.summary = format!("case {n}");
+        case.measures = (0..n % 3 + 1)
+            .map(|k| measure(MeasureKind::Protest, date(2020, 4, 1 + k as i32)))
+            .collect();
+        if n % 2 == 0 {
+            case.resolution = Some(resolution(
+                ResolutionMethod::Reconciliation,
+                date(2020, 5, 1),
+            ));
+        }
+        case.aid_grants = (0..n % 3).map(|k| aid(date(2020, 6, 1), 100 + k)).collect();
+        created.push(app.create_case(case).await);
+    }
+    let unknown = "cases/999999".to_owned();
+    // 400 calls over the cases (each read many times) and an unknown one, all at once.
+    let calls = (0..400usize).map(|i| {
+        let name = match i % 9 {
+            8 => unknown.clone(),
+            k => created[k].name.clone(),
+        };
+        let app = &app;
+        async move { (name.clone(), app.try_get_case(&name).await) }
+    });
+    let answers = futures::future::join_all(calls).await;
+    for (name, answer) in answers {
+        if name == unknown {
+            assert_status(
+                &answer.expect_err("an unknown case"),
+                Code::NotFound,
+                "CASE_NOT_FOUND",
+            );
+        } else {
+            let expected = created.iter().find(|c| c.name == name).expect("created");
+            assert_eq!(&answer.expect("a stored case"), expected, "GetCase {name}");
+        }
+    }
+}
