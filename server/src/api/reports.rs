@@ -291,7 +291,7 @@ async fn bucket_figures(
                 fine.clone()
             };
             let plan = totals::ReadPlan { coarse, fine };
-            // One snapshot for the totals, the listed cases and the moment they reflect.
+            // One snapshot for the totals, the listing batches and the moment they reflect.
             let (buckets, now) = conn
                 .build_transaction()
                 .repeatable_read()
