@@ -80,8 +80,10 @@ impl Application {
             .map_err(|e| anyhow::anyhow!("cannot read the region tree: {e}"))?;
         let (reporter, health) = tonic_health::server::health_reporter();
         // The first answer is known before the first call is served.
-        let first = report_database(&self.pool, &reporter, None).await;
-        let watcher = tokio::spawn(watch_database(self.pool.clone(), reporter, first));
+        // Both pools: the main one and the case reader's (GetCase).
+        let pools = vec![self.pool.clone(), self.readers.clone()];
+        let first = report_database(&pools, &reporter, None).await;
+        let watcher = tokio::spawn(watch_database(pools, reporter, first));
         let reflection_v1 = reflection_builder().build_v1()?;
         let reflection_v1alpha = reflection_builder().build_v1alpha()?;
 
@@ -121,17 +123,20 @@ fn reflection_builder() -> tonic_reflection::server::Builder<'static> {
 /// Asks the database whether it answers and, when that changed since `last`, reports it
 /// for every name the health service knows.
 async fn report_database(
-    pool: &Pool,
+    pools: &[Pool],
     reporter: &HealthReporter,
     last: Option<ServingStatus>,
 ) -> ServingStatus {
-    let answers = match tokio::time::timeout(Duration::from_secs(2), pool.get()).await {
-        Ok(Ok(mut conn)) => diesel::sql_query("SELECT 1")
-            .execute(&mut conn)
-            .await
-            .is_ok(),
-        _ => false,
-    };
+    let mut answers = true;
+    for pool in pools {
+        answers &= match tokio::time::timeout(Duration::from_secs(2), pool.get()).await {
+            Ok(Ok(mut conn)) => diesel::sql_query("SELECT 1")
+                .execute(&mut conn)
+                .await
+                .is_ok(),
+            _ => false,
+        };
+    }
     let status = if answers {
         ServingStatus::Serving
     } else {
@@ -151,11 +156,11 @@ async fn report_database(
 }
 
 /// Keeps the health service honest: SERVING only while the database answers.
-async fn watch_database(pool: Pool, reporter: HealthReporter, first: ServingStatus) {
+async fn watch_database(pools: Vec<Pool>, reporter: HealthReporter, first: ServingStatus) {
     let mut last = first;
     loop {
         tokio::time::sleep(HEALTH_INTERVAL).await;
-        last = report_database(&pool, &reporter, Some(last)).await;
+        last = report_database(&pools, &reporter, Some(last)).await;
     }
 }
 

@@ -22,16 +22,17 @@ CREATE TABLE listing_totals (
     PRIMARY KEY (grain, bucket, scope, region_code, batch)
 ) WITH (fillfactor = 70);
 
--- Databases migrated before this table existed: count the cases stored so far.
+-- Databases migrated before this table existed: count the cases stored so far, as
+-- totals::keys_of does (own rows by year, month and day; province rows by year and month).
 INSERT INTO listing_totals (grain, bucket, scope, region_code, batch, cases)
-SELECT g.grain, date_trunc(g.unit, c.accepted_on)::date, 0, c.region_code, c.spp_listed_batch, count(*)
+SELECT g.grain, date_trunc(g.unit, c.accepted_on::timestamp)::date, 0, c.region_code, c.spp_listed_batch, count(*)
 FROM cases c
 CROSS JOIN (VALUES (1::smallint, 'year'), (2::smallint, 'month'), (3::smallint, 'day')) AS g (grain, unit)
 WHERE c.spp_listed_batch > 0 AND c.status <> 3
 GROUP BY 1, 2, 4, 5;
 
 INSERT INTO listing_totals (grain, bucket, scope, region_code, batch, cases)
-SELECT g.grain, date_trunc(g.unit, c.accepted_on)::date, 2, substr(c.region_code, 1, 2) || '0000',
+SELECT g.grain, date_trunc(g.unit, c.accepted_on::timestamp)::date, 2, substr(c.region_code, 1, 2) || '0000',
        c.spp_listed_batch, count(*)
 FROM cases c
 CROSS JOIN (VALUES (1::smallint, 'year'), (2::smallint, 'month')) AS g (grain, unit)

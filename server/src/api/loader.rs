@@ -49,12 +49,14 @@ impl CaseLoader {
     /// The case with id `id` and everything under it, or none.
     pub async fn load(&self, id: i64) -> Reply {
         let (reply, answer) = oneshot::channel();
-        let stopped = || Status::unavailable("the server is shutting down");
         self.queue
             .send(Waiter { id, reply })
             .await
-            .map_err(|_| stopped())?;
-        answer.await.map_err(|_| stopped())?
+            .map_err(|_| Status::unavailable("the server is shutting down"))?;
+        // The reply is dropped unanswered only if reading the batch failed unexpectedly.
+        answer
+            .await
+            .map_err(|_| Status::internal("reading the case failed"))?
     }
 }
 
@@ -106,7 +108,7 @@ async fn answer(pool: &Pool, waiters: Vec<Waiter>) {
             }
         }
         Err(error) => {
-            tracing::warn!(%error, cases = ids.len(), "reading cases failed");
+            // Status::from logs the error (once for the batch).
             let status = Status::from(error);
             for waiter in waiters {
                 let _gone = waiter.reply.send(Err(status.clone()));

@@ -572,19 +572,68 @@ struct CaseWithRecords {
 }
 
 impl CaseWithRecords {
-    /// The case and its records as rows, in id order. The arrays of one table are equally long
-    /// (one aggregate each over the same rows) and in the same order.
-    fn into_record(self) -> CaseRecord {
+    /// The case and its records as rows, in id order. The arrays of one table come from
+    /// aggregates over the same rows, so they are equally long; if not, the row is refused.
+    fn into_record(self) -> QueryResult<CaseRecord> {
         let case_id = self.case.id;
-        let mut m_addressee = self.m_addressee.into_iter();
-        let mut measures: Vec<MeasureRow> = (0..self.m_id.len())
-            .map(|i| MeasureRow {
+        let uneven = |table: &str| {
+            diesel::result::Error::DeserializationError(
+                format!("get_case.sql: arrays of {table} of case {case_id} differ in length")
+                    .into(),
+            )
+        };
+        let m = self.m_id.len();
+        if [
+            self.m_kind.len(),
+            self.m_issued_on.len(),
+            self.m_addressee_type.len(),
+            self.m_addressee.len(),
+            self.m_adoption.len(),
+            self.m_answered_on.len(),
+            self.m_request_id.len(),
+            self.m_create_time.len(),
+            self.m_update_time.len(),
+        ]
+        .iter()
+        .any(|len| *len != m)
+        {
+            return Err(uneven("measures"));
+        }
+        let r = self.r_note.len();
+        if r > 1
+            || [
+                self.r_method.len(),
+                self.r_resolved_on.len(),
+                self.r_request_id.len(),
+                self.r_create_time.len(),
+            ]
+            .iter()
+            .any(|len| *len != r)
+        {
+            return Err(uneven("resolutions"));
+        }
+        let a = self.a_id.len();
+        if [
+            self.a_granted_on.len(),
+            self.a_amount_fen.len(),
+            self.a_recipient.len(),
+            self.a_request_id.len(),
+            self.a_create_time.len(),
+        ]
+        .iter()
+        .any(|len| *len != a)
+        {
+            return Err(uneven("judicial_aid"));
+        }
+        let mut measures: Vec<MeasureRow> = (0..m)
+            .zip(self.m_addressee)
+            .map(|(i, addressee)| MeasureRow {
                 id: self.m_id[i],
                 case_id,
                 kind: self.m_kind[i],
                 issued_on: self.m_issued_on[i],
                 addressee_type: self.m_addressee_type[i],
-                addressee: m_addressee.next().unwrap_or_default(),
+                addressee,
                 adoption: self.m_adoption[i],
                 answered_on: self.m_answered_on[i],
                 request_id: self.m_request_id[i],
@@ -592,34 +641,38 @@ impl CaseWithRecords {
                 update_time: self.m_update_time[i],
             })
             .collect();
-        let resolution = self.r_note.into_iter().next().map(|note| ResolutionRow {
-            case_id,
-            method: self.r_method[0],
-            resolved_on: self.r_resolved_on[0],
-            note,
-            request_id: self.r_request_id[0],
-            create_time: self.r_create_time[0],
-        });
-        let mut a_recipient = self.a_recipient.into_iter();
-        let mut aid: Vec<AidRow> = (0..self.a_id.len())
-            .map(|i| AidRow {
+        let resolution = self
+            .r_note
+            .into_iter()
+            .next()
+            .map(|note| ResolutionRow {
+                case_id,
+                method: self.r_method[0],
+                resolved_on: self.r_resolved_on[0],
+                note,
+                request_id: self.r_request_id[0],
+                create_time: self.r_create_time[0],
+            });
+        let mut aid: Vec<AidRow> = (0..a)
+            .zip(self.a_recipient)
+            .map(|(i, recipient)| AidRow {
                 id: self.a_id[i],
                 case_id,
                 granted_on: self.a_granted_on[i],
                 amount_fen: self.a_amount_fen[i],
-                recipient: a_recipient.next().unwrap_or_default(),
+                recipient,
                 request_id: self.a_request_id[i],
                 create_time: self.a_create_time[i],
             })
             .collect();
         measures.sort_unstable_by_key(|m| m.id);
         aid.sort_unstable_by_key(|a| a.id);
-        CaseRecord {
+        Ok(CaseRecord {
             case: self.case,
             measures,
             resolution,
             aid,
-        }
+        })
     }
 }
 
@@ -661,7 +714,7 @@ impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for CasesById<'_> {
 /// statement.
 pub async fn get_many(conn: &mut AsyncPgConnection, ids: &[i64]) -> QueryResult<Vec<CaseRecord>> {
     let rows: Vec<CaseWithRecords> = CasesById { ids }.load(conn).await?;
-    Ok(rows.into_iter().map(CaseWithRecords::into_record).collect())
+    rows.into_iter().map(CaseWithRecords::into_record).collect()
 }
 
 /// One case with everything under it, in one statement.

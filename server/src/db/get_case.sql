@@ -1,5 +1,6 @@
--- Cases $1 with everything under them, in one statement: for each, the case row, then its measures, its
--- resolution (none or one) and its aid grants, column by column as arrays in id order.
+-- Cases $1 with everything under them, in one statement: for each, the case row, then its
+-- measures, its resolution (none or one) and its aid grants, column by column as arrays (in the
+-- same order within a table; the server sorts them by id).
 SELECT c.id, c.region_code, c.case_number, c.case_type, c.status, c.applicant_type, c.sector,
        c.accepted_on, c.concluded_on, c.leader_handled, c.public_hearing, c.private_enterprise,
        c.spp_listed_batch, c.typical, c.summary, c.request_id, c.created_by, c.create_reason,

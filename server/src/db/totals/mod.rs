@@ -1,5 +1,5 @@
-//! The totals kept up to date (`figure_totals`): how writes change them and how rollups read
-//! them. Every write adds the difference between a case's contributions after and before it,
+//! The totals kept up to date (`figure_totals`, and `listing_totals` for the distinct listing
+//! batches): how writes change them and how rollups read them. Every write adds the difference between a case's contributions after and before it,
 //! in the same transaction, so the totals always equal a plain aggregate over the records.
 
 use std::collections::{BTreeMap, HashMap};
@@ -52,8 +52,8 @@ fn keys_of(region: &str, date: NaiveDate) -> impl Iterator<Item = Key> + '_ {
     })
 }
 
-/// Changes to the kept totals (`figure_totals`) and to the listed cases per batch
-/// (`listing_totals`), by (grain, bucket, region, scope).
+/// Changes to the kept totals (`figure_totals`, by (grain, bucket, region, scope)) and to the
+/// listed cases per listing batch (`listing_totals`, by the same key and the batch).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Deltas {
     figures: HashMap<Key, [i64; STORED.len()]>,
@@ -112,13 +112,31 @@ fn nonzero<K, V>(
     rows
 }
 
-/// Adds `deltas` to the kept totals.
+/// Adds `deltas` to the kept totals: the procuratorates' own rows of both tables, then the
+/// province rows of both, each table's rows in [`lock_order`].
 pub async fn apply(conn: &mut AsyncPgConnection, deltas: Deltas) -> QueryResult<()> {
-    let rows = nonzero(
+    let figures = nonzero(
         deltas.figures,
         |a, b| lock_order(a).cmp(&lock_order(b)),
         |values| values.iter().all(|v| *v == 0),
     );
+    let listings = nonzero(
+        deltas.listings,
+        |a, b| (lock_order(&a.0), a.1).cmp(&(lock_order(&b.0), b.1)),
+        |count| *count == 0,
+    );
+    let shared_figures = figures.partition_point(|(key, _)| key.3 != SCOPE_PROVINCE);
+    let shared_listings = listings.partition_point(|((key, _), _)| key.3 != SCOPE_PROVINCE);
+    upsert_figures(conn, &figures[..shared_figures]).await?;
+    upsert_listings(conn, &listings[..shared_listings]).await?;
+    upsert_figures(conn, &figures[shared_figures..]).await?;
+    upsert_listings(conn, &listings[shared_listings..]).await
+}
+
+async fn upsert_figures(
+    conn: &mut AsyncPgConnection,
+    rows: &[(Key, [i64; STORED.len()])],
+) -> QueryResult<()> {
     for chunk in rows.chunks(UPSERT_CHUNK) {
         let mut query = diesel::sql_query(include_str!("upsert.sql"))
             .into_boxed()
@@ -141,12 +159,11 @@ pub async fn apply(conn: &mut AsyncPgConnection, deltas: Deltas) -> QueryResult<
         }
         query.execute(conn).await?;
     }
-    let listings = nonzero(
-        deltas.listings,
-        |a, b| (lock_order(&a.0), a.1).cmp(&(lock_order(&b.0), b.1)),
-        |count| *count == 0,
-    );
-    for chunk in listings.chunks(UPSERT_CHUNK) {
+    Ok(())
+}
+
+async fn upsert_listings(conn: &mut AsyncPgConnection, rows: &[((Key, i32), i64)]) -> QueryResult<()> {
+    for chunk in rows.chunks(UPSERT_CHUNK) {
         diesel::sql_query(include_str!("upsert_listings.sql"))
             .bind::<Array<SmallInt>, _>(chunk.iter().map(|r| r.0.0.0).collect::<Vec<_>>())
             .bind::<Array<Date>, _>(chunk.iter().map(|r| r.0.0.1).collect::<Vec<_>>())
