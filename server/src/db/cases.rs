@@ -641,18 +641,14 @@ impl CaseWithRecords {
                 update_time: self.m_update_time[i],
             })
             .collect();
-        let resolution = self
-            .r_note
-            .into_iter()
-            .next()
-            .map(|note| ResolutionRow {
-                case_id,
-                method: self.r_method[0],
-                resolved_on: self.r_resolved_on[0],
-                note,
-                request_id: self.r_request_id[0],
-                create_time: self.r_create_time[0],
-            });
+        let resolution = self.r_note.into_iter().next().map(|note| ResolutionRow {
+            case_id,
+            method: self.r_method[0],
+            resolved_on: self.r_resolved_on[0],
+            note,
+            request_id: self.r_request_id[0],
+            create_time: self.r_create_time[0],
+        });
         let mut aid: Vec<AidRow> = (0..a)
             .zip(self.a_recipient)
             .map(|(i, recipient)| AidRow {

@@ -162,7 +162,10 @@ async fn upsert_figures(
     Ok(())
 }
 
-async fn upsert_listings(conn: &mut AsyncPgConnection, rows: &[((Key, i32), i64)]) -> QueryResult<()> {
+async fn upsert_listings(
+    conn: &mut AsyncPgConnection,
+    rows: &[((Key, i32), i64)],
+) -> QueryResult<()> {
     for chunk in rows.chunks(UPSERT_CHUNK) {
         diesel::sql_query(include_str!("upsert_listings.sql"))
             .bind::<Array<SmallInt>, _>(chunk.iter().map(|r| r.0.0.0).collect::<Vec<_>>())
@@ -219,10 +222,46 @@ pub struct ReadPlan<'a> {
     pub fine: Vec<(&'a str, &'a str, i16)>,
 }
 
-/// Runs `sql` (`read.sql` or `read_listings.sql`) over the rows of `members` in `tiles`.
+/// Finds the rows of `{table}` for tiles × members by (grain, bucket), keeping the members'
+/// rows: one index range per tile, the better way when the members are most of the regions.
+const SCAN: &str =
+    "FROM unnest($3::smallint[], $4::date[], $5::smallint[]) AS p (grain, bucket, side)
+JOIN {table} t ON t.grain = p.grain AND t.bucket = p.bucket
+JOIN unnest($1::text[], $2::text[], $6::smallint[]) AS m (code, bucket_region, scope)
+  ON m.code = t.region_code AND m.scope = t.scope";
+
+/// Finds the rows of `{table}` for tiles × members by their whole key: one index probe per
+/// tile and member, so that reading 31 province rows does not scan the rows of every
+/// procuratorate in the bucket (`OFFSET 0` keeps PostgreSQL from turning it back into a scan).
+const PROBE: &str =
+    "FROM unnest($3::smallint[], $4::date[], $5::smallint[]) AS p (grain, bucket, side)
+CROSS JOIN unnest($1::text[], $2::text[], $6::smallint[]) AS m (code, bucket_region, scope)
+CROSS JOIN LATERAL (
+    SELECT * FROM {table} t
+    WHERE t.grain = p.grain AND t.bucket = p.bucket AND t.scope = m.scope AND t.region_code = m.code
+    OFFSET 0
+) t";
+
+/// Probes up to this many members; scans for more (a bucket holds a row for each of about
+/// 3,300 procuratorates and 31 provinces).
+const PROBE_MEMBERS: usize = 400;
+
+/// `read` (`read.sql` or `read_listings.sql`) over `table`, finding rows the cheaper way for
+/// `members` members.
+fn read_sql(read: &str, table: &str, members: usize) -> String {
+    let rows = if members <= PROBE_MEMBERS {
+        PROBE
+    } else {
+        SCAN
+    };
+    read.replace("{rows}", &rows.replace("{table}", table))
+}
+
+/// Runs `read` (`read.sql` or `read_listings.sql`, over `table`) for the rows of `members` in
+/// `tiles`.
 async fn read_rows<Row>(
     conn: &AsyncPgConnection,
-    sql: &'static str,
+    (read, table): (&str, &str),
     members: &[(&str, &str, i16)],
     tiles: &[(i16, NaiveDate, i16)],
 ) -> QueryResult<Vec<Row>>
@@ -232,7 +271,7 @@ where
     if tiles.is_empty() || members.is_empty() {
         return Ok(Vec::new());
     }
-    diesel::sql_query(sql)
+    diesel::sql_query(read_sql(read, table, members.len()))
         .bind::<Array<Text>, _>(members.iter().map(|m| m.0).collect::<Vec<_>>())
         .bind::<Array<Text>, _>(members.iter().map(|m| m.1).collect::<Vec<_>>())
         .bind::<Array<SmallInt>, _>(tiles.iter().map(|t| t.0).collect::<Vec<_>>())
@@ -262,7 +301,8 @@ pub async fn by_bucket(
             }
         }
     }
-    let (totals, listings) = (include_str!("read.sql"), include_str!("read_listings.sql"));
+    let totals = (include_str!("read.sql"), "figure_totals");
+    let listings = (include_str!("read_listings.sql"), "listing_totals");
     // Four pipelined queries: sent together, answered in one round trip.
     let shared: &AsyncPgConnection = conn;
     let (mut rows, fine_rows, mut batches, fine_batches) = futures::try_join!(
