@@ -32,7 +32,7 @@
 //! connections for the GetCase/Health load, default 4), `--rollup-calls N` (default 200),
 //! `--baseline-calls N` (default 20), `--seconds S` (per throughput figure, default 5),
 //! `--seed N`, `--keep-db` (leave the databases for inspection), `--import-only` (no COPY,
-//! rollups or GetCase: to tune the import).
+//! rollups or GetCase: to tune the import), `--get-only` (no COPY or rollups: to tune GetCase).
 //! `PROCURA_BENCH_DATABASE_URL` is the PostgreSQL server (default
 //! `postgres://postgres@127.0.0.1:5432`); `psql` must be on the PATH. To see where the server's
 //! time goes, `PROCURA_BENCH_SERVER_DB_SETTINGS` sets parameters on its database before it
@@ -91,13 +91,15 @@ struct Args {
     seed: u64,
     keep_db: bool,
     import_only: bool,
+    /// Skip the COPY baseline and the rollups: import, then time GetCase (to tune it).
+    get_only: bool,
     /// False when run without `--bench` (e.g. `cargo test --benches`): a quick smoke run.
     full: bool,
 }
 
 const USAGE: &str = "usage: cargo bench -p procura-tests --bench national -- [--cases N] \
     [--report FILE] [--batch N] [--in-flight N] [--channels N] [--rollup-calls N] \
-    [--baseline-calls N] [--seconds S] [--seed N] [--keep-db] [--import-only]";
+    [--baseline-calls N] [--seconds S] [--seed N] [--keep-db] [--import-only] [--get-only]";
 
 fn number(text: &str) -> Result<u64> {
     text.replace(['_', ','], "")
@@ -121,6 +123,7 @@ impl Args {
             seed: 20_201_231,
             keep_db: false,
             import_only: false,
+            get_only: false,
             full,
         };
         let mut it = raw.into_iter();
@@ -142,6 +145,7 @@ impl Args {
                 "--seed" => args.seed = number(&value()?)?,
                 "--keep-db" => args.keep_db = true,
                 "--import-only" => args.import_only = true,
+                "--get-only" => args.get_only = true,
                 "-h" | "--help" => bail!("{USAGE}"),
                 other => bail!("unknown argument `{other}`\n{USAGE}"),
             }
@@ -1435,6 +1439,70 @@ async fn measure_rate(
     })
 }
 
+/// GetCase on random imported cases and Health/Check, at concurrency 1 and 64, with the CPU
+/// each GetCase load used; and the first id, last id and count of the cases.
+async fn time_gets(
+    url: &str,
+    server_db: &str,
+    server_pid: u32,
+    ticks: f64,
+    args: &Args,
+) -> Result<(Vec<i64>, Vec<GetRates>)> {
+    let ids = psql(
+        &db_url(server_db),
+        "SELECT min(id) || ' ' || max(id) || ' ' || count(*) FROM cases",
+    )?;
+    let ids: Vec<i64> = ids
+        .split(' ')
+        .map(|v| v.parse().context("case ids"))
+        .collect::<Result<_>>()?;
+    ensure!(
+        ids.len() == 3 && ids[2] == ids[1] - ids[0] + 1,
+        "case ids are not contiguous: {ids:?}"
+    );
+    let get_case = Rpc::GetCase {
+        first: ids[0],
+        count: ids[2],
+    };
+    let mut channels = Vec::new();
+    for _ in 0..args.channels {
+        channels.push(Endpoint::from_shared(url.to_owned())?.connect().await?);
+    }
+    let mut rates = Vec::new();
+    for concurrency in [1usize, 64] {
+        eprintln!("timing GetCase and Health/Check at concurrency {concurrency}");
+        let used = &channels[..concurrency.min(channels.len())];
+        let before = cpu_snapshot(server_pid, server_db, ticks);
+        let get = measure_rate(used, get_case, concurrency, args.seconds, args.seed).await?;
+        let get_cpu = cpu_used(&before, &cpu_snapshot(server_pid, server_db, ticks));
+        let before = cpu_snapshot(server_pid, server_db, ticks);
+        let health = measure_rate(used, Rpc::Health, concurrency, args.seconds, args.seed).await?;
+        let health_cpu = cpu_used(&before, &cpu_snapshot(server_pid, server_db, ticks));
+        eprintln!(
+            "  CPU per Health/Check call: server {:.0} µs, client {:.0} µs, machine {:.0} µs",
+            health_cpu.1 * 1e6 / health.all_calls as f64,
+            health_cpu.0 * 1e6 / health.all_calls as f64,
+            health_cpu.3 * 1e6 / health.all_calls as f64,
+        );
+        eprintln!(
+            "  GetCase {} calls/s, Health/Check {} calls/s: {:.2}; CPU per GetCase call: \
+             server {:.0} µs, backends {:.0} µs, client {:.0} µs, machine {:.0} µs",
+            thousands(get.per_second),
+            thousands(health.per_second),
+            get.per_second / health.per_second,
+            get_cpu.1 * 1e6 / get.all_calls as f64,
+            get_cpu.2 * 1e6 / get.all_calls as f64,
+            get_cpu.0 * 1e6 / get.all_calls as f64,
+            get_cpu.3 * 1e6 / get.all_calls as f64,
+        );
+        rates.push((concurrency, get, health, get_cpu));
+    }
+    Ok((ids, rates))
+}
+
+/// Concurrency, GetCase, Health/Check, and the CPU the GetCase load used.
+type GetRates = (usize, Throughput, Throughput, (f64, f64, f64, f64));
+
 // ---------------------------------------------------------------------------------------------
 // Machine and report
 // ---------------------------------------------------------------------------------------------
@@ -1612,7 +1680,7 @@ async fn run(args: Args) -> Result<String> {
     let generator_rate = sample as f64 / started.elapsed().as_secs_f64();
 
     // 1. COPY baseline into a fresh database with the same schema.
-    let copy = if args.import_only {
+    let copy = if args.import_only || args.get_only {
         None
     } else {
         eprintln!("COPY baseline: {n} cases into {copy_db}");
@@ -1753,6 +1821,10 @@ async fn run(args: Args) -> Result<String> {
     );
     eprintln!("{batch_line}\n{cpu_line}");
     let Some(copy) = copy else {
+        if args.get_only {
+            settle()?;
+            time_gets(&url, &server_db, server_pid, ticks, &args).await?;
+        }
         return Ok(format!("{batch_line}\n{cpu_line}\n"));
     };
     ensure!(
@@ -1787,38 +1859,8 @@ async fn run(args: Args) -> Result<String> {
         .map(|(_, lat, _)| lat.p99);
 
     // 4. GetCase against Health/Check.
-    let ids = psql(
-        &db_url(&server_db),
-        "SELECT min(id) || ' ' || max(id) || ' ' || count(*) FROM cases",
-    )?;
-    let ids: Vec<i64> = ids
-        .split(' ')
-        .map(|v| v.parse().context("case ids"))
-        .collect::<Result<_>>()?;
-    ensure!(
-        ids.len() == 3 && ids[2] == ids[1] - ids[0] + 1,
-        "case ids are not contiguous: {ids:?}"
-    );
-    let get_case = Rpc::GetCase {
-        first: ids[0],
-        count: ids[2],
-    };
-    let mut channels = Vec::new();
-    for _ in 0..args.channels {
-        channels.push(Endpoint::from_shared(url.clone())?.connect().await?);
-    }
-    let mut rates = Vec::new();
-    for concurrency in [1usize, 64] {
-        eprintln!("timing GetCase and Health/Check at concurrency {concurrency}");
-        let used = &channels[..concurrency.min(channels.len())];
-        let before = cpu_snapshot(server_pid, &server_db, ticks);
-        let get = measure_rate(used, get_case, concurrency, args.seconds, args.seed).await?;
-        let get_cpu = cpu_used(&before, &cpu_snapshot(server_pid, &server_db, ticks));
-        let health = measure_rate(used, Rpc::Health, concurrency, args.seconds, args.seed).await?;
-        rates.push((concurrency, get, health, get_cpu));
-    }
+    let (ids, rates) = time_gets(&url, &server_db, server_pid, ticks, &args).await?;
     let peak_rss_end = proc_status_kb(server_pid, "VmHWM").unwrap_or(0);
-    drop(channels);
     drop(reports);
     drop(channel);
     drop(cleanup);

@@ -1,7 +1,8 @@
 //! Reads of single cases that arrive together are answered together: while the database is
-//! busy with one batch of `GetCase` reads, the next ones wait in a queue and go out as one
-//! statement (`cases.id = ANY(...)`). A lone call goes out at once, so batching adds no wait;
-//! under load it saves a statement, a round trip and a connection checkout per call.
+//! busy with one batch of `GetCase` reads, the next ones wait in a queue and go out together:
+//! four pipelined statements (cases, measures, resolutions, aid grants, each by
+//! `= ANY(ids)`) in one round trip. A lone call goes out at once, so batching adds no wait;
+//! under load it saves statements, round trips and a connection checkout per call.
 //!
 //! Each call is read by a statement that starts after the call arrived, so a reader sees every
 //! write committed before it asked.
@@ -17,9 +18,9 @@ use crate::db::cases as store;
 use crate::db::models::CaseRecord;
 use crate::error::ApiError;
 
-/// Most cases read by one statement.
+/// Most cases read by one batch.
 const MAX_BATCH: usize = 256;
-/// Statements in flight at once, one per connection of the reader pool.
+/// Batches in flight at once, one per connection of the reader pool.
 const BATCHES_IN_FLIGHT: usize = crate::db::READER_CONNECTIONS;
 /// Calls that may wait in the queue before callers wait to enter it.
 const QUEUE: usize = 4096;

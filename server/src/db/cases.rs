@@ -1,16 +1,14 @@
 //! Queries on cases and the records under them. Writes that touch a case bump its version,
 //! which is its etag.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use diesel::prelude::*;
 use diesel::result::QueryResult;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use diesel::QueryableByName;
-use diesel::sql_types::{
-    Array, BigInt, Bool, Date, Integer, Nullable, SmallInt, Text, Timestamptz,
-};
+use diesel::sql_types::{Array, BigInt, Bool, Date, Integer, Nullable, SmallInt, Text};
 
 use super::models::{
     AidRow, CaseRecord, CaseRow, MeasureRow, NewAid, NewCase, NewCaseRecord, NewMeasure,
@@ -522,198 +520,22 @@ pub async fn attach_records(
     Ok(assemble(rows, records))
 }
 
-/// A case row with its records column by column, as `get_case.sql` returns it.
-#[derive(QueryableByName)]
-struct CaseWithRecords {
-    #[diesel(embed)]
-    case: CaseRow,
-    #[diesel(sql_type = Array<BigInt>)]
-    m_id: Vec<i64>,
-    #[diesel(sql_type = Array<SmallInt>)]
-    m_kind: Vec<i16>,
-    #[diesel(sql_type = Array<Date>)]
-    m_issued_on: Vec<NaiveDate>,
-    #[diesel(sql_type = Array<SmallInt>)]
-    m_addressee_type: Vec<i16>,
-    #[diesel(sql_type = Array<Text>)]
-    m_addressee: Vec<String>,
-    #[diesel(sql_type = Array<SmallInt>)]
-    m_adoption: Vec<i16>,
-    #[diesel(sql_type = Array<Nullable<Date>>)]
-    m_answered_on: Vec<Option<NaiveDate>>,
-    #[diesel(sql_type = Array<Nullable<diesel::sql_types::Uuid>>)]
-    m_request_id: Vec<Option<Uuid>>,
-    #[diesel(sql_type = Array<Timestamptz>)]
-    m_create_time: Vec<DateTime<Utc>>,
-    #[diesel(sql_type = Array<Timestamptz>)]
-    m_update_time: Vec<DateTime<Utc>>,
-    #[diesel(sql_type = Array<SmallInt>)]
-    r_method: Vec<i16>,
-    #[diesel(sql_type = Array<Date>)]
-    r_resolved_on: Vec<NaiveDate>,
-    #[diesel(sql_type = Array<Text>)]
-    r_note: Vec<String>,
-    #[diesel(sql_type = Array<Nullable<diesel::sql_types::Uuid>>)]
-    r_request_id: Vec<Option<Uuid>>,
-    #[diesel(sql_type = Array<Timestamptz>)]
-    r_create_time: Vec<DateTime<Utc>>,
-    #[diesel(sql_type = Array<BigInt>)]
-    a_id: Vec<i64>,
-    #[diesel(sql_type = Array<Date>)]
-    a_granted_on: Vec<NaiveDate>,
-    #[diesel(sql_type = Array<BigInt>)]
-    a_amount_fen: Vec<i64>,
-    #[diesel(sql_type = Array<Text>)]
-    a_recipient: Vec<String>,
-    #[diesel(sql_type = Array<Nullable<diesel::sql_types::Uuid>>)]
-    a_request_id: Vec<Option<Uuid>>,
-    #[diesel(sql_type = Array<Timestamptz>)]
-    a_create_time: Vec<DateTime<Utc>>,
-}
-
-impl CaseWithRecords {
-    /// The case and its records as rows, in id order. The arrays of one table come from
-    /// aggregates over the same rows, so they are equally long; if not, the row is refused.
-    fn into_record(self) -> QueryResult<CaseRecord> {
-        let case_id = self.case.id;
-        let uneven = |table: &str| {
-            diesel::result::Error::DeserializationError(
-                format!("get_case.sql: arrays of {table} of case {case_id} differ in length")
-                    .into(),
-            )
-        };
-        let m = self.m_id.len();
-        if [
-            self.m_kind.len(),
-            self.m_issued_on.len(),
-            self.m_addressee_type.len(),
-            self.m_addressee.len(),
-            self.m_adoption.len(),
-            self.m_answered_on.len(),
-            self.m_request_id.len(),
-            self.m_create_time.len(),
-            self.m_update_time.len(),
-        ]
-        .iter()
-        .any(|len| *len != m)
-        {
-            return Err(uneven("measures"));
-        }
-        let r = self.r_note.len();
-        if r > 1
-            || [
-                self.r_method.len(),
-                self.r_resolved_on.len(),
-                self.r_request_id.len(),
-                self.r_create_time.len(),
-            ]
-            .iter()
-            .any(|len| *len != r)
-        {
-            return Err(uneven("resolutions"));
-        }
-        let a = self.a_id.len();
-        if [
-            self.a_granted_on.len(),
-            self.a_amount_fen.len(),
-            self.a_recipient.len(),
-            self.a_request_id.len(),
-            self.a_create_time.len(),
-        ]
-        .iter()
-        .any(|len| *len != a)
-        {
-            return Err(uneven("judicial_aid"));
-        }
-        let mut measures: Vec<MeasureRow> = (0..m)
-            .zip(self.m_addressee)
-            .map(|(i, addressee)| MeasureRow {
-                id: self.m_id[i],
-                case_id,
-                kind: self.m_kind[i],
-                issued_on: self.m_issued_on[i],
-                addressee_type: self.m_addressee_type[i],
-                addressee,
-                adoption: self.m_adoption[i],
-                answered_on: self.m_answered_on[i],
-                request_id: self.m_request_id[i],
-                create_time: self.m_create_time[i],
-                update_time: self.m_update_time[i],
-            })
-            .collect();
-        let resolution = self.r_note.into_iter().next().map(|note| ResolutionRow {
-            case_id,
-            method: self.r_method[0],
-            resolved_on: self.r_resolved_on[0],
-            note,
-            request_id: self.r_request_id[0],
-            create_time: self.r_create_time[0],
-        });
-        let mut aid: Vec<AidRow> = (0..a)
-            .zip(self.a_recipient)
-            .map(|(i, recipient)| AidRow {
-                id: self.a_id[i],
-                case_id,
-                granted_on: self.a_granted_on[i],
-                amount_fen: self.a_amount_fen[i],
-                recipient,
-                request_id: self.a_request_id[i],
-                create_time: self.a_create_time[i],
-            })
-            .collect();
-        measures.sort_unstable_by_key(|m| m.id);
-        aid.sort_unstable_by_key(|a| a.id);
-        Ok(CaseRecord {
-            case: self.case,
-            measures,
-            resolution,
-            aid,
-        })
-    }
-}
-
-/// `get_case.sql` for cases `ids`. Unlike `diesel::sql_query`, whose statements are planned
-/// anew at every call, this statement is prepared once per connection (its type is its key in
-/// the statement cache): planning it costs more than running it.
-#[derive(Debug, Clone, Copy)]
-struct CasesById<'a> {
-    ids: &'a [i64],
-}
-
-impl diesel::query_builder::QueryId for CasesById<'_> {
-    type QueryId = CasesById<'static>;
-    const HAS_STATIC_QUERY_ID: bool = true;
-}
-
-impl diesel::query_builder::Query for CasesById<'_> {
-    type SqlType = diesel::sql_types::Untyped;
-}
-
-impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for CasesById<'_> {
-    fn walk_ast<'b>(
-        &'b self,
-        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
-    ) -> QueryResult<()> {
-        let (before, after) = include_str!("get_case.sql")
-            .split_once("$1")
-            .ok_or_else(|| {
-                diesel::result::Error::QueryBuilderError("get_case.sql: no $1".into())
-            })?;
-        out.push_sql(before);
-        out.push_bind_param::<Array<BigInt>, _>(&self.ids)?;
-        out.push_sql(after);
-        Ok(())
-    }
-}
-
 /// Cases `ids` (those that exist, in no particular order) with everything under them, in one
-/// statement.
+/// round trip.
 pub async fn get_many(conn: &mut AsyncPgConnection, ids: &[i64]) -> QueryResult<Vec<CaseRecord>> {
-    let rows: Vec<CaseWithRecords> = CasesById { ids }.load(conn).await?;
-    rows.into_iter().map(CaseWithRecords::into_record).collect()
+    let conn = &*conn;
+    let mut c0 = conn;
+    let (rows, records) = futures::try_join!(
+        cases::table
+            .filter(cases::id.eq_any(ids))
+            .select(CaseRow::as_select())
+            .load(&mut c0),
+        records_of(conn, ids),
+    )?;
+    Ok(assemble(rows, records))
 }
 
-/// One case with everything under it, in one statement.
+/// One case with everything under it, in one round trip.
 pub async fn get(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<Option<CaseRecord>> {
     Ok(get_many(conn, &[id]).await?.pop())
 }

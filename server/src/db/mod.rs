@@ -184,9 +184,10 @@ async fn create_database(url: &DbUrl<'_>) -> Result<(), DbSetupError> {
 /// connection forever, and its name in `pg_stat_activity`.
 const SESSION: &str = "SET statement_timeout = '60s'; SET application_name = 'procura-server'";
 
-/// The connections of the case reader ([`crate::api::loader`]): as [`SESSION`], and their one
-/// prepared statement (`get_case.sql`, by `id = ANY($1)`) keeps one plan. PostgreSQL would
-/// otherwise plan it anew at every call, because the plan it keeps is costed for ten ids.
+/// The connections of the case reader ([`crate::api::loader`]): as [`SESSION`], and their
+/// prepared statements (cases, measures, resolutions and aid grants by `= ANY($1)`) keep one
+/// plan each. PostgreSQL would otherwise plan them anew at every call, because the plan it
+/// keeps is costed for ten ids.
 const READER_SESSION: &str = "SET statement_timeout = '60s'; \
     SET application_name = 'procura-server reader'; SET plan_cache_mode = force_generic_plan";
 

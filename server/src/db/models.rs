@@ -25,7 +25,7 @@ pub struct RegionRow {
 }
 
 /// A stored case.
-#[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Identifiable)]
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = cases, check_for_backend(diesel::pg::Pg))]
 pub struct CaseRow {
     /// Server-assigned id; the name is `cases/{id}`.
