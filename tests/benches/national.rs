@@ -627,6 +627,9 @@ fn copy_in(
             "-c",
             &format!("\\copy {table} FROM STDIN WITH (FORMAT csv)"),
         ])
+        // The same write-ahead log compression as the server's writers ask for (see
+        // `procura_server::db`), so that both sides write their log alike.
+        .env("PGOPTIONS", "-c wal_compression=lz4")
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -1566,7 +1569,9 @@ fn machine_description() -> Vec<(String, String)> {
         "SELECT current_setting('server_version') || ', shared_buffers ' || \
          current_setting('shared_buffers') || ', work_mem ' || current_setting('work_mem') || \
          ', synchronous_commit ' || current_setting('synchronous_commit') || \
-         ', max_wal_size ' || current_setting('max_wal_size')",
+         ', max_wal_size ' || current_setting('max_wal_size') || \
+         ', wal_compression ' || current_setting('wal_compression') || \
+         ' (the server''s writers and the COPY set lz4 for their sessions)'",
     )
     .unwrap_or_else(|e| format!("unknown ({e})"));
     vec![
