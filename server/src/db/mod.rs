@@ -209,10 +209,7 @@ pub fn build_reader_pool(database_url: &str) -> Result<Pool, DbSetupError> {
 /// most of the log they write is whole 8 kB pages; lz4 halves it (and the checkpoints it
 /// causes). It changes no result and no guarantee. Setting it needs a superuser or
 /// `GRANT SET ON PARAMETER wal_compression`; without either, the database's setting stays.
-const WAL_COMPRESSION: [&str; 2] = [
-    "SET wal_compression = lz4",
-    "SET wal_compression = pglz",
-];
+const WAL_COMPRESSION: [&str; 2] = ["SET wal_compression = lz4", "SET wal_compression = pglz"];
 
 /// Asks for [`WAL_COMPRESSION`] on `conn`, and says once per process what it got.
 async fn compress_wal(conn: &mut AsyncPgConnection) {
