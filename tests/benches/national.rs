@@ -162,6 +162,10 @@ impl Args {
             "call counts must be at least 1"
         );
         ensure!(args.seconds > 0.0, "--seconds must be positive");
+        ensure!(
+            !(args.import_only && args.get_only),
+            "--import-only and --get-only exclude each other"
+        );
         Ok(args)
     }
 }
@@ -613,6 +617,7 @@ fn psql(url: &str, sql: &str) -> Result<String> {
 /// `\copy table FROM STDIN` with the CSV lines `write` produces; returns rows and time taken.
 fn copy_in(
     url: &str,
+    pgoptions: &str,
     table: &str,
     write: impl FnOnce(&mut dyn Write) -> std::io::Result<u64>,
 ) -> Result<(u64, Duration)> {
@@ -627,9 +632,7 @@ fn copy_in(
             "-c",
             &format!("\\copy {table} FROM STDIN WITH (FORMAT csv)"),
         ])
-        // The same write-ahead log compression as the server's writers ask for (see
-        // `procura_server::db`), so that both sides write their log alike.
-        .env("PGOPTIONS", "-c wal_compression=lz4")
+        .env("PGOPTIONS", pgoptions)
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -660,6 +663,8 @@ struct CopyResult {
     measures: Duration,
     resolutions: Duration,
     aid: Duration,
+    /// Whether its sessions had lz4 write-ahead log compression.
+    wal_lz4: bool,
     database_bytes: u64,
 }
 
@@ -673,11 +678,23 @@ impl CopyResult {
 /// first: the others reference them). Case `i` gets id `i + 1` in the fresh table.
 /// Text fields are quoted (the generated texts hold no quotes) so that an empty text is an
 /// empty string, not NULL.
+/// The session option that asks for lz4 write-ahead log compression, as the server's writers
+/// do (see `procura_server::db`), if this PostgreSQL and role take it; so that both sides
+/// write their log alike.
+fn wal_compression_option(url: &str) -> Option<&'static str> {
+    psql(url, "SET wal_compression = lz4")
+        .ok()
+        .map(|_| "-c wal_compression=lz4")
+}
+
 fn copy_baseline(generator: &Generator, url: &str, n: u64) -> Result<CopyResult> {
     let mut counts = Counts::default();
+    let wal_lz4 = wal_compression_option(url);
+    let pgoptions = wal_lz4.unwrap_or("");
     let places = &generator.places.places;
     let (rows, cases) = copy_in(
         url,
+        pgoptions,
         "cases (region_code, case_number, case_type, status, applicant_type, sector, \
          accepted_on, concluded_on, leader_handled, public_hearing, private_enterprise, \
          spp_listed_batch, typical, summary)",
@@ -721,6 +738,7 @@ fn copy_baseline(generator: &Generator, url: &str, n: u64) -> Result<CopyResult>
     );
     let (_, measures) = copy_in(
         url,
+        pgoptions,
         "measures (case_id, kind, issued_on, addressee_type, addressee, adoption, answered_on)",
         |out| {
             let mut rows = 0;
@@ -748,6 +766,7 @@ fn copy_baseline(generator: &Generator, url: &str, n: u64) -> Result<CopyResult>
     )?;
     let (_, resolutions) = copy_in(
         url,
+        pgoptions,
         "resolutions (case_id, method, resolved_on, note)",
         |out| {
             let mut rows = 0;
@@ -769,6 +788,7 @@ fn copy_baseline(generator: &Generator, url: &str, n: u64) -> Result<CopyResult>
     )?;
     let (_, aid) = copy_in(
         url,
+        pgoptions,
         "judicial_aid (case_id, granted_on, amount_fen, recipient)",
         |out| {
             let mut rows = 0;
@@ -797,6 +817,7 @@ fn copy_baseline(generator: &Generator, url: &str, n: u64) -> Result<CopyResult>
         measures,
         resolutions,
         aid,
+        wal_lz4: wal_lz4.is_some(),
         database_bytes,
     })
 }
@@ -1503,6 +1524,49 @@ async fn time_gets(
     Ok((ids, rates))
 }
 
+/// The GetCase and Health/Check table of a report, with the CPU per call.
+fn gets_report(rates: &[GetRates], ids: &[i64], args: &Args) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "\n| concurrency | GetCase calls/s | p50 | p99 | Health/Check calls/s | p50 | p99 | ratio |\n| --- | --- | --- | --- | --- | --- | --- | --- |"
+    );
+    for (concurrency, get, health, _) in rates {
+        let _ = writeln!(
+            out,
+            "| {concurrency} | {} | {:.2} ms | {:.2} ms | {} | {:.2} ms | {:.2} ms | {:.2} |",
+            thousands(get.per_second),
+            ms(get.latency.p50),
+            ms(get.latency.p99),
+            thousands(health.per_second),
+            ms(health.latency.p50),
+            ms(health.latency.p99),
+            get.per_second / health.per_second
+        );
+    }
+    for (concurrency, get, _, cpu) in rates {
+        let per_call = |seconds: f64| seconds * 1e6 / get.all_calls as f64;
+        let _ = writeln!(
+            out,
+            "\nCPU per GetCase call at concurrency {concurrency}: procura-server {:.0} µs, its \
+             PostgreSQL backends {:.0} µs, this client {:.0} µs; the whole machine {:.0} µs.",
+            per_call(cpu.1),
+            per_call(cpu.2),
+            per_call(cpu.0),
+            per_call(cpu.3)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\n{} s per figure over {} HTTP/2 connections (1 at concurrency 1), random cases of \
+         the {} imported.",
+        args.seconds,
+        args.channels,
+        thousands(ids[2] as f64)
+    );
+    out
+}
+
 /// Concurrency, GetCase, Health/Check, and the CPU the GetCase load used.
 type GetRates = (usize, Throughput, Throughput, (f64, f64, f64, f64));
 
@@ -1571,7 +1635,7 @@ fn machine_description() -> Vec<(String, String)> {
          ', synchronous_commit ' || current_setting('synchronous_commit') || \
          ', max_wal_size ' || current_setting('max_wal_size') || \
          ', wal_compression ' || current_setting('wal_compression') || \
-         ' (the server''s writers and the COPY set lz4 for their sessions)'",
+         ' (the server''s writers ask for lz4 for their sessions)'",
     )
     .unwrap_or_else(|e| format!("unknown ({e})"));
     vec![
@@ -1826,11 +1890,13 @@ async fn run(args: Args) -> Result<String> {
     );
     eprintln!("{batch_line}\n{cpu_line}");
     let Some(copy) = copy else {
+        let mut out = format!("{batch_line}\n{cpu_line}\n");
         if args.get_only {
             settle()?;
-            time_gets(&url, &server_db, server_pid, ticks, &args).await?;
+            let (ids, rates) = time_gets(&url, &server_db, server_pid, ticks, &args).await?;
+            out.push_str(&gets_report(&rates, &ids, &args));
         }
-        return Ok(format!("{batch_line}\n{cpu_line}\n"));
+        return Ok(out);
     };
     ensure!(
         import.counts.cases == copy.counts.cases && import.counts.measures == copy.counts.measures,
@@ -2017,9 +2083,14 @@ async fn run(args: Args) -> Result<String> {
     let _ = writeln!(
         out,
         "- COPY (psql `\\copy ... FROM STDIN`, CSV, into the server's schema with all its \
-         indexes): cases {:.1} s ({} rows/s), measures {:.1} s ({} rows/s), resolutions {:.1} s, \
+         indexes{}): cases {:.1} s ({} rows/s), measures {:.1} s ({} rows/s), resolutions {:.1} s, \
          aid {:.1} s; all {} record rows in {:.1} s ({} rows/s, {} cases/s). Cases + measures: \
          {} rows/s.",
+        if copy.wal_lz4 {
+            ", sessions with `wal_compression = lz4` like the server's writers"
+        } else {
+            ", the database's `wal_compression`"
+        },
         copy.cases.as_secs_f64(),
         per_s(cc.cases, copy.cases),
         copy.measures.as_secs_f64(),
@@ -2080,43 +2151,7 @@ async fn run(args: Args) -> Result<String> {
             .join(" / "),
         GROUP_BY_BUDGET.as_secs()
     );
-    let _ = writeln!(
-        out,
-        "\n| concurrency | GetCase calls/s | p50 | p99 | Health/Check calls/s | p50 | p99 | ratio |\n| --- | --- | --- | --- | --- | --- | --- | --- |"
-    );
-    for (concurrency, get, health, _) in &rates {
-        let _ = writeln!(
-            out,
-            "| {concurrency} | {} | {:.2} ms | {:.2} ms | {} | {:.2} ms | {:.2} ms | {:.2} |",
-            thousands(get.per_second),
-            ms(get.latency.p50),
-            ms(get.latency.p99),
-            thousands(health.per_second),
-            ms(health.latency.p50),
-            ms(health.latency.p99),
-            get.per_second / health.per_second
-        );
-    }
-    for (concurrency, get, _, cpu) in &rates {
-        let per_call = |seconds: f64| seconds * 1e6 / get.all_calls as f64;
-        let _ = writeln!(
-            out,
-            "\nCPU per GetCase call at concurrency {concurrency}: procura-server {:.0} µs, its \
-             PostgreSQL backends {:.0} µs, this client {:.0} µs; the whole machine {:.0} µs.",
-            per_call(cpu.1),
-            per_call(cpu.2),
-            per_call(cpu.0),
-            per_call(cpu.3)
-        );
-    }
-    let _ = writeln!(
-        out,
-        "\n{} s per figure over {} HTTP/2 connections (1 at concurrency 1), random cases of \
-         the {} imported.",
-        args.seconds,
-        args.channels,
-        thousands(ids[2] as f64)
-    );
+    out.push_str(&gets_report(&rates, &ids, &args));
     if growth.len() > 1 {
         let _ = writeln!(
             out,

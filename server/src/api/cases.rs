@@ -162,9 +162,11 @@ fn validate_new_case(
     })
 }
 
+/// The case as stored now, read in one snapshot (outside any transaction).
 async fn load_case(conn: &mut AsyncPgConnection, id: i64) -> Result<pb::Case, ApiError> {
-    store::get(conn, id)
+    store::get_many(conn, &[id])
         .await?
+        .pop()
         .map(convert::case)
         .ok_or_else(|| case_not_found(id))
 }

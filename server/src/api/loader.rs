@@ -4,8 +4,9 @@
 //! `= ANY(ids)`) in one round trip. A lone call goes out at once, so batching adds no wait;
 //! under load it saves statements, round trips and a connection checkout per call.
 //!
-//! Each call is read by a statement that starts after the call arrived, so a reader sees every
-//! write committed before it asked.
+//! Each batch is read in one snapshot (a read-only repeatable-read transaction) taken after
+//! each of its calls arrived, so a reader sees every write committed before it asked, and a
+//! case always with the records of the same moment.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -61,7 +62,7 @@ impl CaseLoader {
     }
 }
 
-/// Takes what is queued, up to [`MAX_BATCH`], whenever a statement may go out.
+/// Takes what is queued, up to [`MAX_BATCH`], whenever a batch may go out.
 async fn batch_reads(pool: Pool, mut waiting: mpsc::Receiver<Waiter>) {
     let slots = Arc::new(Semaphore::new(BATCHES_IN_FLIGHT));
     let mut batch = Vec::with_capacity(MAX_BATCH);

@@ -520,9 +520,25 @@ pub async fn attach_records(
     Ok(assemble(rows, records))
 }
 
-/// Cases `ids` (those that exist, in no particular order) with everything under them, in one
-/// round trip.
+/// Cases `ids` (those that exist, in no particular order) with everything under them, read in
+/// one snapshot: a read-only repeatable-read transaction of its own, so that a write committed
+/// between the four reads cannot pair a case with another moment's records. Not for use
+/// inside a transaction.
 pub async fn get_many(conn: &mut AsyncPgConnection, ids: &[i64]) -> QueryResult<Vec<CaseRecord>> {
+    conn.build_transaction()
+        .repeatable_read()
+        .read_only()
+        .run::<_, diesel::result::Error, _>(async move |conn| read_many(conn, ids).await)
+        .await
+}
+
+/// One case with everything under it, in the caller's transaction, which has the case locked.
+pub async fn get(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<Option<CaseRecord>> {
+    Ok(read_many(conn, &[id]).await?.pop())
+}
+
+/// Cases `ids` and their records: four queries pipelined in one round trip.
+async fn read_many(conn: &mut AsyncPgConnection, ids: &[i64]) -> QueryResult<Vec<CaseRecord>> {
     let conn = &*conn;
     let mut c0 = conn;
     let (rows, records) = futures::try_join!(
@@ -533,11 +549,6 @@ pub async fn get_many(conn: &mut AsyncPgConnection, ids: &[i64]) -> QueryResult<
         records_of(conn, ids),
     )?;
     Ok(assemble(rows, records))
-}
-
-/// One case with everything under it, in one round trip.
-pub async fn get(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<Option<CaseRecord>> {
-    Ok(get_many(conn, &[id]).await?.pop())
 }
 
 /// Filters of a case listing; `None` means "any".

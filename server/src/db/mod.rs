@@ -14,6 +14,7 @@ pub mod totals;
 use std::time::Duration;
 
 use diesel::ConnectionError;
+use diesel::result::QueryResult;
 use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig, deadpool};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
@@ -193,17 +194,19 @@ const READER_SESSION: &str = "SET statement_timeout = '60s'; \
 
 /// Connections of the case reader. One: while its batch is out, the next one grows, and on
 /// two cores fewer, larger batches cost less per case than two at a time (GetCase at
-/// concurrency 64 on 100k cases: 0.34–0.36 × Health/Check with one, 0.33 with two).
+/// concurrency 64 on 100k cases: 0.34–0.36 × Health/Check with one, 0.33 with two). The
+/// price: a slow batch holds up the calls queued behind it (at most `statement_timeout`).
 pub const READER_CONNECTIONS: usize = 1;
 
-/// Builds the pool, each connection set up with [`SESSION`].
+/// Builds the pool, each connection set up with [`SESSION`] and, where the database allows
+/// it, [`WAL_COMPRESSION`].
 pub fn build_pool(database_url: &str, max_size: usize) -> Result<Pool, DbSetupError> {
-    pool_with(database_url, max_size, SESSION)
+    pool_with(database_url, max_size, SESSION, true)
 }
 
 /// Builds the case reader's pool, each connection set up with [`READER_SESSION`].
 pub fn build_reader_pool(database_url: &str) -> Result<Pool, DbSetupError> {
-    pool_with(database_url, READER_CONNECTIONS, READER_SESSION)
+    pool_with(database_url, READER_CONNECTIONS, READER_SESSION, false)
 }
 
 /// What the writers ask for beyond [`SESSION`], best first: compressed full-page images in the
@@ -211,35 +214,60 @@ pub fn build_reader_pool(database_url: &str) -> Result<Pool, DbSetupError> {
 /// most of the log they write is whole 8 kB pages; lz4 halves it (and the checkpoints it
 /// causes). It changes no result and no guarantee. Setting it needs a superuser or
 /// `GRANT SET ON PARAMETER wal_compression`; without either, the database's setting stays.
-const WAL_COMPRESSION: [&str; 2] = ["SET wal_compression = lz4", "SET wal_compression = pglz"];
+const WAL_COMPRESSION: [&str; 3] = [
+    "SET wal_compression = lz4",
+    "SET wal_compression = pglz",
+    // PostgreSQL 14 and older take a boolean.
+    "SET wal_compression = on",
+];
 
-/// Asks for [`WAL_COMPRESSION`] on `conn`, and says once per process what it got.
-async fn compress_wal(conn: &mut AsyncPgConnection) {
-    static TOLD: std::sync::Once = std::sync::Once::new();
-    let mut refused = None;
+/// What the first writer connection got from [`WAL_COMPRESSION`]: the statement that was
+/// taken, or none. Later connections repeat it, or skip it, without asking again.
+static WAL_COMPRESSION_TAKEN: std::sync::OnceLock<Option<&'static str>> =
+    std::sync::OnceLock::new();
+
+/// An error of the database (a refused setting) is no error here; a broken connection is.
+fn tolerate_refusal(result: QueryResult<()>) -> QueryResult<()> {
+    match result {
+        Err(diesel::result::Error::DatabaseError(..)) => Ok(()),
+        other => other,
+    }
+}
+
+/// Asks for [`WAL_COMPRESSION`] on `conn`; the first time, says what it got.
+async fn compress_wal(conn: &mut AsyncPgConnection) -> QueryResult<()> {
+    match WAL_COMPRESSION_TAKEN.get() {
+        Some(Some(statement)) => return tolerate_refusal(conn.batch_execute(statement).await),
+        Some(None) => return Ok(()),
+        None => {}
+    }
+    let mut refusal = None;
     for statement in WAL_COMPRESSION {
         match conn.batch_execute(statement).await {
             Ok(()) => {
-                TOLD.call_once(|| tracing::info!(statement, "write-ahead log compression"));
-                return;
+                if WAL_COMPRESSION_TAKEN.set(Some(statement)).is_ok() {
+                    tracing::info!(statement, "write-ahead log compression");
+                }
+                return Ok(());
             }
-            Err(error) => refused = Some(error),
+            // Refused: no privilege, or a value this PostgreSQL does not know.
+            Err(error @ diesel::result::Error::DatabaseError(..)) => refusal = Some(error),
+            Err(error) => return Err(error),
         }
     }
-    if let Some(error) = refused {
-        TOLD.call_once(|| {
-            tracing::info!(
-                %error,
-                "write-ahead log compression left to the database's setting"
-            );
-        });
+    if WAL_COMPRESSION_TAKEN.set(None).is_ok()
+        && let Some(error) = refusal
+    {
+        tracing::info!(%error, "write-ahead log compression left to the database's setting");
     }
+    Ok(())
 }
 
 fn pool_with(
     database_url: &str,
     max_size: usize,
     session: &'static str,
+    compress: bool,
 ) -> Result<Pool, DbSetupError> {
     let mut config = ManagerConfig::<AsyncPgConnection>::default();
     // A broken connection fails its query and is dropped; checking every connection with a
@@ -252,8 +280,10 @@ fn pool_with(
             conn.batch_execute(session)
                 .await
                 .map_err(ConnectionError::CouldntSetupConfiguration)?;
-            if session == SESSION {
-                compress_wal(&mut conn).await;
+            if compress {
+                compress_wal(&mut conn)
+                    .await
+                    .map_err(ConnectionError::CouldntSetupConfiguration)?;
             }
             Ok(conn)
         }
