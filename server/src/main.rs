@@ -3,6 +3,12 @@
 use clap::Parser;
 use procura_server::{config::Cli, startup::Application, telemetry};
 
+/// mimalloc instead of the system allocator: a GetCase call allocates for its rows, its
+/// message and its HTTP/2 frames, and glibc's malloc took about 12% of the server's CPU
+/// under load (perf, GetCase at concurrency 64).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let settings = Cli::parse().into_settings();
