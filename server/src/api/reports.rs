@@ -245,7 +245,8 @@ async fn rollup_spec(
 }
 
 /// The figures of a subtree per bucket region, from the kept totals (now) or rebuilt from
-/// the records and their revisions (as of a past moment), and the moment they reflect.
+/// the records and their revisions (as of a past moment), and the moment they reflect. Reads
+/// several statements: call it in a [`snapshot!`].
 async fn bucket_figures(
     state: &AppState,
     conn: &mut AsyncPgConnection,
@@ -291,21 +292,13 @@ async fn bucket_figures(
                 fine.clone()
             };
             let plan = totals::ReadPlan { coarse, fine };
-            // One snapshot for the totals, the listing batches and the moment they reflect.
-            let (buckets, now) = conn
-                .build_transaction()
-                .repeatable_read()
-                .read_only()
-                .run::<_, ApiError, _>(async move |conn| {
-                    use diesel_async::RunQueryDsl;
-                    let now: DateTime<Utc> =
-                        diesel::select(diesel::dsl::sql::<diesel::sql_types::Timestamptz>("now()"))
-                            .get_result(conn)
-                            .await?;
-                    Ok((totals::by_bucket(conn, q, &plan).await?, now))
-                })
-                .await?;
-            Ok((buckets, now))
+            // The moment the caller's snapshot reflects: the start of its transaction.
+            use diesel_async::RunQueryDsl;
+            let now: DateTime<Utc> =
+                diesel::select(diesel::dsl::sql::<diesel::sql_types::Timestamptz>("now()"))
+                    .get_result(conn)
+                    .await?;
+            Ok((totals::by_bucket(conn, q, &plan).await?, now))
         }
         Some(time) => {
             let mut buckets: BTreeMap<String, BucketTally> = BTreeMap::new();
@@ -362,7 +355,31 @@ async fn pending(
     Ok(classes)
 }
 
-/// Computes a rollup.
+/// `snapshot!(conn, |c| body)` runs `body` (an expression that may `.await`, with the
+/// connection as `c`) in one snapshot: a read-only repeatable-read transaction, so that every
+/// statement of a rollup, a drill-down or a diff sees the records of the same moment, and
+/// the as-of time it reports (the transaction's start) is that moment.
+macro_rules! snapshot {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        $conn
+            .build_transaction()
+            .repeatable_read()
+            .read_only()
+            .run::<_, ApiError, _>(async |$c| $body)
+            .await
+    };
+}
+
+/// Computes a rollup in one snapshot (see [`snapshot!`]).
+async fn compute_in_snapshot(
+    state: &AppState,
+    conn: &mut AsyncPgConnection,
+    spec: &RollupSpec,
+) -> Result<pb::Rollup, ApiError> {
+    snapshot!(conn, |conn| compute(state, conn, spec).await)
+}
+
+/// Computes a rollup: several statements, so in the caller's snapshot.
 async fn compute(
     state: &AppState,
     conn: &mut AsyncPgConnection,
@@ -507,7 +524,7 @@ impl ReportService for ReportApi {
         let spec = rollup_spec(&mut conn, &request, "", &mut v).await?;
         v.finish()?;
         let spec = spec.ok_or_else(|| ApiError::Internal("no rollup".into()))?;
-        let rollup = compute(&self.state, &mut conn, &spec).await?;
+        let rollup = compute_in_snapshot(&self.state, &mut conn, &spec).await?;
         Ok(Response::new(pb::GetRollupResponse {
             rollup: Some(rollup),
         }))
@@ -562,7 +579,7 @@ impl ReportService for ReportApi {
                 release: Some(release_message(row)?),
             }));
         }
-        let mut rollup = compute(&self.state, &mut conn, &spec).await?;
+        let mut rollup = compute_in_snapshot(&self.state, &mut conn, &spec).await?;
         let exact = pb::Qualifier::Exact as i32;
         for figure in &mut rollup.figures {
             figure.qualifier = request
@@ -697,55 +714,12 @@ impl ReportService for ReportApi {
             as_of: None,
             indicators: false,
         };
-        let live = compute(&self.state, &mut conn, &spec).await?;
-        let then = values_by_region(&released);
-        let now = values_by_region(&live);
-        let mut keys: Vec<&(String, bool, String)> = then.keys().chain(now.keys()).collect();
-        keys.sort();
-        keys.dedup();
-
-        let mut changes = Vec::new();
-        for key in keys {
-            let (old_value, old_previous) = then.get(key).copied().unwrap_or((0, None));
-            let (new_value, new_previous) = now.get(key).copied().unwrap_or((0, None));
-            let sides = [
-                (false, old_value, new_value, Some(span)),
-                (
-                    true,
-                    old_previous.unwrap_or(0),
-                    new_previous.unwrap_or(0),
-                    spec.previous,
-                ),
-            ];
-            for (comparison_period, old, new, side_span) in sides {
-                let Some(side_span) = side_span else { continue };
-                if old == new {
-                    continue;
-                }
-                let (region, own_records_only, metric_id) = key;
-                let metric = metric_index(metric_id)
-                    .ok_or_else(|| ApiError::Internal(format!("unknown metric {metric_id}")))?;
-                let region_code = region.trim_start_matches("regions/");
-                let records = changed_records(
-                    &mut conn,
-                    region_code,
-                    *own_records_only,
-                    released_at,
-                    metric,
-                    side_span,
-                )
-                .await?;
-                changes.push(pb::FigureChange {
-                    region: region.clone(),
-                    metric: metric_id.clone(),
-                    released_value: old,
-                    live_value: new,
-                    records,
-                    comparison_period,
-                    own_records_only: *own_records_only,
-                });
-            }
-        }
+        let state = &self.state;
+        let (live, changes) = snapshot!(conn, |conn| {
+            let live = compute(state, conn, &spec).await?;
+            let changes = figure_changes(conn, &released, &live, &spec, released_at).await?;
+            Ok((live, changes))
+        })?;
         Ok(Response::new(pb::DiffReleaseResponse {
             release: release.name,
             live_time: live.as_of,
@@ -802,17 +776,23 @@ impl ReportService for ReportApi {
         else {
             return Err(ApiError::Internal("validation passed without values".into()).into());
         };
-        let region = spec.region.as_str().to_owned();
-        let (buckets, _) = bucket_figures(
-            &self.state,
-            &mut conn,
-            &region,
-            spec.region_row.level + 1,
-            spec.span,
-            spec.span,
-            spec.as_of,
-        )
-        .await?;
+        let region = spec.region.as_str();
+        let state = &self.state;
+        // The parts and the cases behind the own part, from the same moment.
+        let (buckets, (cases, more)) = snapshot!(conn, |conn| {
+            let (buckets, _) = bucket_figures(
+                state,
+                conn,
+                region,
+                spec.region_row.level + 1,
+                spec.span,
+                spec.span,
+                spec.as_of,
+            )
+            .await?;
+            let cases = contributions(conn, region, &spec, metric, after, page_size).await?;
+            Ok((buckets, cases))
+        })?;
         let mut total = Tally::default();
         let mut parts = Vec::new();
         for (code, tally) in &buckets {
@@ -832,33 +812,6 @@ impl ReportService for ReportApi {
                 });
             }
         }
-        let mut cases = Vec::new();
-        let mut more = false;
-        history::for_each_state(
-            &mut conn,
-            history::Scope::Own(&region),
-            spec.as_of,
-            after,
-            |id, case| {
-                let value = case.value_in(metric, spec.span.start, spec.span.end);
-                if value == 0 {
-                    return true;
-                }
-                if cases.len() as i64 == page_size {
-                    more = true;
-                    return false;
-                }
-                cases.push(pb::CaseContribution {
-                    case: crate::domain::names::case(id),
-                    case_number: case.case_number.clone(),
-                    region: format!("regions/{}", case.region_code),
-                    value,
-                });
-                true
-            },
-        )
-        .await
-        .map_err(ApiError::from)?;
         let next_page_token = match cases.last() {
             Some(last) if more => {
                 pagination::encode(&print, last.case.trim_start_matches("cases/"))
@@ -881,6 +834,106 @@ impl ReportService for ReportApi {
             next_page_token,
         }))
     }
+}
+
+/// A page of the cases of procuratorate `region` that contribute to `metric` over the span
+/// of `spec` (as of its moment), after case id `after`: at most `page_size`, and whether
+/// more follow.
+async fn contributions(
+    conn: &mut AsyncPgConnection,
+    region: &str,
+    spec: &RollupSpec,
+    metric: usize,
+    after: i64,
+    page_size: i64,
+) -> Result<(Vec<pb::CaseContribution>, bool), ApiError> {
+    let mut cases = Vec::new();
+    let mut more = false;
+    history::for_each_state(
+        conn,
+        history::Scope::Own(region),
+        spec.as_of,
+        after,
+        |id, case| {
+            let value = case.value_in(metric, spec.span.start, spec.span.end);
+            if value == 0 {
+                return true;
+            }
+            if cases.len() as i64 == page_size {
+                more = true;
+                return false;
+            }
+            cases.push(pb::CaseContribution {
+                case: crate::domain::names::case(id),
+                case_number: case.case_number.clone(),
+                region: format!("regions/{}", case.region_code),
+                value,
+            });
+            true
+        },
+    )
+    .await?;
+    Ok((cases, more))
+}
+
+/// The figures of release `released` that differ in `live` (computed for `spec` now), each
+/// with the records whose contribution changed since `released_at`.
+async fn figure_changes(
+    conn: &mut AsyncPgConnection,
+    released: &pb::Rollup,
+    live: &pb::Rollup,
+    spec: &RollupSpec,
+    released_at: DateTime<Utc>,
+) -> Result<Vec<pb::FigureChange>, ApiError> {
+    let then = values_by_region(released);
+    let now = values_by_region(live);
+    let mut keys: Vec<&(String, bool, String)> = then.keys().chain(now.keys()).collect();
+    keys.sort();
+    keys.dedup();
+
+    let mut changes = Vec::new();
+    for key in keys {
+        let (old_value, old_previous) = then.get(key).copied().unwrap_or((0, None));
+        let (new_value, new_previous) = now.get(key).copied().unwrap_or((0, None));
+        let sides = [
+            (false, old_value, new_value, Some(spec.span)),
+            (
+                true,
+                old_previous.unwrap_or(0),
+                new_previous.unwrap_or(0),
+                spec.previous,
+            ),
+        ];
+        for (comparison_period, old, new, side_span) in sides {
+            let Some(side_span) = side_span else { continue };
+            if old == new {
+                continue;
+            }
+            let (region, own_records_only, metric_id) = key;
+            let metric = metric_index(metric_id)
+                .ok_or_else(|| ApiError::Internal(format!("unknown metric {metric_id}")))?;
+            let region_code = region.trim_start_matches("regions/");
+            let records = changed_records(
+                conn,
+                region_code,
+                *own_records_only,
+                released_at,
+                metric,
+                side_span,
+            )
+            .await?;
+            changes.push(pb::FigureChange {
+                region: region.clone(),
+                metric: metric_id.clone(),
+                released_value: old,
+                live_value: new,
+                records,
+                comparison_period,
+                own_records_only: *own_records_only,
+            });
+        }
+    }
+    Ok(changes)
 }
 
 /// The cases of a region's subtree (or own procuratorate) changed since `since` whose

@@ -465,3 +465,82 @@ async fn indicators_show_their_numerator_and_denominator() {
     assert_eq!(empty.indicators.len(), 6);
     assert!(empty.indicators.iter().all(|i| i.percent.is_none()));
 }
+
+/// While cases keep arriving, a drill-down's figure equals the sum of the cases it lists, and
+/// a diff's change of a figure equals the sum of its records' changes: each answer is read in
+/// one snapshot, not statement by statement.
+#[tokio::test]
+async fn figures_and_the_records_behind_them_agree_while_cases_arrive() {
+    let app = spawn_app().await;
+    fixture(&app).await;
+    let release = publish(&app).await;
+    let writer = {
+        let app_cases = app.cases.clone();
+        tokio::spawn(async move {
+            for i in 0..40 {
+                let mut case = valid_case("530102", &format!("LIVE-{i}"));
+                case.accepted_on = on(2020, 9, 1);
+                case.measures = vec![measure(MeasureKind::Protest, date(2020, 9, 2))];
+                app_cases
+                    .clone()
+                    .create_case(procura_proto::v1::CreateCaseRequest {
+                        case: Some(case),
+                        request_id: String::new(),
+                    })
+                    .await
+                    .expect("CreateCase");
+            }
+        })
+    };
+    let mut reads = 0;
+    while !writer.is_finished() || reads < 10 {
+        reads += 1;
+        let explained = app
+            .reports
+            .clone()
+            .explain_figure(ExplainFigureRequest {
+                region: region("530102"),
+                period: year(2020),
+                metric: "measures.protest".into(),
+                page_size: 500,
+                ..Default::default()
+            })
+            .await
+            .expect("ExplainFigure")
+            .into_inner();
+        let figure = explained.figure.as_ref().unwrap().value;
+        let listed: i64 = explained.cases.iter().map(|c| c.value).sum();
+        assert_eq!(
+            figure,
+            listed,
+            "read {reads}: the figure and the {} cases listed behind it disagree",
+            explained.cases.len()
+        );
+
+        let diff = app
+            .reports
+            .clone()
+            .diff_release(DiffReleaseRequest {
+                name: release.name.clone(),
+            })
+            .await
+            .expect("DiffRelease")
+            .into_inner();
+        for change in &diff.changes {
+            let moved: i64 = change
+                .records
+                .iter()
+                .map(|r| r.live_value - r.released_value)
+                .sum();
+            assert_eq!(
+                change.live_value - change.released_value,
+                moved,
+                "read {reads}: {} of {} ({} records) changed by other than its records' changes",
+                change.metric,
+                change.region,
+                change.records.len()
+            );
+        }
+    }
+    writer.await.unwrap();
+}
