@@ -101,6 +101,16 @@ pub enum ApiError {
         /// The current etag.
         current: String,
     },
+    /// A concurrent request stored the same record (same key or same `request_id`) while
+    /// this one was being applied; this one changed nothing. A retry answers as for a
+    /// duplicate: the first request's result, or ALREADY_EXISTS.
+    #[error(
+        "a concurrent request stored the same record ({constraint}) at the same moment; nothing was changed by this one: retry it"
+    )]
+    Concurrent {
+        /// The unique constraint the two requests met on.
+        constraint: String,
+    },
     /// The database cannot be reached.
     #[error("the database is unavailable; try again later")]
     Unavailable(String),
@@ -169,6 +179,12 @@ impl From<ApiError> for Status {
                 "ETAG_MISMATCH",
                 HashMap::from([("current_etag".to_owned(), current)]),
             ),
+            ApiError::Concurrent { constraint } => with_info(
+                Code::Aborted,
+                message,
+                "CONCURRENT_REQUEST",
+                HashMap::from([("constraint".to_owned(), constraint)]),
+            ),
             ApiError::Unavailable(cause) => {
                 tracing::warn!(%cause, "database unavailable");
                 with_info(
@@ -192,6 +208,14 @@ impl From<diesel::result::Error> for ApiError {
         match &error {
             Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => {
                 ApiError::Unavailable(error.to_string())
+            }
+            // Every write looks for the record it would duplicate before it inserts, under a
+            // lock of the parent case; two requests meet on a unique index only when both
+            // looked before either committed (e.g. one request id sent for two cases at once).
+            Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
+                ApiError::Concurrent {
+                    constraint: info.constraint_name().unwrap_or("a unique key").to_owned(),
+                }
             }
             Error::DatabaseError(DatabaseErrorKind::Unknown, info)
                 if info

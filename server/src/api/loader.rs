@@ -1,12 +1,13 @@
 //! Reads of single cases that arrive together are answered together: while the database is
 //! busy with one batch of `GetCase` reads, the next ones wait in a queue and go out together:
 //! four pipelined statements (cases, measures, resolutions, aid grants, each by
-//! `= ANY(ids)`) in one round trip. A lone call goes out at once, so batching adds no wait;
-//! under load it saves statements, round trips and a connection checkout per call.
+//! `= ANY(ids)`) in one round trip, between the `BEGIN` and `COMMIT` of a read-only
+//! repeatable-read transaction. A lone call goes out at once, so batching adds no wait; under
+//! load it saves statements, round trips and a connection checkout per call.
 //!
-//! Each batch is read in one snapshot (a read-only repeatable-read transaction) taken after
-//! each of its calls arrived, so a reader sees every write committed before it asked, and a
-//! case always with the records of the same moment.
+//! That transaction is the batch's one snapshot, taken after each of its calls arrived, so a
+//! reader sees every write committed before it asked, and a case always with the records of
+//! the same moment.
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -89,6 +89,69 @@ async fn retries_of_child_records_return_the_first_and_keys_stay_with_their_case
     assert!(app.get_case(&two.name).await.measures.is_empty());
 }
 
+/// One request id sent for two cases at the same moment: one measure is stored, and the other
+/// call is told so (ABORTED, retry) or refused by field, never INTERNAL; retried, it is refused
+/// by field and stores nothing.
+#[tokio::test]
+async fn one_request_id_sent_for_two_cases_at_once_stores_one_measure() {
+    let app = spawn_app().await;
+    let one = app.create_case(valid_case("530102", "R-1")).await;
+    let two = app.create_case(valid_case("530102", "R-2")).await;
+    let request = |parent: &str, key: &str| CreateMeasureRequest {
+        parent: parent.to_owned(),
+        measure: Some(measure(MeasureKind::Protest, date(2020, 4, 1))),
+        request_id: key.to_owned(),
+    };
+    let mut concurrent = 0;
+    for _ in 0..20 {
+        let key = uuid::Uuid::new_v4().to_string();
+        let (mut a, mut b) = (app.cases.clone(), app.cases.clone());
+        let (first, second) = tokio::join!(
+            a.create_measure(request(&one.name, &key)),
+            b.create_measure(request(&two.name, &key))
+        );
+        let mut stored = 0;
+        for (result, parent, other) in [(first, &one, &two), (second, &two, &one)] {
+            match result {
+                Ok(created) => {
+                    stored += 1;
+                    assert!(
+                        created
+                            .into_inner()
+                            .measure
+                            .unwrap()
+                            .name
+                            .starts_with(&parent.name)
+                    );
+                }
+                Err(status) if status.code() == Code::Aborted => {
+                    concurrent += 1;
+                    let info = assert_error_info(&status, "CONCURRENT_REQUEST");
+                    assert!(
+                        info.metadata["constraint"].contains("request_id"),
+                        "{info:?}"
+                    );
+                    // The retry is refused by field: the key went to the other case.
+                    let retry = app
+                        .cases
+                        .clone()
+                        .create_measure(request(&parent.name, &key))
+                        .await
+                        .unwrap_err();
+                    assert_invalid_field(&retry, "request_id");
+                    assert!(retry.message().contains(&other.name), "{retry:?}");
+                }
+                Err(status) => assert_invalid_field(&status, "request_id"),
+            }
+        }
+        assert_eq!(stored, 1, "one of the two calls stores its measure");
+    }
+    let total =
+        app.get_case(&one.name).await.measures.len() + app.get_case(&two.name).await.measures.len();
+    assert_eq!(total, 20, "one measure per request id");
+    eprintln!("{concurrent} of 20 pairs met at the unique index");
+}
+
 #[tokio::test]
 async fn control_characters_are_refused_by_field() {
     let app = spawn_app().await;
