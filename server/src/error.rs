@@ -101,14 +101,15 @@ pub enum ApiError {
         /// The current etag.
         current: String,
     },
-    /// A concurrent request stored the same record (same key or same `request_id`) while
-    /// this one was being applied; this one changed nothing. A retry answers as for a
-    /// duplicate: the first request's result, or ALREADY_EXISTS.
+    /// A concurrent request used the same `request_id` while this one was being applied
+    /// (one key sent for two cases at once, or one PublishRollup sent twice at once); this
+    /// one changed nothing. A retry answers as any retry does: the first request's result,
+    /// or INVALID_ARGUMENT on `request_id` when the key went to another case.
     #[error(
-        "a concurrent request stored the same record ({constraint}) at the same moment; nothing was changed by this one: retry it"
+        "a concurrent request used the same request_id ({constraint}) at the same moment; nothing was changed by this one: retry it"
     )]
     Concurrent {
-        /// The unique constraint the two requests met on.
+        /// The unique constraint the two requests met on, e.g. `measures_request_id_key`.
         constraint: String,
     },
     /// The database cannot be reached.
@@ -209,13 +210,18 @@ impl From<diesel::result::Error> for ApiError {
             Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => {
                 ApiError::Unavailable(error.to_string())
             }
-            // Every write looks for the record it would duplicate before it inserts, under a
-            // lock of the parent case; two requests meet on a unique index only when both
-            // looked before either committed (e.g. one request id sent for two cases at once).
-            Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
-                ApiError::Concurrent {
-                    constraint: info.constraint_name().unwrap_or("a unique key").to_owned(),
-                }
+            // A write with a request id looks for what that id stored before it inserts; two
+            // requests with one id meet on its unique index only when both looked before
+            // either committed (one id sent for two cases at once: each locks its own case).
+            // Any other unique violation is a bug, and stays INTERNAL.
+            Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info)
+                if info
+                    .constraint_name()
+                    .is_some_and(|name| name.ends_with("_request_id_key")) =>
+            {
+                let constraint = info.constraint_name().unwrap_or_default().to_owned();
+                tracing::warn!(%constraint, "concurrent requests with one request id");
+                ApiError::Concurrent { constraint }
             }
             Error::DatabaseError(DatabaseErrorKind::Unknown, info)
                 if info

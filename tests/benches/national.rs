@@ -674,10 +674,6 @@ impl CopyResult {
     }
 }
 
-/// Loads the N cases and the records under them with COPY, one table after the other (cases
-/// first: the others reference them). Case `i` gets id `i + 1` in the fresh table.
-/// Text fields are quoted (the generated texts hold no quotes) so that an empty text is an
-/// empty string, not NULL.
 /// The session option that asks for lz4 write-ahead log compression, as the server's writers
 /// do (see `procura_server::db`), if this PostgreSQL and role take it; so that both sides
 /// write their log alike.
@@ -687,6 +683,10 @@ fn wal_compression_option(url: &str) -> Option<&'static str> {
         .map(|_| "-c wal_compression=lz4")
 }
 
+/// Loads the N cases and the records under them with COPY, one table after the other (cases
+/// first: the others reference them). Case `i` gets id `i + 1` in the fresh table.
+/// Text fields are quoted (the generated texts hold no quotes) so that an empty text is an
+/// empty string, not NULL.
 fn copy_baseline(generator: &Generator, url: &str, n: u64) -> Result<CopyResult> {
     let mut counts = Counts::default();
     let wal_lz4 = wal_compression_option(url);

@@ -357,8 +357,12 @@ async fn pending(
 
 /// `snapshot!(conn, |c| body)` runs `body` (an expression that may `.await`, with the
 /// connection as `c`) in one snapshot: a read-only repeatable-read transaction, so that every
-/// statement of a rollup, a drill-down or a diff sees the records of the same moment, and
-/// the as-of time it reports (the transaction's start) is that moment.
+/// statement of a rollup, a drill-down or a diff sees the same committed writes. The as-of
+/// time it reports is the transaction's start. Not covered: records are stamped with their
+/// writer's transaction start, so a write that began before the snapshot and committed after
+/// it is missing from the snapshot yet stamped before its as-of (a later as-of rebuild or
+/// diff counts it). An as-of rollup of a large subtree holds its snapshot while it reads
+/// every case of the subtree, a chunk at a time (each statement under `statement_timeout`).
 macro_rules! snapshot {
     ($conn:expr, |$c:ident| $body:expr) => {
         $conn

@@ -192,12 +192,13 @@ const SESSION: &str = "SET statement_timeout = '60s'; SET application_name = 'pr
 const READER_SESSION: &str = "SET statement_timeout = '60s'; \
     SET application_name = 'procura-server reader'; SET plan_cache_mode = force_generic_plan";
 
-/// Connections of the case reader, each with a batch out at a time. Two: once the cases no
-/// longer fit PostgreSQL's shared buffers, a batch spends most of its time reading pages, and
-/// with one connection the machine idled between batches (GetCase at concurrency 64 on 10M
-/// cases used 1.4 of 2 cores). On 1M cases: 0.26 and 0.26 × Health/Check with two, 0.25 and
-/// 0.24 with one; on 100k, where everything is cached, one was as good (0.34–0.36 vs 0.33).
-pub const READER_CONNECTIONS: usize = 2;
+/// Connections of the case reader, each with a batch out at a time. One: while its batch is
+/// out, the next one grows, and larger batches cost less per case. GetCase at concurrency 64,
+/// × Health/Check: on 100k cases 0.34–0.36 with one, 0.33 with two; on 1M 0.25 and 0.24 with
+/// one, 0.26 and 0.26 with two; on 10M 0.20 with either (13,241 and 13,273 calls/s), two
+/// using more CPU per call (130 against 104 µs). The price of one: a slow batch holds up the
+/// calls queued behind it (at most `statement_timeout`).
+pub const READER_CONNECTIONS: usize = 1;
 
 /// Builds the pool, each connection set up with [`SESSION`] and, where the database allows
 /// it, [`WAL_COMPRESSION`].

@@ -618,7 +618,7 @@ async fn update_case_of_an_unknown_case_is_not_found() {
     assert_status(&status, Code::NotFound, "CASE_NOT_FOUND");
 }
 
-/// Many GetCase calls at once are answered together (one round trip per batch); each caller
+/// Many GetCase calls at once are answered together (one snapshot per batch); each caller
 /// still gets its own case, with its own records, or NOT_FOUND.
 #[tokio::test]
 async fn concurrent_reads_each_get_their_own_case() {

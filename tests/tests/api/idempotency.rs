@@ -89,67 +89,75 @@ async fn retries_of_child_records_return_the_first_and_keys_stay_with_their_case
     assert!(app.get_case(&two.name).await.measures.is_empty());
 }
 
-/// One request id sent for two cases at the same moment: one measure is stored, and the other
-/// call is told so (ABORTED, retry) or refused by field, never INTERNAL; retried, it is refused
-/// by field and stores nothing.
+/// One request id sent for two cases at once: while a first use of the key is not yet
+/// committed, a CreateMeasure with it on another case looks, finds nothing, inserts and waits
+/// on the key's unique index; when the first commits, it answers ABORTED CONCURRENT_REQUEST
+/// (not INTERNAL), stores nothing, and its retry is refused by field.
 #[tokio::test]
-async fn one_request_id_sent_for_two_cases_at_once_stores_one_measure() {
+async fn one_request_id_sent_for_two_cases_at_once_is_aborted_then_refused() {
+    use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
+
     let app = spawn_app().await;
     let one = app.create_case(valid_case("530102", "R-1")).await;
     let two = app.create_case(valid_case("530102", "R-2")).await;
-    let request = |parent: &str, key: &str| CreateMeasureRequest {
+    let key = uuid::Uuid::new_v4().to_string();
+    let request = |parent: &str| CreateMeasureRequest {
         parent: parent.to_owned(),
         measure: Some(measure(MeasureKind::Protest, date(2020, 4, 1))),
-        request_id: key.to_owned(),
+        request_id: key.clone(),
     };
-    let mut concurrent = 0;
-    for _ in 0..20 {
-        let key = uuid::Uuid::new_v4().to_string();
-        let (mut a, mut b) = (app.cases.clone(), app.cases.clone());
-        let (first, second) = tokio::join!(
-            a.create_measure(request(&one.name, &key)),
-            b.create_measure(request(&two.name, &key))
-        );
-        let mut stored = 0;
-        for (result, parent, other) in [(first, &one, &two), (second, &two, &one)] {
-            match result {
-                Ok(created) => {
-                    stored += 1;
-                    assert!(
-                        created
-                            .into_inner()
-                            .measure
-                            .unwrap()
-                            .name
-                            .starts_with(&parent.name)
-                    );
-                }
-                Err(status) if status.code() == Code::Aborted => {
-                    concurrent += 1;
-                    let info = assert_error_info(&status, "CONCURRENT_REQUEST");
-                    assert!(
-                        info.metadata["constraint"].contains("request_id"),
-                        "{info:?}"
-                    );
-                    // The retry is refused by field: the key went to the other case.
-                    let retry = app
-                        .cases
-                        .clone()
-                        .create_measure(request(&parent.name, &key))
-                        .await
-                        .unwrap_err();
-                    assert_invalid_field(&retry, "request_id");
-                    assert!(retry.message().contains(&other.name), "{retry:?}");
-                }
-                Err(status) => assert_invalid_field(&status, "request_id"),
-            }
+    // The first use of the key, held open in a transaction of its own.
+    let mut first = AsyncPgConnection::establish(&app.db_url).await.unwrap();
+    first
+        .batch_execute(&format!(
+            "BEGIN; INSERT INTO measures (case_id, kind, issued_on, addressee_type, addressee, \
+             adoption, request_id) VALUES ({}, 1, '2020-04-01', 1, 'court', 1, '{key}')",
+            trailing_id(&one.name)
+        ))
+        .await
+        .unwrap();
+    let mut cases = app.cases.clone();
+    let second = tokio::spawn({
+        let request = request(&two.name);
+        async move { cases.create_measure(request).await }
+    });
+    // Until the second request waits on the key's index.
+    let mut watcher = AsyncPgConnection::establish(&app.db_url).await.unwrap();
+    let mut waited = 0;
+    loop {
+        use diesel_async::RunQueryDsl;
+        let waiting: i64 = diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
+            "(SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+              AND wait_event_type = 'Lock')",
+        ))
+        .get_result(&mut watcher)
+        .await
+        .unwrap();
+        if waiting > 0 {
+            break;
         }
-        assert_eq!(stored, 1, "one of the two calls stores its measure");
+        waited += 1;
+        assert!(waited < 500, "the second request never waited on the key");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
-    let total =
-        app.get_case(&one.name).await.measures.len() + app.get_case(&two.name).await.measures.len();
-    assert_eq!(total, 20, "one measure per request id");
-    eprintln!("{concurrent} of 20 pairs met at the unique index");
+    first.batch_execute("COMMIT").await.unwrap();
+
+    let status = second.await.unwrap().unwrap_err();
+    assert_eq!(status.code(), Code::Aborted, "{status:?}");
+    let info = assert_error_info(&status, "CONCURRENT_REQUEST");
+    assert_eq!(info.metadata["constraint"], "measures_request_id_key");
+    assert!(status.message().contains("retry"), "{status:?}");
+    // Nothing stored on the second case; the retry is refused by field, naming the first.
+    assert!(app.get_case(&two.name).await.measures.is_empty());
+    let retry = app
+        .cases
+        .clone()
+        .create_measure(request(&two.name))
+        .await
+        .unwrap_err();
+    assert_invalid_field(&retry, "request_id");
+    assert!(retry.message().contains(&one.name), "{retry:?}");
+    assert!(app.get_case(&two.name).await.measures.is_empty());
 }
 
 #[tokio::test]
