@@ -12,7 +12,7 @@ use tonic::{Request, Response, Status};
 
 use super::{AppState, actor, convert, existing_region, pagination, validate};
 use crate::db::models::{NewRelease, RegionRow, ReleaseRow};
-use crate::db::{history, releases, revisions, rollup, totals};
+use crate::db::{history, releases, revisions, rollup, snapshot, totals};
 use crate::domain::date;
 use crate::domain::metric::{self, BucketTally, METRICS, Tally, change_percent};
 use crate::domain::period::{DateSpan, Period};
@@ -246,7 +246,7 @@ async fn rollup_spec(
 
 /// The figures of a subtree per bucket region, from the kept totals (now) or rebuilt from
 /// the records and their revisions (as of a past moment), and the moment they reflect. Reads
-/// several statements: call it in a [`snapshot!`].
+/// several statements: call it in a [`snapshot!`](crate::db::snapshot).
 async fn bucket_figures(
     state: &AppState,
     conn: &mut AsyncPgConnection,
@@ -355,32 +355,13 @@ async fn pending(
     Ok(classes)
 }
 
-/// `snapshot!(conn, |c| body)` runs `body` (an expression that may `.await`, with the
-/// connection as `c`) in one snapshot: a read-only repeatable-read transaction, so that every
-/// statement of a rollup, a drill-down or a diff sees the same committed writes. The as-of
-/// time it reports is the transaction's start. Not covered: records are stamped with their
-/// writer's transaction start, so a write that began before the snapshot and committed after
-/// it is missing from the snapshot yet stamped before its as-of (a later as-of rebuild or
-/// diff counts it). An as-of rollup of a large subtree holds its snapshot while it reads
-/// every case of the subtree, a chunk at a time (each statement under `statement_timeout`).
-macro_rules! snapshot {
-    ($conn:expr, |$c:ident| $body:expr) => {
-        $conn
-            .build_transaction()
-            .repeatable_read()
-            .read_only()
-            .run::<_, ApiError, _>(async |$c| $body)
-            .await
-    };
-}
-
-/// Computes a rollup in one snapshot (see [`snapshot!`]).
+/// Computes a rollup in one snapshot (see [`snapshot!`](crate::db::snapshot)).
 async fn compute_in_snapshot(
     state: &AppState,
     conn: &mut AsyncPgConnection,
     spec: &RollupSpec,
 ) -> Result<pb::Rollup, ApiError> {
-    snapshot!(conn, |conn| compute(state, conn, spec).await)
+    snapshot!(conn, ApiError, |conn| compute(state, conn, spec).await)
 }
 
 /// Computes a rollup: several statements, so in the caller's snapshot.
@@ -719,7 +700,7 @@ impl ReportService for ReportApi {
             indicators: false,
         };
         let state = &self.state;
-        let (live, changes) = snapshot!(conn, |conn| {
+        let (live, changes) = snapshot!(conn, ApiError, |conn| {
             let live = compute(state, conn, &spec).await?;
             let changes = figure_changes(conn, &released, &live, &spec, released_at).await?;
             Ok((live, changes))
@@ -783,7 +764,7 @@ impl ReportService for ReportApi {
         let region = spec.region.as_str();
         let state = &self.state;
         // The parts and the cases behind the own part, from the same moment.
-        let (buckets, (cases, more)) = snapshot!(conn, |conn| {
+        let (buckets, (cases, more)) = snapshot!(conn, ApiError, |conn| {
             let (buckets, _) = bucket_figures(
                 state,
                 conn,

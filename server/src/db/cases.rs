@@ -521,15 +521,11 @@ pub async fn attach_records(
 }
 
 /// Cases `ids` (those that exist, in no particular order) with everything under them, read in
-/// one snapshot: a read-only repeatable-read transaction of its own, so that a write committed
-/// between the four reads cannot pair a case with another moment's records. Not for use
-/// inside a transaction.
+/// one [`snapshot!`](super::snapshot), so that a write committed between the four reads cannot
+/// pair a case with another moment's records. Not for use inside a transaction.
 pub async fn get_many(conn: &mut AsyncPgConnection, ids: &[i64]) -> QueryResult<Vec<CaseRecord>> {
-    conn.build_transaction()
-        .repeatable_read()
-        .read_only()
-        .run::<_, diesel::result::Error, _>(async move |conn| read_many(conn, ids).await)
-        .await
+    super::snapshot!(conn, diesel::result::Error, |conn| read_many(conn, ids)
+        .await)
 }
 
 /// One case with everything under it, in the caller's transaction, which has the case locked.

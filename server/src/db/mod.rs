@@ -1,6 +1,27 @@
 //! The PostgreSQL store: connection pool, database set-up and migrations, and one module of
 //! query functions per record.
 
+/// `snapshot!(conn, E, |c| body)` runs `body` (an expression that may `.await`, with the
+/// connection as `c`, giving `Result<_, E>`) in one snapshot: a read-only repeatable-read
+/// transaction, so that every statement of a case read, a rollup, a drill-down or a diff sees
+/// the same committed writes. Not inside another transaction. The as-of time a rollup reports
+/// is the transaction's start. Not covered: records are stamped with their writer's
+/// transaction start, so a write that began before the snapshot and committed after it is
+/// missing from the snapshot yet stamped before its as-of (a later as-of rebuild or diff
+/// counts it). An as-of rollup of a large subtree holds its snapshot while it reads every case
+/// of the subtree, a chunk at a time (each statement under `statement_timeout`).
+macro_rules! snapshot {
+    ($conn:expr, $error:ty, |$c:ident| $body:expr) => {
+        $conn
+            .build_transaction()
+            .repeatable_read()
+            .read_only()
+            .run::<_, $error, _>(async |$c| $body)
+            .await
+    };
+}
+pub(crate) use snapshot;
+
 pub mod cases;
 pub mod history;
 pub mod models;
