@@ -32,7 +32,9 @@
 //! connections for the GetCase/Health load, default 4), `--rollup-calls N` (default 200),
 //! `--baseline-calls N` (default 20), `--seconds S` (per throughput figure, default 5),
 //! `--seed N`, `--keep-db` (leave the databases for inspection), `--import-only` (no COPY,
-//! rollups or GetCase: to tune the import), `--get-only` (no COPY or rollups: to tune GetCase).
+//! rollups or GetCase: to tune the import), `--get-only` (no COPY or rollups: to tune GetCase),
+//! `--get-only --database NAME` (GetCase on a database kept by `--keep-db`, no import; the
+//! server applies its pending migrations to it first).
 //! `PROCURA_BENCH_DATABASE_URL` is the PostgreSQL server (default
 //! `postgres://postgres@127.0.0.1:5432`); `psql` must be on the PATH. To see where the server's
 //! time goes, `PROCURA_BENCH_SERVER_DB_SETTINGS` sets parameters on its database before it
@@ -93,13 +95,16 @@ struct Args {
     import_only: bool,
     /// Skip the COPY baseline and the rollups: import, then time GetCase (to tune it).
     get_only: bool,
+    /// With `get_only`: a database kept by an earlier run (`--keep-db`) to read instead of
+    /// importing into a fresh one; it is left in place.
+    database: Option<String>,
     /// False when run without `--bench` (e.g. `cargo test --benches`): a quick smoke run.
     full: bool,
 }
 
 const USAGE: &str = "usage: cargo bench -p procura-tests --bench national -- [--cases N] \
     [--report FILE] [--batch N] [--in-flight N] [--channels N] [--rollup-calls N] \
-    [--baseline-calls N] [--seconds S] [--seed N] [--keep-db] [--import-only] [--get-only]";
+    [--baseline-calls N] [--seconds S] [--seed N] [--keep-db] [--import-only] [--get-only [--database NAME]]";
 
 fn number(text: &str) -> Result<u64> {
     text.replace(['_', ','], "")
@@ -124,6 +129,7 @@ impl Args {
             keep_db: false,
             import_only: false,
             get_only: false,
+            database: None,
             full,
         };
         let mut it = raw.into_iter();
@@ -146,6 +152,7 @@ impl Args {
                 "--keep-db" => args.keep_db = true,
                 "--import-only" => args.import_only = true,
                 "--get-only" => args.get_only = true,
+                "--database" => args.database = Some(value()?),
                 "-h" | "--help" => bail!("{USAGE}"),
                 other => bail!("unknown argument `{other}`\n{USAGE}"),
             }
@@ -165,6 +172,10 @@ impl Args {
         ensure!(
             !(args.import_only && args.get_only),
             "--import-only and --get-only exclude each other"
+        );
+        ensure!(
+            args.database.is_none() || args.get_only,
+            "--database reads a kept database: it goes with --get-only"
         );
         Ok(args)
     }
@@ -1731,7 +1742,10 @@ async fn run(args: Args) -> Result<String> {
     let n = args.cases;
     let binary = build_server()?;
     let pid = std::process::id();
-    let server_db = format!("procura_bench_{pid}");
+    let server_db = args
+        .database
+        .clone()
+        .unwrap_or_else(|| format!("procura_bench_{pid}"));
     let copy_db = format!("procura_bench_{pid}_copy");
     let mut cleanup = Cleanup {
         server: None,
@@ -1770,9 +1784,14 @@ async fn run(args: Args) -> Result<String> {
         Some(copy)
     };
 
-    // 2. The server on a fresh database, and the import.
-    cleanup.databases.push(server_db.clone());
-    if let Ok(settings) = std::env::var("PROCURA_BENCH_SERVER_DB_SETTINGS") {
+    // 2. The server on a fresh database, and the import (none on a kept database).
+    if args.database.is_none() {
+        cleanup.databases.push(server_db.clone());
+    }
+    if let (Ok(settings), None) = (
+        std::env::var("PROCURA_BENCH_SERVER_DB_SETTINGS"),
+        &args.database,
+    ) {
         // An empty database with the settings; the server applies its own migrations.
         psql(
             &db_url("postgres"),
@@ -1815,6 +1834,9 @@ async fn run(args: Args) -> Result<String> {
     let mut growth: Vec<(u64, Latency, Option<u64>)> = Vec::new();
     let mut bounds: Vec<u64> = CHECKPOINTS.iter().copied().filter(|c| *c < n).collect();
     bounds.push(n);
+    if args.database.is_some() {
+        bounds.clear();
+    }
     let mut from = 0;
     let ticks = clock_ticks();
     let mut cpu = (0.0, 0.0, 0.0, 0.0);
@@ -1890,7 +1912,10 @@ async fn run(args: Args) -> Result<String> {
     );
     eprintln!("{batch_line}\n{cpu_line}");
     let Some(copy) = copy else {
-        let mut out = format!("{batch_line}\n{cpu_line}\n");
+        let mut out = match args.database {
+            Some(_) => String::new(),
+            None => format!("{batch_line}\n{cpu_line}\n"),
+        };
         if args.get_only {
             settle()?;
             let (ids, rates) = time_gets(&url, &server_db, server_pid, ticks, &args).await?;

@@ -314,9 +314,7 @@ impl CaseService for CaseApi {
             .load(id)
             .await?
             .ok_or_else(|| case_not_found(id))?;
-        Ok(Response::new(pb::GetCaseResponse {
-            case: Some(convert::case(case)),
-        }))
+        Ok(Response::new(pb::GetCaseResponse { case: Some(case) }))
     }
 
     #[tracing::instrument(skip_all, fields(region = %request.get_ref().region))]

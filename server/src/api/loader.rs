@@ -1,13 +1,14 @@
 //! Reads of single cases that arrive together are answered together: while the database is
-//! busy with one batch of `GetCase` reads, the next ones wait in a queue and go out together:
-//! four pipelined statements (cases, measures, resolutions, aid grants, each by
-//! `= ANY(ids)`) in one round trip, between the `BEGIN` and `COMMIT` of a read-only
-//! repeatable-read transaction. A lone call goes out at once, so batching adds no wait; under
-//! load it saves statements, round trips and a connection checkout per call.
+//! busy with one batch of `GetCase` reads, the next ones wait in a queue and go out together,
+//! as one statement reading their kept answers (`case_docs` by `= ANY(ids)`, see
+//! [`crate::db::docs`]). A lone call goes out at once, so batching adds no wait; under load it
+//! saves statements, round trips and a connection checkout per call.
 //!
-//! That transaction is the batch's one snapshot, taken after each of its calls arrived, so a
-//! reader sees every write committed before it asked, and a case always with the records of
-//! the same moment.
+//! Cases without a kept answer (stored before the answers were kept) are read from their
+//! records: four pipelined statements (cases, measures, resolutions, aid grants) in one
+//! read-only repeatable-read transaction. Either way the read starts after each of its calls
+//! arrived, so a reader sees every write committed before it asked, and a case always with the
+//! records of the same moment.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -15,9 +16,12 @@ use std::sync::Arc;
 use tokio::sync::{Semaphore, mpsc, oneshot};
 use tonic::Status;
 
+use procura_proto::v1 as pb;
+
+use crate::api::convert;
 use crate::db::Pool;
 use crate::db::cases as store;
-use crate::db::models::CaseRecord;
+use crate::db::docs;
 use crate::error::ApiError;
 
 /// Most cases read by one batch.
@@ -27,7 +31,7 @@ const BATCHES_IN_FLIGHT: usize = crate::db::READER_CONNECTIONS;
 /// Calls that may wait in the queue before callers wait to enter it.
 const QUEUE: usize = 4096;
 
-type Reply = Result<Option<CaseRecord>, Status>;
+type Reply = Result<Option<pb::Case>, Status>;
 
 struct Waiter {
     id: i64,
@@ -93,12 +97,24 @@ async fn answer(pool: &Pool, waiters: Vec<Waiter>) {
     ids.dedup();
     let read = async {
         let mut conn = pool.get().await?;
-        Ok::<_, ApiError>(store::get_many(&mut conn, &ids).await?)
+        let mut by_id: HashMap<i64, pb::Case> = docs::read(&mut conn, &ids)
+            .await?
+            .into_iter()
+            .filter_map(|(id, doc)| Some((id, docs::decode(&doc)?)))
+            .collect();
+        let unkept: Vec<i64> = ids
+            .iter()
+            .copied()
+            .filter(|id| !by_id.contains_key(id))
+            .collect();
+        if !unkept.is_empty() {
+            let records = store::get_many(&mut conn, &unkept).await?;
+            by_id.extend(records.into_iter().map(|r| (r.case.id, convert::case(r))));
+        }
+        Ok::<_, ApiError>(by_id)
     };
     match read.await {
-        Ok(records) => {
-            let mut by_id: HashMap<i64, CaseRecord> =
-                records.into_iter().map(|r| (r.case.id, r)).collect();
+        Ok(mut by_id) => {
             let repeated = ids.len() < waiters.len();
             for waiter in waiters {
                 // A case asked for twice in one batch is copied; otherwise it is moved.

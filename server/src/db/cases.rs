@@ -1,21 +1,23 @@
 //! Queries on cases and the records under them. Writes that touch a case bump its version,
 //! which is its etag.
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use diesel::result::QueryResult;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use diesel::QueryableByName;
-use diesel::sql_types::{Array, BigInt, Bool, Date, Integer, Nullable, SmallInt, Text};
+use diesel::sql_types::{
+    Array, BigInt, Bool, Date, Integer, Nullable, SmallInt, Text, Timestamptz,
+};
 
 use super::models::{
     AidRow, CaseRecord, CaseRow, MeasureRow, NewAid, NewCase, NewCaseRecord, NewMeasure,
     NewResolution, NewRevision, ResolutionRow,
 };
 use super::schema::{cases, judicial_aid, measures, region_ancestors, resolutions};
-use super::{revisions, totals};
+use super::{docs, revisions, totals};
 use crate::domain::record::{self, CaseState};
 
 /// Largest number of rows inserted by one statement (PostgreSQL takes at most 65,535
@@ -44,12 +46,14 @@ pub async fn insert_batch(
 ) -> QueryResult<Vec<Stored>> {
     use std::collections::HashMap;
     let mut created: HashMap<(String, String), i64> = HashMap::new();
+    // Stamped by the database with the transaction's start, so the same for every row.
+    let mut stamped = None;
     for chunk in batch.chunks(INSERT_CHUNK) {
         let rows: Vec<InsertedCase> = insert_cases(conn, chunk, actor, reason).await?;
-        created.extend(
-            rows.into_iter()
-                .map(|row| ((row.region_code, row.case_number), row.id)),
-        );
+        for row in rows {
+            stamped.get_or_insert((row.create_time, row.update_time));
+            created.insert((row.region_code, row.case_number), row.id);
+        }
     }
     let mut outcomes = Vec::with_capacity(batch.len());
     let mut lookups = Vec::new();
@@ -129,8 +133,9 @@ pub async fn insert_batch(
         }));
         deltas.add_state(&record.state(), 1);
     }
+    let mut measure_ids = Vec::with_capacity(measures.len());
     for chunk in measures.chunks(INSERT_CHUNK) {
-        insert_measures(conn, chunk).await?;
+        measure_ids.extend(insert_measures(conn, chunk).await?);
     }
     for chunk in resolutions.chunks(INSERT_CHUNK) {
         diesel::insert_into(resolutions::table)
@@ -138,14 +143,127 @@ pub async fn insert_batch(
             .execute(conn)
             .await?;
     }
+    let mut aid_ids = Vec::with_capacity(aid.len());
     for chunk in aid.chunks(INSERT_CHUNK) {
-        diesel::insert_into(judicial_aid::table)
-            .values(chunk)
-            .execute(conn)
-            .await?;
+        aid_ids.extend(
+            diesel::insert_into(judicial_aid::table)
+                .values(chunk)
+                .returning((judicial_aid::id, judicial_aid::case_id))
+                .get_results::<(i64, i64)>(conn)
+                .await?,
+        );
     }
     totals::apply(conn, deltas).await?;
+    if let Some(stamped) = stamped {
+        match answers(batch, &outcomes, stamped, &measure_ids, &aid_ids) {
+            Some(answers) => docs::store(conn, &answers).await?,
+            None => tracing::warn!(
+                "the ids returned by an import's inserts did not line up with its records: \
+                 its cases will be read from their records"
+            ),
+        }
+    }
     Ok(outcomes)
+}
+
+/// The GetCase answers of the cases `batch` created, built from what was sent and the ids and
+/// times the database gave: `measure_ids` and `aid_ids` are the (id, case id) pairs the inserts
+/// returned, in the order they were sent. None if those do not line up with the records (then
+/// the cases are read from their records, which is slower, never wrong).
+fn answers(
+    batch: &[NewCaseRecord],
+    outcomes: &[Stored],
+    (create_time, update_time): (DateTime<Utc>, DateTime<Utc>),
+    measure_ids: &[(i64, i64)],
+    aid_ids: &[(i64, i64)],
+) -> Option<Vec<(i64, Vec<u8>)>> {
+    let ascending = |ids: &[(i64, i64)]| ids.windows(2).all(|w| w[0].0 < w[1].0);
+    if !ascending(measure_ids) || !ascending(aid_ids) {
+        return None;
+    }
+    let mut measure_ids = measure_ids.iter();
+    let mut aid_ids = aid_ids.iter();
+    let mut answers = Vec::with_capacity(outcomes.len());
+    for (record, outcome) in batch.iter().zip(outcomes) {
+        let Stored::Created(id) = *outcome else {
+            continue;
+        };
+        let mut measures = Vec::with_capacity(record.measures.len());
+        for m in &record.measures {
+            let &(measure_id, case_id) = measure_ids.next()?;
+            if case_id != id {
+                return None;
+            }
+            measures.push(MeasureRow {
+                id: measure_id,
+                case_id,
+                kind: m.kind,
+                issued_on: m.issued_on,
+                addressee_type: m.addressee_type,
+                addressee: m.addressee.clone(),
+                adoption: m.adoption,
+                answered_on: m.answered_on,
+                request_id: m.request_id,
+                create_time,
+                update_time,
+            });
+        }
+        let mut aid = Vec::with_capacity(record.aid.len());
+        for a in &record.aid {
+            let &(grant_id, case_id) = aid_ids.next()?;
+            if case_id != id {
+                return None;
+            }
+            aid.push(AidRow {
+                id: grant_id,
+                case_id,
+                granted_on: a.granted_on,
+                amount_fen: a.amount_fen,
+                recipient: a.recipient.clone(),
+                request_id: a.request_id,
+                create_time,
+            });
+        }
+        let resolution = record.resolution.as_ref().map(|r| ResolutionRow {
+            case_id: id,
+            method: r.method,
+            resolved_on: r.resolved_on,
+            note: r.note.clone(),
+            request_id: r.request_id,
+            create_time,
+        });
+        let c = &record.case;
+        let case = CaseRow {
+            id,
+            region_code: c.region_code.clone(),
+            case_number: c.case_number.clone(),
+            case_type: c.case_type,
+            status: c.status,
+            applicant_type: c.applicant_type,
+            sector: c.sector,
+            accepted_on: c.accepted_on,
+            concluded_on: c.concluded_on,
+            leader_handled: c.leader_handled,
+            public_hearing: c.public_hearing,
+            private_enterprise: c.private_enterprise,
+            spp_listed_batch: c.spp_listed_batch,
+            typical: c.typical,
+            summary: c.summary.clone(),
+            request_id: c.request_id,
+            version: 1,
+            create_time,
+            update_time,
+        };
+        let doc = docs::encode(CaseRecord {
+            case,
+            measures,
+            resolution,
+            aid,
+        });
+        answers.push((id, doc));
+    }
+    // Every id returned belongs to a created case.
+    (measure_ids.next().is_none() && aid_ids.next().is_none()).then_some(answers)
 }
 
 #[derive(QueryableByName)]
@@ -156,6 +274,10 @@ struct InsertedCase {
     region_code: String,
     #[diesel(sql_type = Text)]
     case_number: String,
+    #[diesel(sql_type = Timestamptz)]
+    create_time: DateTime<Utc>,
+    #[diesel(sql_type = Timestamptz)]
+    update_time: DateTime<Utc>,
 }
 
 /// One multi-row insert of cases, column arrays bound once (see `insert_cases.sql`).
@@ -238,6 +360,7 @@ pub async fn record_change(
     let mut deltas = totals::Deltas::new();
     deltas.change(Some(before), Some(&after_state));
     totals::apply(conn, deltas).await?;
+    docs::store(conn, &[(id, docs::encode(after.clone()))]).await?;
     Ok(after)
 }
 
@@ -254,8 +377,12 @@ pub async fn find_by_request_id(
         .optional()
 }
 
-/// One multi-row insert of measures (their `case_id` set), column arrays bound once.
-async fn insert_measures(conn: &mut AsyncPgConnection, chunk: &[NewMeasure]) -> QueryResult<()> {
+/// One multi-row insert of measures (their `case_id` set), column arrays bound once; the
+/// (id, case id) of each, in the order sent.
+async fn insert_measures(
+    conn: &mut AsyncPgConnection,
+    chunk: &[NewMeasure],
+) -> QueryResult<Vec<(i64, i64)>> {
     diesel::sql_query(include_str!("insert_measures.sql"))
         .bind::<Array<BigInt>, _>(chunk.iter().map(|m| m.case_id).collect::<Vec<_>>())
         .bind::<Array<SmallInt>, _>(chunk.iter().map(|m| m.kind).collect::<Vec<_>>())
@@ -272,9 +399,17 @@ async fn insert_measures(conn: &mut AsyncPgConnection, chunk: &[NewMeasure]) -> 
         .bind::<Array<Nullable<diesel::sql_types::Uuid>>, _>(
             chunk.iter().map(|m| m.request_id).collect::<Vec<_>>(),
         )
-        .execute(conn)
+        .load::<InsertedMeasure>(conn)
         .await
-        .map(drop)
+        .map(|rows| rows.into_iter().map(|r| (r.id, r.case_id)).collect())
+}
+
+#[derive(QueryableByName)]
+struct InsertedMeasure {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+    #[diesel(sql_type = BigInt)]
+    case_id: i64,
 }
 
 /// Inserts one measure (its `case_id` set).

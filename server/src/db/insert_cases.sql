@@ -1,5 +1,5 @@
 -- Inserts a batch of cases given column by column, skipping any whose (region, case number) or
--- request id is stored already; returns the keys of those inserted.
+-- request id is stored already; returns the keys and times of those inserted.
 INSERT INTO cases (region_code, case_number, case_type, status, applicant_type, sector,
                    accepted_on, concluded_on, leader_handled, public_hearing, private_enterprise,
                    spp_listed_batch, typical, summary, request_id, created_by, create_reason)
@@ -9,4 +9,4 @@ SELECT unnest($1::text[]), unnest($2::text[]), unnest($3::smallint[]), unnest($4
        unnest($13::bool[]), unnest($14::text[]), unnest($15::uuid[]), unnest($16::text[]),
        unnest($17::text[])
 ON CONFLICT DO NOTHING
-RETURNING id, region_code, case_number
+RETURNING id, region_code, case_number, create_time, update_time

@@ -23,6 +23,7 @@ macro_rules! snapshot {
 pub(crate) use snapshot;
 
 pub mod cases;
+pub mod docs;
 pub mod history;
 pub mod models;
 pub mod regions;

@@ -122,6 +122,15 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Each case's GetCase answer, ready (`procura.v1.Case`, protobuf-encoded), as of the
+    /// case's current version; see `db::docs`.
+    case_docs (case_id) {
+        case_id -> BigInt,
+        doc -> Bytea,
+    }
+}
+
 diesel::joinable!(case_revisions -> cases (case_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -133,4 +142,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     judicial_aid,
     case_revisions,
     releases,
+    case_docs,
 );

@@ -11,6 +11,7 @@ mod cases;
 mod cli;
 mod cli_releases;
 mod demo;
+mod docs;
 mod errors;
 mod health;
 mod helpers;

@@ -1,0 +1,39 @@
+-- Each case's GetCase answer, ready: the procura.v1.Case message (the case with its measures,
+-- resolution and aid grants), protobuf-encoded, as of the case's current version. GetCase reads
+-- one row here instead of a case row and three tables of records. A case with no row here is
+-- read from the records (cases stored before this migration, or a batch whose answers could not
+-- be built); nothing here is the only copy of anything.
+--
+-- No foreign key to cases: cases are never deleted (withdrawal is a status), and an import
+-- would pay one more index probe per case for it.
+CREATE TABLE case_docs (
+    case_id bigint PRIMARY KEY,
+    doc     bytea NOT NULL
+);
+
+-- Every change to a case bumps its version. A kept answer is of one version only: the change
+-- drops it in its own transaction, and the writer stores the new one after (db::docs::store).
+-- A writer that did not would leave the case to be read from its records, never stale.
+CREATE FUNCTION procura_drop_case_doc() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM case_docs WHERE case_id = OLD.id;
+    RETURN NULL;
+END;
+$$;
+CREATE TRIGGER case_docs_follow_version AFTER UPDATE ON cases
+    FOR EACH ROW WHEN (OLD.version IS DISTINCT FROM NEW.version) EXECUTE FUNCTION procura_drop_case_doc();
+
+-- Records under a case change only together with a version bump of the case; these triggers
+-- hold that even for a change made outside procura (e.g. by hand in psql).
+CREATE FUNCTION procura_drop_case_doc_of_record() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM case_docs WHERE case_id = OLD.case_id;
+    RETURN NULL;
+END;
+$$;
+CREATE TRIGGER case_docs_follow_measures AFTER UPDATE OR DELETE ON measures
+    FOR EACH ROW EXECUTE FUNCTION procura_drop_case_doc_of_record();
+CREATE TRIGGER case_docs_follow_resolutions AFTER UPDATE OR DELETE ON resolutions
+    FOR EACH ROW EXECUTE FUNCTION procura_drop_case_doc_of_record();
+CREATE TRIGGER case_docs_follow_aid AFTER UPDATE OR DELETE ON judicial_aid
+    FOR EACH ROW EXECUTE FUNCTION procura_drop_case_doc_of_record();

@@ -1,0 +1,250 @@
+//! GetCase answers from the kept answers (`case_docs`): the same case as read from its records
+//! (ListCases reads those), after every kind of write, and never stale, even after a change
+//! made by hand in the database.
+
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
+use procura_proto::v1::{
+    Adoption, Case, CaseStatus, CreateJudicialAidRequest, CreateMeasureRequest,
+    CreateResolutionRequest, ImportCasesRequest, ListCasesRequest, MeasureKind, ResolutionMethod,
+    UpdateMeasureRequest,
+};
+use tokio_stream::StreamExt;
+
+use crate::helpers::*;
+
+/// How many cases of `ids` have a kept answer.
+async fn kept(app: &TestApp, ids: &[&str]) -> i64 {
+    let mut conn = AsyncPgConnection::establish(&app.db_url).await.unwrap();
+    diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(&format!(
+        "(SELECT count(*) FROM case_docs WHERE case_id IN ({}))",
+        ids.join(",")
+    )))
+    .get_result(&mut conn)
+    .await
+    .unwrap()
+}
+
+/// The case `name` as ListCases reads it from the records (withdrawn cases included).
+async fn listed(app: &TestApp, name: &str) -> Case {
+    let mut all = Vec::new();
+    for status in [
+        CaseStatus::Accepted,
+        CaseStatus::Concluded,
+        CaseStatus::Withdrawn,
+    ] {
+        all.extend(
+            app.list_all_cases(ListCasesRequest {
+                status: status as i32,
+                page_size: 1000,
+                ..Default::default()
+            })
+            .await,
+        );
+    }
+    all.into_iter()
+        .find(|c| c.name == name)
+        .unwrap_or_else(|| panic!("{name} is not listed"))
+}
+
+/// GetCase answers `name` from its kept answer, and that answer is the case as listed.
+async fn assert_served_as_stored(app: &TestApp, name: &str, step: &str) -> Case {
+    assert_eq!(
+        kept(app, &[trailing_id(name)]).await,
+        1,
+        "{step}: no kept answer for {name}"
+    );
+    let got = app.get_case(name).await;
+    assert_eq!(
+        got,
+        listed(app, name).await,
+        "{step}: GetCase differs from the records"
+    );
+    got
+}
+
+#[tokio::test]
+async fn get_case_answers_the_stored_case_after_every_kind_of_write() {
+    let app = spawn_app().await;
+    let mut new = valid_case("530102", "D-1");
+    new.measures
+        .push(measure(MeasureKind::Protest, date(2020, 3, 2)));
+    new.aid_grants.push(aid(date(2020, 3, 9), 150_000));
+    let created = app.create_case(new).await;
+    let case = assert_served_as_stored(&app, &created.name, "created").await;
+    assert_eq!(case, created);
+
+    let mut edit = case.clone();
+    edit.summary = "corrected summary".to_owned();
+    let updated = app.update_case(edit, &["summary"]).await.unwrap();
+    let case = assert_served_as_stored(&app, &case.name, "updated").await;
+    assert_eq!(case.summary, "corrected summary");
+    assert_eq!(case.etag, updated.etag);
+
+    let mut cases = app.cases.clone();
+    cases
+        .create_measure(CreateMeasureRequest {
+            parent: case.name.clone(),
+            measure: Some(measure(
+                MeasureKind::TrialViolationSuggestion,
+                date(2020, 4, 1),
+            )),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap();
+    let case = assert_served_as_stored(&app, &case.name, "measure added").await;
+    assert_eq!(case.measures.len(), 2);
+
+    let adopted = answered(
+        case.measures[1].clone(),
+        Adoption::Adopted,
+        date(2020, 5, 6),
+    );
+    cases
+        .update_measure(UpdateMeasureRequest {
+            measure: Some(adopted),
+            update_mask: Some(field_mask(&["adoption", "answered_on"])),
+            reason: "reply received".to_owned(),
+        })
+        .await
+        .unwrap();
+    let case = assert_served_as_stored(&app, &case.name, "measure answered").await;
+    assert_eq!(case.measures[1].adoption, Adoption::Adopted as i32);
+
+    cases
+        .create_resolution(CreateResolutionRequest {
+            parent: case.name.clone(),
+            resolution: Some(resolution(
+                ResolutionMethod::Reconciliation,
+                date(2020, 6, 1),
+            )),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap();
+    let case = assert_served_as_stored(&app, &case.name, "resolution added").await;
+    assert!(case.resolution.is_some());
+
+    cases
+        .create_judicial_aid(CreateJudicialAidRequest {
+            parent: case.name.clone(),
+            aid_grant: Some(aid(date(2020, 6, 2), 80_000)),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap();
+    let case = assert_served_as_stored(&app, &case.name, "aid added").await;
+    assert_eq!(case.aid_grants.len(), 2);
+
+    let mut withdraw = case.clone();
+    withdraw.status = CaseStatus::Withdrawn as i32;
+    app.update_case(withdraw, &["status"]).await.unwrap();
+    let case = assert_served_as_stored(&app, &case.name, "withdrawn").await;
+    assert_eq!(case.status, CaseStatus::Withdrawn as i32);
+}
+
+#[tokio::test]
+async fn imported_cases_are_answered_as_stored() {
+    let app = spawn_app().await;
+    let mut sent = Vec::new();
+    for i in 0..40 {
+        let mut case = valid_case(
+            if i % 2 == 0 { "530102" } else { "110101" },
+            &format!("I-{i}"),
+        );
+        for k in 0..(i % 4) {
+            case.measures
+                .push(measure(MeasureKind::Protest, date(2020, 3 + k, 3)));
+        }
+        if i % 3 == 0 {
+            case.resolution = Some(resolution(ResolutionMethod::Other, date(2020, 7, 1)));
+        }
+        if i % 5 == 0 {
+            case.aid_grants
+                .push(aid(date(2020, 8, 1), 1_000 + i64::from(i)));
+            case.aid_grants.push(aid(date(2020, 8, 2), 2_000));
+        }
+        sent.push(case);
+    }
+    // Two batches, the second sent twice: already present cases get no new answer.
+    let batches = vec![
+        ImportCasesRequest {
+            batch_number: 1,
+            cases: sent[..25].to_vec(),
+        },
+        ImportCasesRequest {
+            batch_number: 2,
+            cases: sent[25..].to_vec(),
+        },
+        ImportCasesRequest {
+            batch_number: 3,
+            cases: sent[25..].to_vec(),
+        },
+    ];
+    let acks: Vec<_> = app
+        .cases
+        .clone()
+        .import_cases(tokio_stream::iter(batches))
+        .await
+        .unwrap()
+        .into_inner()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .unwrap();
+    assert_eq!(acks.len(), 3);
+    let counts: Vec<(i32, i32, usize)> = acks
+        .iter()
+        .map(|a| (a.created, a.already_present, a.rejections.len()))
+        .collect();
+    assert_eq!(counts, [(25, 0, 0), (15, 0, 0), (0, 15, 0)]);
+
+    let stored = app
+        .list_all_cases(ListCasesRequest {
+            page_size: 1000,
+            ..Default::default()
+        })
+        .await;
+    assert_eq!(stored.len(), 40);
+    let ids: Vec<&str> = stored.iter().map(|c| trailing_id(&c.name)).collect();
+    assert_eq!(
+        kept(&app, &ids).await,
+        40,
+        "every imported case has a kept answer"
+    );
+    for case in &stored {
+        assert_eq!(&app.get_case(&case.name).await, case);
+    }
+}
+
+#[tokio::test]
+async fn a_change_made_by_hand_in_the_database_is_never_answered_stale() {
+    let app = spawn_app().await;
+    let mut new = valid_case("530102", "H-1");
+    new.measures
+        .push(measure(MeasureKind::Protest, date(2020, 3, 2)));
+    let case = app.create_case(new).await;
+    let id = trailing_id(&case.name).to_owned();
+    assert_served_as_stored(&app, &case.name, "created").await;
+
+    let mut conn = AsyncPgConnection::establish(&app.db_url).await.unwrap();
+    // A record changed without touching the case.
+    conn.batch_execute(&format!(
+        "UPDATE measures SET addressee = 'changed by hand' WHERE case_id = {id}"
+    ))
+    .await
+    .unwrap();
+    let got = app.get_case(&case.name).await;
+    assert_eq!(got.measures[0].addressee, "changed by hand");
+    assert_eq!(got, listed(&app, &case.name).await);
+
+    // The case itself changed, with its version.
+    conn.batch_execute(&format!(
+        "UPDATE cases SET summary = 'edited by hand', version = version + 1 WHERE id = {id}"
+    ))
+    .await
+    .unwrap();
+    let got = app.get_case(&case.name).await;
+    assert_eq!(got.summary, "edited by hand");
+    assert_eq!(got, listed(&app, &case.name).await);
+    assert_eq!(kept(&app, &[&id]).await, 0);
+}
