@@ -12,7 +12,7 @@ CREATE TABLE case_docs (
 );
 
 -- Every change to a case bumps its version. A kept answer is of one version only: the change
--- drops it in its own transaction, and the writer stores the new one after (db::docs::store).
+-- drops it in its own transaction, and the writer stores the new one after (db::docs::replace).
 -- A writer that did not would leave the case to be read from its records, never stale.
 CREATE FUNCTION procura_drop_case_doc() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN

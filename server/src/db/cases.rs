@@ -156,7 +156,7 @@ pub async fn insert_batch(
     totals::apply(conn, deltas).await?;
     if let Some(stamped) = stamped {
         match answers(batch, &outcomes, stamped, &measure_ids, &aid_ids) {
-            Some(answers) => docs::store(conn, &answers).await?,
+            Some(answers) => docs::insert(conn, &answers).await?,
             None => tracing::warn!(
                 "the ids returned by an import's inserts did not line up with its records: \
                  its cases will be read from their records"
@@ -360,7 +360,7 @@ pub async fn record_change(
     let mut deltas = totals::Deltas::new();
     deltas.change(Some(before), Some(&after_state));
     totals::apply(conn, deltas).await?;
-    docs::store(conn, &[(id, docs::encode(after.clone()))]).await?;
+    docs::replace(conn, &[(id, docs::encode(after.clone()))]).await?;
     Ok(after)
 }
 

@@ -9,8 +9,8 @@
 //!
 //! Kept answers are never stale: every change to a case bumps its version, and a trigger drops
 //! the case's answer when its version changes (or when one of its records is updated or
-//! deleted), in the writer's transaction. The writer then stores the new one ([`store`]) from
-//! the case as it reads it back. A case without a kept answer is read from the records.
+//! deleted), in the writer's transaction. The writer then stores the new one ([`replace`]) from
+//! the case as it reads it back; an import stores those of the cases it creates ([`insert`]). A case without a kept answer is read from the records.
 
 use diesel::prelude::*;
 use diesel::result::QueryResult;
@@ -30,14 +30,32 @@ pub fn encode(record: CaseRecord) -> Vec<u8> {
     convert::case(record).encode_to_vec()
 }
 
-/// Stores the answers of `records` (replacing any kept before), in the caller's transaction,
-/// which wrote them.
-pub async fn store(conn: &mut AsyncPgConnection, docs: &[(i64, Vec<u8>)]) -> QueryResult<()> {
+/// Stores `docs` (case id, answer) for cases created in the caller's transaction.
+pub async fn insert(conn: &mut AsyncPgConnection, docs: &[(i64, Vec<u8>)]) -> QueryResult<()> {
+    write(conn, docs, "").await
+}
+
+/// Stores `docs` (case id, answer) for cases changed in the caller's transaction, replacing
+/// any answer kept before.
+pub async fn replace(conn: &mut AsyncPgConnection, docs: &[(i64, Vec<u8>)]) -> QueryResult<()> {
+    write(
+        conn,
+        docs,
+        " ON CONFLICT (case_id) DO UPDATE SET doc = excluded.doc",
+    )
+    .await
+}
+
+async fn write(
+    conn: &mut AsyncPgConnection,
+    docs: &[(i64, Vec<u8>)],
+    on_conflict: &str,
+) -> QueryResult<()> {
     for chunk in docs.chunks(STORE_CHUNK) {
-        diesel::sql_query(
-            "INSERT INTO case_docs (case_id, doc) SELECT unnest($1::bigint[]), unnest($2::bytea[]) \
-             ON CONFLICT (case_id) DO UPDATE SET doc = excluded.doc",
-        )
+        diesel::sql_query(format!(
+            "INSERT INTO case_docs (case_id, doc) \
+             SELECT unnest($1::bigint[]), unnest($2::bytea[]){on_conflict}"
+        ))
         .bind::<Array<BigInt>, _>(chunk.iter().map(|(id, _)| *id).collect::<Vec<_>>())
         .bind::<Array<Bytea>, _>(
             chunk
