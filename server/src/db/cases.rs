@@ -24,6 +24,9 @@ use crate::domain::record::{self, CaseState};
 /// parameters per statement).
 const INSERT_CHUNK: usize = 2_000;
 
+/// Cases an import works through before it lets a statement it has in flight go on.
+const YIELD_EVERY: usize = 250;
+
 /// What became of one case of a batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stored {
@@ -114,7 +117,6 @@ pub async fn insert_batch(
     let mut measures = Vec::new();
     let mut resolutions = Vec::new();
     let mut aid = Vec::new();
-    let mut deltas = totals::Deltas::new();
     for (record, outcome) in batch.iter().zip(&outcomes) {
         let Stored::Created(id) = *outcome else {
             continue;
@@ -131,12 +133,24 @@ pub async fn insert_batch(
             case_id: id,
             ..a.clone()
         }));
-        deltas.add_state(&record.state(), 1);
     }
-    let mut measure_ids = Vec::with_capacity(measures.len());
-    for chunk in measures.chunks(INSERT_CHUNK) {
-        measure_ids.extend(insert_measures(conn, chunk).await?);
-    }
+    // The server's work goes on while the database inserts: the totals' changes are worked out
+    // while the measures are written, the answers encoded while the own totals are. Each
+    // yields now and then, so that the statement beside it is sent as soon as it can be.
+    let deltas = async {
+        let mut deltas = totals::Deltas::new();
+        for (i, (record, outcome)) in batch.iter().zip(&outcomes).enumerate() {
+            if let Stored::Created(_) = outcome {
+                deltas.add_state(&record.state(), 1);
+            }
+            if i % YIELD_EVERY == YIELD_EVERY - 1 {
+                tokio::task::yield_now().await;
+            }
+        }
+        deltas.ordered()
+    };
+    let (measure_ids, deltas) = futures::join!(insert_all_measures(conn, &measures), deltas);
+    let measure_ids = measure_ids?;
     for chunk in resolutions.chunks(INSERT_CHUNK) {
         diesel::insert_into(resolutions::table)
             .values(chunk)
@@ -153,24 +167,44 @@ pub async fn insert_batch(
                 .await?,
         );
     }
-    totals::apply(conn, deltas).await?;
-    if let Some(stamped) = stamped {
-        match answers(batch, &outcomes, stamped, &measure_ids, &aid_ids) {
-            Some(answers) => docs::insert(conn, &answers).await?,
-            None => tracing::warn!(
-                "the ids returned by an import's inserts did not line up with its records: \
-                 its cases will be read from their records"
-            ),
+    let answers = async {
+        match stamped {
+            Some(stamped) => answers(batch, &outcomes, stamped, &measure_ids, &aid_ids).await,
+            None => None,
         }
+    };
+    let (own, answers) = futures::join!(deltas.apply_own(conn), answers);
+    own?;
+    match answers {
+        Some(answers) => docs::insert(conn, &answers).await?,
+        None if stamped.is_some() => tracing::warn!(
+            "the ids returned by an import's inserts did not line up with its records: its \
+             cases will be read from their records"
+        ),
+        None => {}
     }
+    deltas.apply_shared(conn).await?;
     Ok(outcomes)
+}
+
+/// Inserts `measures` (their case ids set), a chunk at a time; their (id, case id) pairs in the
+/// order given.
+async fn insert_all_measures(
+    conn: &mut AsyncPgConnection,
+    measures: &[NewMeasure],
+) -> QueryResult<Vec<(i64, i64)>> {
+    let mut ids = Vec::with_capacity(measures.len());
+    for chunk in measures.chunks(INSERT_CHUNK) {
+        ids.extend(insert_measures(conn, chunk).await?);
+    }
+    Ok(ids)
 }
 
 /// The GetCase answers of the cases `batch` created, built from what was sent and the ids and
 /// times the database gave: `measure_ids` and `aid_ids` are the (id, case id) pairs the inserts
 /// returned, in the order they were sent. None if those do not line up with the records (then
 /// the cases are read from their records, which is slower, never wrong).
-fn answers(
+async fn answers(
     batch: &[NewCaseRecord],
     outcomes: &[Stored],
     (create_time, update_time): (DateTime<Utc>, DateTime<Utc>),
@@ -184,7 +218,10 @@ fn answers(
     let mut measure_ids = measure_ids.iter();
     let mut aid_ids = aid_ids.iter();
     let mut answers = Vec::with_capacity(outcomes.len());
-    for (record, outcome) in batch.iter().zip(outcomes) {
+    for (i, (record, outcome)) in batch.iter().zip(outcomes).enumerate() {
+        if i % YIELD_EVERY == YIELD_EVERY - 1 {
+            tokio::task::yield_now().await;
+        }
         let Stored::Created(id) = *outcome else {
             continue;
         };

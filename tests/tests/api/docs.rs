@@ -196,7 +196,11 @@ async fn imported_cases_are_answered_as_stored() {
         .iter()
         .map(|a| (a.created, a.already_present, a.rejections.len()))
         .collect();
-    assert_eq!(counts, [(25, 0, 0), (15, 0, 0), (0, 15, 0)]);
+    // Batches 2 and 3 are written at once: either may be the one that stores the cases.
+    assert_eq!(counts[0], (25, 0, 0));
+    let mut later = [counts[1], counts[2]];
+    later.sort();
+    assert_eq!(later, [(0, 15, 0), (15, 0, 0)]);
 
     let stored = app
         .list_all_cases(ListCasesRequest {

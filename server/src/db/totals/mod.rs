@@ -115,22 +115,58 @@ fn nonzero<K, V>(
 /// Adds `deltas` to the kept totals: the procuratorates' own rows of both tables, then the
 /// province rows of both, each table's rows in [`lock_order`].
 pub async fn apply(conn: &mut AsyncPgConnection, deltas: Deltas) -> QueryResult<()> {
-    let figures = nonzero(
-        deltas.figures,
-        |a, b| lock_order(a).cmp(&lock_order(b)),
-        |values| values.iter().all(|v| *v == 0),
-    );
-    let listings = nonzero(
-        deltas.listings,
-        |a, b| (lock_order(&a.0), a.1).cmp(&(lock_order(&b.0), b.1)),
-        |count| *count == 0,
-    );
-    let shared_figures = figures.partition_point(|(key, _)| key.3 != SCOPE_PROVINCE);
-    let shared_listings = listings.partition_point(|((key, _), _)| key.3 != SCOPE_PROVINCE);
-    upsert_figures(conn, &figures[..shared_figures]).await?;
-    upsert_listings(conn, &listings[..shared_listings]).await?;
-    upsert_figures(conn, &figures[shared_figures..]).await?;
-    upsert_listings(conn, &listings[shared_listings..]).await
+    let ordered = deltas.ordered();
+    ordered.apply_own(conn).await?;
+    ordered.apply_shared(conn).await
+}
+
+/// [`Deltas`] sorted for writing: the procuratorates' own rows first, then the province rows,
+/// which every batch of an import shares. A writer applies the own rows, may write other
+/// things, and applies the shared rows last, just before it commits, so that it holds their
+/// locks for as short a time as it can.
+pub struct Ordered {
+    figures: Vec<(Key, [i64; STORED.len()])>,
+    listings: Vec<((Key, i32), i64)>,
+    shared_figures: usize,
+    shared_listings: usize,
+}
+
+impl Deltas {
+    /// The non-zero changes, in [`lock_order`].
+    pub fn ordered(self) -> Ordered {
+        let figures = nonzero(
+            self.figures,
+            |a, b| lock_order(a).cmp(&lock_order(b)),
+            |values| values.iter().all(|v| *v == 0),
+        );
+        let listings = nonzero(
+            self.listings,
+            |a, b| (lock_order(&a.0), a.1).cmp(&(lock_order(&b.0), b.1)),
+            |count| *count == 0,
+        );
+        let shared_figures = figures.partition_point(|(key, _)| key.3 != SCOPE_PROVINCE);
+        let shared_listings = listings.partition_point(|((key, _), _)| key.3 != SCOPE_PROVINCE);
+        Ordered {
+            figures,
+            listings,
+            shared_figures,
+            shared_listings,
+        }
+    }
+}
+
+impl Ordered {
+    /// Adds the changes to the procuratorates' own rows.
+    pub async fn apply_own(&self, conn: &mut AsyncPgConnection) -> QueryResult<()> {
+        upsert_figures(conn, &self.figures[..self.shared_figures]).await?;
+        upsert_listings(conn, &self.listings[..self.shared_listings]).await
+    }
+
+    /// Adds the changes to the province rows; the last write of a transaction.
+    pub async fn apply_shared(&self, conn: &mut AsyncPgConnection) -> QueryResult<()> {
+        upsert_figures(conn, &self.figures[self.shared_figures..]).await?;
+        upsert_listings(conn, &self.listings[self.shared_listings..]).await
+    }
 }
 
 async fn upsert_figures(
