@@ -135,8 +135,8 @@ pub async fn insert_batch(
         }));
     }
     // The server's work goes on while the database inserts: the totals' changes are worked out
-    // while the measures are written, the answers encoded while the own totals are. Each
-    // yields now and then, so that the statement beside it is sent as soon as it can be.
+    // while the measures are written, yielding now and then, so that the statement beside it
+    // is sent as soon as it can be.
     let deltas = async {
         let mut deltas = totals::Deltas::new();
         for (i, (record, outcome)) in batch.iter().zip(&outcomes).enumerate() {
@@ -167,22 +167,18 @@ pub async fn insert_batch(
                 .await?,
         );
     }
-    let answers = async {
-        match stamped {
-            Some(stamped) => answers(batch, &outcomes, stamped, &measure_ids, &aid_ids).await,
-            None => None,
+    if let Some(stamped) = stamped {
+        match answers(batch, &outcomes, stamped, &measure_ids, &aid_ids) {
+            Some(answers) => docs::insert(conn, &answers).await?,
+            None => tracing::warn!(
+                "the ids returned by an import's inserts did not line up with its records: its \
+                 cases will be read from their records"
+            ),
         }
-    };
-    let (own, answers) = futures::join!(deltas.apply_own(conn), answers);
-    own?;
-    match answers {
-        Some(answers) => docs::insert(conn, &answers).await?,
-        None if stamped.is_some() => tracing::warn!(
-            "the ids returned by an import's inserts did not line up with its records: its \
-             cases will be read from their records"
-        ),
-        None => {}
     }
+    // The totals last, the rows most shared between writers at the very end (see
+    // totals::lock_order), so that they are held for as short a time as can be.
+    deltas.apply_own(conn).await?;
     deltas.apply_shared(conn).await?;
     Ok(outcomes)
 }
@@ -204,7 +200,7 @@ async fn insert_all_measures(
 /// times the database gave: `measure_ids` and `aid_ids` are the (id, case id) pairs the inserts
 /// returned, in the order they were sent. None if those do not line up with the records (then
 /// the cases are read from their records, which is slower, never wrong).
-async fn answers(
+fn answers(
     batch: &[NewCaseRecord],
     outcomes: &[Stored],
     (create_time, update_time): (DateTime<Utc>, DateTime<Utc>),
@@ -218,10 +214,7 @@ async fn answers(
     let mut measure_ids = measure_ids.iter();
     let mut aid_ids = aid_ids.iter();
     let mut answers = Vec::with_capacity(outcomes.len());
-    for (i, (record, outcome)) in batch.iter().zip(outcomes).enumerate() {
-        if i % YIELD_EVERY == YIELD_EVERY - 1 {
-            tokio::task::yield_now().await;
-        }
+    for (record, outcome) in batch.iter().zip(outcomes) {
         let Stored::Created(id) = *outcome else {
             continue;
         };
