@@ -84,6 +84,8 @@ impl Application {
         let pools = vec![self.pool.clone(), self.readers.clone()];
         let first = report_database(&pools, &reporter, None).await;
         let watcher = tokio::spawn(watch_database(pools, reporter, first));
+        // Answers for GetCase of cases stored before answers were kept; none on a new database.
+        let backfill = tokio::spawn(db::docs::backfill(self.pool.clone()));
         let reflection_v1 = reflection_builder().build_v1()?;
         let reflection_v1alpha = reflection_builder().build_v1alpha()?;
 
@@ -106,6 +108,7 @@ impl Application {
             )
             .await;
         watcher.abort();
+        backfill.abort();
         tracing::info!("procura-server stopped");
         result.context("the gRPC server failed")
     }

@@ -1,8 +1,8 @@
 -- Each case's GetCase answer, ready: the procura.v1.Case message (the case with its measures,
 -- resolution and aid grants), protobuf-encoded, as of the case's current version. GetCase reads
 -- one row here instead of a case row and three tables of records. A case with no row here is
--- read from the records (cases stored before this migration, or a batch whose answers could not
--- be built); nothing here is the only copy of anything.
+-- read from the records (a case stored before this migration until its answer is built, or one
+-- of a batch whose answers could not be built); nothing here is the only copy of anything.
 --
 -- No foreign key to cases: cases are never deleted (withdrawal is a status), and an import
 -- would pay one more index probe per case for it.
@@ -37,3 +37,11 @@ CREATE TRIGGER case_docs_follow_resolutions AFTER UPDATE OR DELETE ON resolution
     FOR EACH ROW EXECUTE FUNCTION procura_drop_case_doc_of_record();
 CREATE TRIGGER case_docs_follow_aid AFTER UPDATE OR DELETE ON judicial_aid
     FOR EACH ROW EXECUTE FUNCTION procura_drop_case_doc_of_record();
+
+-- Cases stored before this migration get their answers from procura-server, in the background,
+-- a chunk of ids at a time (db::docs::backfill): ids up to `up_to`, done up to `done_to`.
+CREATE TABLE case_docs_backfill (
+    up_to   bigint NOT NULL,
+    done_to bigint NOT NULL
+);
+INSERT INTO case_docs_backfill SELECT coalesce(max(id), 0), 0 FROM cases;

@@ -698,6 +698,15 @@ pub async fn get(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<Option<Ca
     Ok(read_many(conn, &[id]).await?.pop())
 }
 
+/// Cases `ids` (those that exist) with everything under them, in the caller's transaction,
+/// which has them locked.
+pub async fn get_many_locked(
+    conn: &mut AsyncPgConnection,
+    ids: &[i64],
+) -> QueryResult<Vec<CaseRecord>> {
+    read_many(conn, ids).await
+}
+
 /// Cases `ids` and their records: four queries pipelined in one round trip.
 async fn read_many(conn: &mut AsyncPgConnection, ids: &[i64]) -> QueryResult<Vec<CaseRecord>> {
     let conn = &*conn;

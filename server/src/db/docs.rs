@@ -12,12 +12,14 @@
 //! deleted), in the writer's transaction. The writer then stores the new one ([`replace`]) from
 //! the case as it reads it back; an import stores those of the cases it creates ([`insert`]). A case without a kept answer is read from the records.
 
+use diesel::QueryableByName;
 use diesel::prelude::*;
 use diesel::result::QueryResult;
 use diesel::sql_types::{Array, BigInt, Bytea};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use prost::Message;
 
+use super::Pool;
 use super::models::CaseRecord;
 use super::schema::case_docs;
 use crate::api::convert;
@@ -83,4 +85,107 @@ pub async fn read(conn: &mut AsyncPgConnection, ids: &[i64]) -> QueryResult<Vec<
 /// records).
 pub fn decode(doc: &[u8]) -> Option<procura_proto::v1::Case> {
     procura_proto::v1::Case::decode(doc).ok()
+}
+
+/// Cases a backfill step answers at once.
+const BACKFILL_CHUNK: i64 = 2_000;
+
+/// How long the backfill waits after a failed step (e.g. while the database is away).
+const BACKFILL_RETRY: std::time::Duration = std::time::Duration::from_secs(30);
+
+#[derive(QueryableByName)]
+struct BackfillState {
+    #[diesel(sql_type = BigInt)]
+    up_to: i64,
+    #[diesel(sql_type = BigInt)]
+    done_to: i64,
+}
+
+#[derive(QueryableByName)]
+struct Unanswered {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+}
+
+/// Builds the answers of the cases stored before answers were kept (ids up to the highest one
+/// when migration 000005 ran), a chunk at a time, logging its progress; returns when none is
+/// left, at once on a database that had no cases then. GetCase serves those cases from their
+/// records until then.
+pub async fn backfill(pool: Pool) {
+    let mut logged = None;
+    loop {
+        match backfill_step(&pool).await {
+            Ok(Some((done_to, up_to))) => {
+                let tenth = done_to * 10 / up_to.max(1);
+                if logged.is_none() {
+                    tracing::info!(
+                        up_to,
+                        "building the kept answers of cases stored before them"
+                    );
+                }
+                if logged != Some(tenth) {
+                    logged = Some(tenth);
+                    tracing::info!(done_to, up_to, "kept answers built up to case {done_to}");
+                }
+            }
+            Ok(None) => {
+                if logged.is_some() {
+                    tracing::info!("every case stored before answers were kept has one now");
+                }
+                return;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "building kept answers failed; trying again in 30 s");
+                tokio::time::sleep(BACKFILL_RETRY).await;
+            }
+        }
+    }
+}
+
+/// One chunk of [`backfill`]: (done to, up to) after it, none when nothing was left. Its cases
+/// are locked against change (`FOR SHARE`) while they are read and their answers stored, so an
+/// answer is never stored for a version a writer has replaced; a writer that changes one later
+/// replaces its answer.
+async fn backfill_step(pool: &Pool) -> Result<Option<(i64, i64)>, crate::error::ApiError> {
+    let mut conn = pool.get().await?;
+    let step = conn
+        .build_transaction()
+        .run::<_, diesel::result::Error, _>(async |conn| {
+            let state: BackfillState =
+                diesel::sql_query("SELECT up_to, done_to FROM case_docs_backfill FOR UPDATE")
+                    .get_result(conn)
+                    .await?;
+            if state.done_to >= state.up_to {
+                return Ok(None);
+            }
+            let end = state
+                .done_to
+                .saturating_add(BACKFILL_CHUNK)
+                .min(state.up_to);
+            let ids: Vec<i64> = diesel::sql_query(
+                "SELECT id FROM cases c WHERE id > $1 AND id <= $2 \
+                 AND NOT EXISTS (SELECT 1 FROM case_docs d WHERE d.case_id = c.id) \
+                 ORDER BY id FOR SHARE OF c",
+            )
+            .bind::<BigInt, _>(state.done_to)
+            .bind::<BigInt, _>(end)
+            .load::<Unanswered>(conn)
+            .await?
+            .into_iter()
+            .map(|row| row.id)
+            .collect();
+            let docs: Vec<(i64, Vec<u8>)> = super::cases::get_many_locked(conn, &ids)
+                .await?
+                .into_iter()
+                .map(|record| (record.case.id, encode(record)))
+                .collect();
+            write(conn, &docs, " ON CONFLICT (case_id) DO NOTHING").await?;
+            diesel::sql_query("UPDATE case_docs_backfill SET done_to = $1")
+                .bind::<BigInt, _>(end)
+                .execute(conn)
+                .await?;
+            Ok(Some((end, state.up_to)))
+        })
+        .await?;
+    Ok(step)
 }

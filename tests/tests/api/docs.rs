@@ -252,3 +252,53 @@ async fn a_change_made_by_hand_in_the_database_is_never_answered_stale() {
     assert_eq!(got, listed(&app, &case.name).await);
     assert_eq!(kept(&app, &[&id]).await, 0);
 }
+
+#[tokio::test]
+async fn cases_stored_before_answers_were_kept_get_them_from_the_next_server_started() {
+    let app = spawn_app().await;
+    let mut names = Vec::new();
+    for i in 0..5 {
+        let mut case = valid_case("530102", &format!("B-{i}"));
+        case.measures
+            .push(measure(MeasureKind::Protest, date(2020, 3, 2)));
+        names.push(app.create_case(case).await.name);
+    }
+    let ids: Vec<&str> = names.iter().map(|n| trailing_id(n)).collect();
+    // As a database that held these cases when it was migrated: no answers, all to build.
+    let mut conn = AsyncPgConnection::establish(&app.db_url).await.unwrap();
+    conn.batch_execute(
+        "DELETE FROM case_docs; \
+         UPDATE case_docs_backfill SET up_to = (SELECT max(id) FROM cases), done_to = 0",
+    )
+    .await
+    .unwrap();
+    assert_eq!(kept(&app, &ids).await, 0);
+    for name in &names {
+        assert_eq!(app.get_case(name).await, listed(&app, name).await);
+    }
+
+    // A server started on the database builds them.
+    let settings = procura_server::config::Settings {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        database_url: app.db_url.clone(),
+        pool_max_size: 2,
+    };
+    let second = procura_server::startup::Application::build(settings)
+        .await
+        .unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(second.run_until(async move {
+        let _ = stopped.await;
+    }));
+    let mut waited = 0;
+    while kept(&app, &ids).await < 5 {
+        waited += 1;
+        assert!(waited < 500, "the answers were not built in 5 s");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    for name in &names {
+        assert_served_as_stored(&app, name, "answer built").await;
+    }
+    let _ = stop.send(());
+    server.await.unwrap().unwrap();
+}
