@@ -214,13 +214,14 @@ const SESSION: &str = "SET statement_timeout = '60s'; SET application_name = 'pr
 const READER_SESSION: &str = "SET statement_timeout = '60s'; \
     SET application_name = 'procura-server reader'; SET plan_cache_mode = force_generic_plan";
 
-/// Connections of the case reader, each with a batch out at a time. One: while its batch is
-/// out, the next one grows, and larger batches cost less per case. GetCase at concurrency 64,
-/// × Health/Check: on 100k cases 0.34–0.36 with one, 0.33 with two; on 1M 0.25 and 0.24 with
-/// one, 0.26 and 0.26 with two; on 10M 0.20 with either (13,241 and 13,273 calls/s), two
-/// using more CPU per call (130 against 104 µs). The price of one: a slow batch holds up the
-/// calls queued behind it (at most `statement_timeout`).
-pub const READER_CONNECTIONS: usize = 1;
+/// Connections of the case reader, each with a batch out at a time. Two: since a batch is one
+/// statement reading kept answers (no transaction around it), the database reads one batch
+/// while the server answers the other. GetCase at concurrency 64 on 1M cases, × Health/Check,
+/// two runs each: 0.48 and 0.40 with two, 0.43 and 0.37 with one. (When a batch was a
+/// transaction of four statements, two connections gained nothing: 0.20 with either at 10M.)
+/// The price of each: a slow batch holds up the calls queued behind it (at most
+/// `statement_timeout`).
+pub const READER_CONNECTIONS: usize = 2;
 
 /// Builds the pool, each connection set up with [`SESSION`] and, where the database allows
 /// it, [`WAL_COMPRESSION`].
