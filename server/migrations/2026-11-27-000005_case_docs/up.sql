@@ -11,20 +11,21 @@ CREATE TABLE case_docs (
     doc     bytea NOT NULL
 );
 
--- Every change to a case bumps its version. A kept answer is of one version only: the change
--- drops it in its own transaction, and the writer stores the new one after (db::docs::replace).
--- A writer that did not would leave the case to be read from its records, never stale.
+-- A kept answer is of one version of its case. Every change to a case row (each change procura
+-- makes bumps its version) drops the answer in the changing transaction, and procura's writer
+-- stores the new one after (db::docs::replace). A writer that did not, or a change made by hand,
+-- leaves the case to be read from its records: slower, never stale.
 CREATE FUNCTION procura_drop_case_doc() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     DELETE FROM case_docs WHERE case_id = OLD.id;
     RETURN NULL;
 END;
 $$;
-CREATE TRIGGER case_docs_follow_version AFTER UPDATE ON cases
-    FOR EACH ROW WHEN (OLD.version IS DISTINCT FROM NEW.version) EXECUTE FUNCTION procura_drop_case_doc();
+CREATE TRIGGER case_docs_follow_cases AFTER UPDATE OR DELETE ON cases
+    FOR EACH ROW EXECUTE FUNCTION procura_drop_case_doc();
 
--- Records under a case change only together with a version bump of the case; these triggers
--- hold that even for a change made outside procura (e.g. by hand in psql).
+-- procura changes a record under a case only together with the case row; these triggers drop
+-- the answer even for a change made outside procura (e.g. by hand in psql).
 CREATE FUNCTION procura_drop_case_doc_of_record() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     DELETE FROM case_docs WHERE case_id = OLD.case_id;

@@ -7,9 +7,9 @@
 //! PostgreSQL's buffers. A kept answer is one index probe and one heap page, and the server
 //! decodes it instead of assembling rows.
 //!
-//! Kept answers are never stale: every change to a case bumps its version, and a trigger drops
-//! the case's answer when its version changes (or when one of its records is updated or
-//! deleted), in the writer's transaction. The writer then stores the new one ([`replace`]) from
+//! Kept answers are never stale: a trigger drops a case's answer whenever its row changes
+//! (every change procura makes to a case or its records updates the case row, bumping its
+//! version) or one of its records is updated or deleted, in the writer's transaction. The writer then stores the new one ([`replace`]) from
 //! the case as it reads it back; an import stores those of the cases it creates ([`insert`]). A case without a kept answer is read from the records.
 
 use diesel::QueryableByName;

@@ -241,9 +241,13 @@ async fn a_change_made_by_hand_in_the_database_is_never_answered_stale() {
     assert_eq!(got.measures[0].addressee, "changed by hand");
     assert_eq!(got, listed(&app, &case.name).await);
 
-    // The case itself changed, with its version.
+    // The case itself changed, without its version.
+    let mut edit = app.get_case(&case.name).await;
+    edit.summary = "before the hand edit".to_owned();
+    app.update_case(edit, &["summary"]).await.unwrap();
+    assert_eq!(kept(&app, &[&id]).await, 1);
     conn.batch_execute(&format!(
-        "UPDATE cases SET summary = 'edited by hand', version = version + 1 WHERE id = {id}"
+        "UPDATE cases SET summary = 'edited by hand' WHERE id = {id}"
     ))
     .await
     .unwrap();
