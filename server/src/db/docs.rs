@@ -9,8 +9,10 @@
 //!
 //! Kept answers are never stale: a trigger drops a case's answer whenever its row changes
 //! (every change procura makes to a case or its records updates the case row, bumping its
-//! version) or one of its records is updated or deleted, in the writer's transaction. The writer then stores the new one ([`replace`]) from
-//! the case as it reads it back; an import stores those of the cases it creates ([`insert`]). A case without a kept answer is read from the records.
+//! version) or one of its records is updated or deleted, in the writer's transaction. The
+//! writer then stores the new one ([`replace`]) from the case as it reads it back; an import
+//! stores those of the cases it creates ([`insert`]). A case without a kept answer is read
+//! from the records.
 
 use diesel::QueryableByName;
 use diesel::prelude::*;
