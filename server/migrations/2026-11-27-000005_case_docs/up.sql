@@ -15,29 +15,24 @@ CREATE TABLE case_docs (
 -- makes bumps its version) drops the answer in the changing transaction, and procura's writer
 -- stores the new one after (db::docs::replace). A writer that did not, or a change made by hand,
 -- leaves the case to be read from its records: slower, never stale.
+-- The case's id is the changed row's column named by the trigger's argument.
 CREATE FUNCTION procura_drop_case_doc() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    DELETE FROM case_docs WHERE case_id = OLD.id;
+    DELETE FROM case_docs WHERE case_id = (to_jsonb(OLD) ->> TG_ARGV[0])::bigint;
     RETURN NULL;
 END;
 $$;
 CREATE TRIGGER case_docs_follow_cases AFTER UPDATE OR DELETE ON cases
-    FOR EACH ROW EXECUTE FUNCTION procura_drop_case_doc();
+    FOR EACH ROW EXECUTE FUNCTION procura_drop_case_doc('id');
 
 -- procura changes a record under a case only together with the case row; these triggers drop
 -- the answer even for a change made outside procura (e.g. by hand in psql).
-CREATE FUNCTION procura_drop_case_doc_of_record() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    DELETE FROM case_docs WHERE case_id = OLD.case_id;
-    RETURN NULL;
-END;
-$$;
 CREATE TRIGGER case_docs_follow_measures AFTER UPDATE OR DELETE ON measures
-    FOR EACH ROW EXECUTE FUNCTION procura_drop_case_doc_of_record();
+    FOR EACH ROW EXECUTE FUNCTION procura_drop_case_doc('case_id');
 CREATE TRIGGER case_docs_follow_resolutions AFTER UPDATE OR DELETE ON resolutions
-    FOR EACH ROW EXECUTE FUNCTION procura_drop_case_doc_of_record();
+    FOR EACH ROW EXECUTE FUNCTION procura_drop_case_doc('case_id');
 CREATE TRIGGER case_docs_follow_aid AFTER UPDATE OR DELETE ON judicial_aid
-    FOR EACH ROW EXECUTE FUNCTION procura_drop_case_doc_of_record();
+    FOR EACH ROW EXECUTE FUNCTION procura_drop_case_doc('case_id');
 
 -- Cases stored before this migration get their answers from procura-server, in the background,
 -- a chunk of ids at a time (db::docs::backfill): ids up to `up_to`, done up to `done_to`.
