@@ -1832,11 +1832,16 @@ async fn run(args: Args) -> Result<String> {
         encoded_bytes: 0,
     };
     let mut growth: Vec<(u64, Latency, Option<u64>)> = Vec::new();
-    let mut bounds: Vec<u64> = CHECKPOINTS.iter().copied().filter(|c| *c < n).collect();
-    bounds.push(n);
-    if args.database.is_some() {
-        bounds.clear();
-    }
+    // Segment ends; none on a kept database, which has its cases already.
+    let bounds: Vec<u64> = match args.database {
+        Some(_) => Vec::new(),
+        None => CHECKPOINTS
+            .iter()
+            .copied()
+            .filter(|c| *c < n)
+            .chain(std::iter::once(n))
+            .collect(),
+    };
     let mut from = 0;
     let ticks = clock_ticks();
     let mut cpu = (0.0, 0.0, 0.0, 0.0);
@@ -1910,7 +1915,9 @@ async fn run(args: Args) -> Result<String> {
             .join(", "),
         peak_rss_import as f64 / 1024.0
     );
-    eprintln!("{batch_line}\n{cpu_line}");
+    if args.database.is_none() {
+        eprintln!("{batch_line}\n{cpu_line}");
+    }
     let Some(copy) = copy else {
         let mut out = match args.database {
             Some(_) => String::new(),
