@@ -54,7 +54,7 @@ pub async fn insert_batch(
     for chunk in batch.chunks(INSERT_CHUNK) {
         let rows: Vec<InsertedCase> = insert_cases(conn, chunk, actor, reason).await?;
         for row in rows {
-            stamped.get_or_insert((row.create_time, row.update_time));
+            stamped.get_or_insert(row.create_time);
             created.insert((row.region_code, row.case_number), row.id);
         }
     }
@@ -203,7 +203,7 @@ async fn insert_all_measures(
 fn answers(
     batch: &[NewCaseRecord],
     outcomes: &[Stored],
-    (create_time, update_time): (DateTime<Utc>, DateTime<Utc>),
+    create_time: DateTime<Utc>,
     measure_ids: &[(i64, i64)],
     aid_ids: &[(i64, i64)],
 ) -> Option<Vec<(i64, Vec<u8>)>> {
@@ -224,19 +224,7 @@ fn answers(
             if case_id != id {
                 return None;
             }
-            measures.push(MeasureRow {
-                id: measure_id,
-                case_id,
-                kind: m.kind,
-                issued_on: m.issued_on,
-                addressee_type: m.addressee_type,
-                addressee: m.addressee.clone(),
-                adoption: m.adoption,
-                answered_on: m.answered_on,
-                request_id: m.request_id,
-                create_time,
-                update_time,
-            });
+            measures.push(m.stored(measure_id, case_id, create_time));
         }
         let mut aid = Vec::with_capacity(record.aid.len());
         for a in &record.aid {
@@ -244,50 +232,15 @@ fn answers(
             if case_id != id {
                 return None;
             }
-            aid.push(AidRow {
-                id: grant_id,
-                case_id,
-                granted_on: a.granted_on,
-                amount_fen: a.amount_fen,
-                recipient: a.recipient.clone(),
-                request_id: a.request_id,
-                create_time,
-            });
+            aid.push(a.stored(grant_id, case_id, create_time));
         }
-        let resolution = record.resolution.as_ref().map(|r| ResolutionRow {
-            case_id: id,
-            method: r.method,
-            resolved_on: r.resolved_on,
-            note: r.note.clone(),
-            request_id: r.request_id,
-            create_time,
-        });
-        let c = &record.case;
-        let case = CaseRow {
-            id,
-            region_code: c.region_code.clone(),
-            case_number: c.case_number.clone(),
-            case_type: c.case_type,
-            status: c.status,
-            applicant_type: c.applicant_type,
-            sector: c.sector,
-            accepted_on: c.accepted_on,
-            concluded_on: c.concluded_on,
-            leader_handled: c.leader_handled,
-            public_hearing: c.public_hearing,
-            private_enterprise: c.private_enterprise,
-            spp_listed_batch: c.spp_listed_batch,
-            typical: c.typical,
-            summary: c.summary.clone(),
-            request_id: c.request_id,
-            version: 1,
-            create_time,
-            update_time,
-        };
         let doc = docs::encode(CaseRecord {
-            case,
+            case: record.case.stored(id, create_time),
             measures,
-            resolution,
+            resolution: record
+                .resolution
+                .as_ref()
+                .map(|r| r.stored(id, create_time)),
             aid,
         });
         answers.push((id, doc));
@@ -306,8 +259,6 @@ struct InsertedCase {
     case_number: String,
     #[diesel(sql_type = Timestamptz)]
     create_time: DateTime<Utc>,
-    #[diesel(sql_type = Timestamptz)]
-    update_time: DateTime<Utc>,
 }
 
 /// One multi-row insert of cases, column arrays bound once (see `insert_cases.sql`).

@@ -9,4 +9,4 @@ SELECT unnest($1::text[]), unnest($2::text[]), unnest($3::smallint[]), unnest($4
        unnest($13::bool[]), unnest($14::text[]), unnest($15::uuid[]), unnest($16::text[]),
        unnest($17::text[])
 ON CONFLICT DO NOTHING
-RETURNING id, region_code, case_number, create_time, update_time
+RETURNING id, region_code, case_number, create_time

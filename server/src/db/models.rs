@@ -443,3 +443,81 @@ impl NewCaseRecord {
             .state(&self.measures, self.resolution.as_ref(), &self.aid)
     }
 }
+
+// What a new record is once stored in a transaction that began at `create_time` (the time the
+// database gives every row it stores in it): a new case is at version 1 and changed when made.
+
+impl NewCase {
+    /// The stored case, with id `id`.
+    pub fn stored(&self, id: i64, create_time: DateTime<Utc>) -> CaseRow {
+        CaseRow {
+            id,
+            region_code: self.region_code.clone(),
+            case_number: self.case_number.clone(),
+            case_type: self.case_type,
+            status: self.status,
+            applicant_type: self.applicant_type,
+            sector: self.sector,
+            accepted_on: self.accepted_on,
+            concluded_on: self.concluded_on,
+            leader_handled: self.leader_handled,
+            public_hearing: self.public_hearing,
+            private_enterprise: self.private_enterprise,
+            spp_listed_batch: self.spp_listed_batch,
+            typical: self.typical,
+            summary: self.summary.clone(),
+            request_id: self.request_id,
+            version: 1,
+            create_time,
+            update_time: create_time,
+        }
+    }
+}
+
+impl NewMeasure {
+    /// The stored measure, with id `id`, of case `case_id`.
+    pub fn stored(&self, id: i64, case_id: i64, create_time: DateTime<Utc>) -> MeasureRow {
+        MeasureRow {
+            id,
+            case_id,
+            kind: self.kind,
+            issued_on: self.issued_on,
+            addressee_type: self.addressee_type,
+            addressee: self.addressee.clone(),
+            adoption: self.adoption,
+            answered_on: self.answered_on,
+            request_id: self.request_id,
+            create_time,
+            update_time: create_time,
+        }
+    }
+}
+
+impl NewResolution {
+    /// The stored resolution of case `case_id`.
+    pub fn stored(&self, case_id: i64, create_time: DateTime<Utc>) -> ResolutionRow {
+        ResolutionRow {
+            case_id,
+            method: self.method,
+            resolved_on: self.resolved_on,
+            note: self.note.clone(),
+            request_id: self.request_id,
+            create_time,
+        }
+    }
+}
+
+impl NewAid {
+    /// The stored grant, with id `id`, of case `case_id`.
+    pub fn stored(&self, id: i64, case_id: i64, create_time: DateTime<Utc>) -> AidRow {
+        AidRow {
+            id,
+            case_id,
+            granted_on: self.granted_on,
+            amount_fen: self.amount_fen,
+            recipient: self.recipient.clone(),
+            request_id: self.request_id,
+            create_time,
+        }
+    }
+}
