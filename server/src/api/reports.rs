@@ -278,20 +278,26 @@ async fn bucket_figures(
                 .collect();
             // The nation counted by province (or in all): year and month buckets come from the
             // provinces' subtree rows and the national procuratorate's own.
-            let coarse = if region == crate::domain::region::NATIONAL && bucket_level <= 2 {
-                let mut rows: Vec<(&str, &str, i16)> = state
+            let plan = if region == crate::domain::region::NATIONAL && bucket_level <= 2 {
+                let subtrees = state
                     .regions
                     .subtree(region)
                     .into_iter()
                     .filter(|code| state.regions.get(code).is_some_and(|n| n.level == 2))
                     .map(|code| (code, code, totals::SCOPE_PROVINCE))
                     .collect();
-                rows.push((region, region, totals::SCOPE_OWN));
-                rows
+                totals::ReadPlan {
+                    subtrees,
+                    coarse: vec![(region, region, totals::SCOPE_OWN)],
+                    fine,
+                }
             } else {
-                fine.clone()
+                totals::ReadPlan {
+                    subtrees: Vec::new(),
+                    coarse: fine.clone(),
+                    fine,
+                }
             };
-            let plan = totals::ReadPlan { coarse, fine };
             // The moment the caller's snapshot reflects: the start of its transaction.
             use diesel_async::RunQueryDsl;
             let now: DateTime<Utc> =

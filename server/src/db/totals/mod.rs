@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use chrono::NaiveDate;
+use chrono::{Months, NaiveDate};
 use diesel::QueryableByName;
 use diesel::result::QueryResult;
 use diesel::sql_types::{Array, BigInt, Date, Integer, SmallInt, Text};
@@ -37,19 +37,38 @@ fn province_of(code: &str) -> Option<String> {
     }
 }
 
+/// The grains of a procuratorate's own rows. There are no own year rows: a year of one
+/// procuratorate is read as its twelve month rows, which costs a rollup a few more rows and
+/// saves every write the year row it would move (about one row in twelve an import writes;
+/// the year rows of a batch are the rows its writers share most after the province rows).
+pub const OWN_GRAINS: [Grain; 2] = [Grain::Month, Grain::Day];
+
+/// The grains of a province's subtree rows.
+pub const PROVINCE_GRAINS: [Grain; 2] = [Grain::Year, Grain::Month];
+
 /// The totals rows a contribution on `date` by the procuratorate at `region` moves: its own
-/// year, month and day rows, and its province's year and month rows.
+/// month and day rows ([`OWN_GRAINS`]), and its province's year and month rows
+/// ([`PROVINCE_GRAINS`]).
 fn keys_of(region: &str, date: NaiveDate) -> impl Iterator<Item = Key> + '_ {
-    let province = province_of(region);
-    Grain::ALL.into_iter().flat_map(move |grain| {
-        let bucket = grain.bucket(date);
-        let own = (grain as i16, bucket, region.to_owned(), SCOPE_OWN);
-        let subtree = province
-            .clone()
-            .filter(|_| grain != Grain::Day)
-            .map(|province| (grain as i16, bucket, province, SCOPE_PROVINCE));
-        std::iter::once(own).chain(subtree)
-    })
+    let own = OWN_GRAINS.into_iter().map(move |grain| {
+        (
+            grain as i16,
+            grain.bucket(date),
+            region.to_owned(),
+            SCOPE_OWN,
+        )
+    });
+    let subtree = province_of(region).into_iter().flat_map(move |province| {
+        PROVINCE_GRAINS.into_iter().map(move |grain| {
+            (
+                grain as i16,
+                grain.bucket(date),
+                province.clone(),
+                SCOPE_PROVINCE,
+            )
+        })
+    });
+    own.chain(subtree)
 }
 
 /// Changes to the kept totals (`figure_totals`, by (grain, bucket, region, scope)) and to the
@@ -256,14 +275,19 @@ struct BatchRow {
     batch: i32,
 }
 
-/// The totals rows a rollup reads: (region, bucket region, scope) for the year and month
-/// buckets (`coarse`) and for the day buckets (`fine`).
+/// A totals row key a rollup reads, without its bucket: (region, bucket region, scope).
+pub type Member<'a> = (&'a str, &'a str, i16);
+
+/// The totals rows a rollup reads, by the members whose rows it reads for each kind of bucket.
 #[derive(Debug, Default)]
 pub struct ReadPlan<'a> {
-    /// Rows read for year and month buckets.
-    pub coarse: Vec<(&'a str, &'a str, i16)>,
-    /// Rows read for day buckets: every procuratorate's own rows.
-    pub fine: Vec<(&'a str, &'a str, i16)>,
+    /// Province subtree rows ([`SCOPE_PROVINCE`]) read for year and month buckets.
+    pub subtrees: Vec<Member<'a>>,
+    /// Procuratorates' own rows read for year and month buckets (a year as its months:
+    /// [`OWN_GRAINS`]).
+    pub coarse: Vec<Member<'a>>,
+    /// Procuratorates' own rows read for day buckets.
+    pub fine: Vec<Member<'a>>,
 }
 
 /// Finds the rows of `{table}` for tiles × members by (grain, bucket), keeping the members'
@@ -306,7 +330,7 @@ fn read_sql(read: &str, table: &str, members: usize) -> String {
 async fn read_rows<Row>(
     conn: &AsyncPgConnection,
     (read, table): (&str, &str),
-    members: &[(&str, &str, i16)],
+    members: &[Member<'_>],
     tiles: &[(i16, NaiveDate, i16)],
 ) -> QueryResult<Vec<Row>>
 where
@@ -333,30 +357,56 @@ pub async fn by_bucket(
     q: RollupQuery<'_>,
     plan: &ReadPlan<'_>,
 ) -> QueryResult<BTreeMap<String, BucketTally>> {
+    // Tiles (grain, bucket start, side) of both periods, as each kind of member reads them.
     let mut coarse = Vec::new();
+    let mut own_coarse = Vec::new();
     let mut fine = Vec::new();
     for (side, span) in [(0i16, q.period), (1i16, q.previous)] {
         for (grain, start) in span.tiles() {
-            let tile = (grain as i16, start, side);
-            if grain == Grain::Day {
-                fine.push(tile);
-            } else {
-                coarse.push(tile);
+            match grain {
+                Grain::Day => fine.push((grain as i16, start, side)),
+                Grain::Month => {
+                    coarse.push((grain as i16, start, side));
+                    own_coarse.push((grain as i16, start, side));
+                }
+                Grain::Year => {
+                    coarse.push((grain as i16, start, side));
+                    own_coarse.extend((0..12).filter_map(|m| {
+                        let month = start.checked_add_months(Months::new(m))?;
+                        Some((Grain::Month as i16, month, side))
+                    }));
+                }
             }
         }
     }
+    // Members read for the same tiles go in one query: the procuratorates' own rows of a
+    // subtree are usually read both for months and for days.
+    let mut reads: Vec<(&[Member<'_>], Vec<(i16, NaiveDate, i16)>)> =
+        vec![(&plan.subtrees, coarse)];
+    if plan.coarse == plan.fine {
+        own_coarse.extend(fine);
+        reads.push((&plan.fine, own_coarse));
+    } else {
+        reads.push((&plan.coarse, own_coarse));
+        reads.push((&plan.fine, fine));
+    }
     let totals = (include_str!("read.sql"), "figure_totals");
     let listings = (include_str!("read_listings.sql"), "listing_totals");
-    // Four pipelined queries: sent together, answered in one round trip.
+    // All pipelined: sent together, answered in one round trip.
     let shared: &AsyncPgConnection = conn;
-    let (mut rows, fine_rows, mut batches, fine_batches) = futures::try_join!(
-        read_rows::<SummedRow>(shared, totals, &plan.coarse, &coarse),
-        read_rows::<SummedRow>(shared, totals, &plan.fine, &fine),
-        read_rows::<BatchRow>(shared, listings, &plan.coarse, &coarse),
-        read_rows::<BatchRow>(shared, listings, &plan.fine, &fine),
+    let (rows, batches) = futures::try_join!(
+        futures::future::try_join_all(
+            reads
+                .iter()
+                .map(|(members, tiles)| read_rows::<SummedRow>(shared, totals, members, tiles)),
+        ),
+        futures::future::try_join_all(
+            reads
+                .iter()
+                .map(|(members, tiles)| read_rows::<BatchRow>(shared, listings, members, tiles)),
+        ),
     )?;
-    rows.extend(fine_rows);
-    batches.extend(fine_batches);
+    let (rows, batches) = (rows.into_iter().flatten(), batches.into_iter().flatten());
     let mut buckets: BTreeMap<String, BucketTally> = BTreeMap::new();
     for row in rows {
         let tally = buckets.entry(row.bucket_region).or_default();
