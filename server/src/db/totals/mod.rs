@@ -278,6 +278,9 @@ struct BatchRow {
 /// A totals row key a rollup reads, without its bucket: (region, bucket region, scope).
 pub type Member<'a> = (&'a str, &'a str, i16);
 
+/// A time bucket a rollup reads: (grain, bucket start, side: 0 the period, 1 the comparison).
+type Tile = (i16, NaiveDate, i16);
+
 /// The totals rows a rollup reads, by the members whose rows it reads for each kind of bucket.
 #[derive(Debug, Default)]
 pub struct ReadPlan<'a> {
@@ -331,7 +334,7 @@ async fn read_rows<Row>(
     conn: &AsyncPgConnection,
     (read, table): (&str, &str),
     members: &[Member<'_>],
-    tiles: &[(i16, NaiveDate, i16)],
+    tiles: &[Tile],
 ) -> QueryResult<Vec<Row>>
 where
     Row: QueryableByName<diesel::pg::Pg> + Send + 'static,
@@ -381,8 +384,7 @@ pub async fn by_bucket(
     }
     // Members read for the same tiles go in one query: the procuratorates' own rows of a
     // subtree are usually read both for months and for days.
-    let mut reads: Vec<(&[Member<'_>], Vec<(i16, NaiveDate, i16)>)> =
-        vec![(&plan.subtrees, coarse)];
+    let mut reads: Vec<(&[Member<'_>], Vec<Tile>)> = vec![(&plan.subtrees, coarse)];
     if plan.coarse == plan.fine {
         own_coarse.extend(fine);
         reads.push((&plan.fine, own_coarse));
