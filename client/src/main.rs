@@ -244,7 +244,7 @@ mod tests {
             ])
             .is_err()
         );
-        assert!(parse(&["cases", "import", "a.jsonl", "--batch-size", "5001"]).is_err());
+        assert!(parse(&["cases", "import", "a.jsonl", "--batch-size", "10001"]).is_err());
     }
 
     #[test]

@@ -28,7 +28,7 @@
 //!    rest of the machine), and drops both databases.
 //!
 //! Options (after `--`): `--cases N`, `--report FILE`, `--batch N` (cases per import batch,
-//! default 5000), `--in-flight N` (import batches in flight, default 4), `--channels N` (HTTP/2
+//! default 10000), `--in-flight N` (import batches in flight, default 4), `--channels N` (HTTP/2
 //! connections for the GetCase/Health load, default 4), `--rollup-calls N` (default 200),
 //! `--baseline-calls N` (default 20), `--seconds S` (per throughput figure, default 5),
 //! `--seed N`, `--keep-db` (leave the databases for inspection), `--import-only` (no COPY,
@@ -119,7 +119,7 @@ impl Args {
         let mut args = Args {
             cases: if full { 100_000 } else { 2_000 },
             report: None,
-            batch: 5_000,
+            batch: 10_000,
             in_flight: 4,
             channels: 4,
             rollup_calls: if full { 200 } else { 5 },
@@ -159,8 +159,10 @@ impl Args {
         }
         ensure!(args.cases > 0, "--cases must be at least 1");
         ensure!(
-            (1..=5_000).contains(&args.batch),
-            "--batch must be 1 to 5000 (the server takes at most 5000 cases per batch)"
+            (1..=procura_server::api::cases::MAX_IMPORT_BATCH as u64).contains(&args.batch),
+            "--batch must be 1 to {} (the server takes at most {} cases per batch)",
+            procura_server::api::cases::MAX_IMPORT_BATCH,
+            procura_server::api::cases::MAX_IMPORT_BATCH
         );
         ensure!(args.in_flight > 0, "--in-flight must be at least 1");
         ensure!(args.channels > 0, "--channels must be at least 1");

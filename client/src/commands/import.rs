@@ -65,7 +65,7 @@ pub struct ImportArgs {
     #[arg(long, value_enum)]
     format: Option<InputFormat>,
     /// Cases per batch; each batch is stored in one transaction and acknowledged.
-    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=5000))]
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=10000))]
     batch_size: u32,
     /// How many times to reconnect after the stream breaks (pauses of 1 s doubling up to
     /// 10 s); the count starts again after every acknowledged batch.

@@ -17,7 +17,7 @@ use crate::domain::{date, names, region::RegionCode};
 use crate::error::{ApiError, Violations};
 
 /// Most cases in one import batch.
-pub const MAX_IMPORT_BATCH: usize = 5_000;
+pub const MAX_IMPORT_BATCH: usize = 10_000;
 
 /// Import batches written at the same time, on as many connections.
 const IMPORT_CONCURRENCY: usize = 2;

@@ -494,7 +494,7 @@ async fn an_import_batch_reports_rejections_by_position_and_stores_the_rest() {
     );
     let oversized = ImportCasesRequest {
         batch_number: 1,
-        cases: vec![valid_case("530102", "x"); 5_001],
+        cases: vec![valid_case("530102", "x"); 10_001],
     };
     let mut client = app.cases.clone();
     let mut stream = client
@@ -504,5 +504,5 @@ async fn an_import_batch_reports_rejections_by_position_and_stores_the_rest() {
         .into_inner();
     let status = stream.next().await.unwrap().unwrap_err();
     assert_eq!(status.code(), tonic::Code::InvalidArgument);
-    assert!(status.message().contains("at most 5000"), "{status:?}");
+    assert!(status.message().contains("at most 10000"), "{status:?}");
 }
