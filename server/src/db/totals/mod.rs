@@ -22,6 +22,10 @@ const UPSERT_CHUNK: usize = 20_000;
 /// (grain, bucket start, region, scope).
 type Key = (i16, NaiveDate, String, i16);
 
+/// The changes to one totals row, one per stored figure. Boxed: an import batch changes tens
+/// of thousands of rows, and hashing and sorting them moves a pointer instead of 232 bytes.
+type Values = Box<[i64; STORED.len()]>;
+
 /// Scope of a totals row: the records of the procuratorate at its region.
 pub const SCOPE_OWN: i16 = 0;
 /// Scope of a totals row: the whole subtree of the province at its region (year and month
@@ -49,7 +53,11 @@ pub const PROVINCE_GRAINS: [Grain; 2] = [Grain::Year, Grain::Month];
 /// The totals rows a contribution on `date` by the procuratorate at `region` moves: its own
 /// month and day rows ([`OWN_GRAINS`]), and its province's year and month rows
 /// ([`PROVINCE_GRAINS`]).
-fn keys_of(region: &str, date: NaiveDate) -> impl Iterator<Item = Key> + '_ {
+fn keys_of<'a>(
+    region: &'a str,
+    province: Option<&'a str>,
+    date: NaiveDate,
+) -> impl Iterator<Item = Key> + 'a {
     let own = OWN_GRAINS.into_iter().map(move |grain| {
         (
             grain as i16,
@@ -58,12 +66,12 @@ fn keys_of(region: &str, date: NaiveDate) -> impl Iterator<Item = Key> + '_ {
             SCOPE_OWN,
         )
     });
-    let subtree = province_of(region).into_iter().flat_map(move |province| {
+    let subtree = province.into_iter().flat_map(move |province| {
         PROVINCE_GRAINS.into_iter().map(move |grain| {
             (
                 grain as i16,
                 grain.bucket(date),
-                province.clone(),
+                province.to_owned(),
                 SCOPE_PROVINCE,
             )
         })
@@ -75,7 +83,7 @@ fn keys_of(region: &str, date: NaiveDate) -> impl Iterator<Item = Key> + '_ {
 /// listed cases per listing batch (`listing_totals`, by the same key and the batch).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Deltas {
-    figures: HashMap<Key, [i64; STORED.len()]>,
+    figures: HashMap<Key, Values>,
     listings: HashMap<(Key, i32), i64>,
 }
 
@@ -87,16 +95,20 @@ impl Deltas {
 
     /// Adds (`sign` = 1) or takes away (`sign` = -1) everything `state` contributes.
     pub fn add_state(&mut self, state: &CaseState, sign: i64) {
+        let province = province_of(&state.region_code);
+        let province = province.as_deref();
         for c in state.contributions() {
             let Some(position) = STORED.iter().position(|i| *i == c.metric) else {
                 continue;
             };
-            for key in keys_of(&state.region_code, c.date) {
-                self.figures.entry(key).or_insert([0; STORED.len()])[position] += sign * c.amount;
+            for key in keys_of(&state.region_code, province, c.date) {
+                self.figures
+                    .entry(key)
+                    .or_insert_with(|| Box::new([0; STORED.len()]))[position] += sign * c.amount;
             }
         }
         if let Some(batch) = state.listing_batch() {
-            for key in keys_of(&state.region_code, state.accepted_on) {
+            for key in keys_of(&state.region_code, province, state.accepted_on) {
                 *self.listings.entry((key, batch)).or_insert(0) += sign;
             }
         }
@@ -152,7 +164,7 @@ pub async fn apply(conn: &mut AsyncPgConnection, deltas: Deltas) -> QueryResult<
 /// things, and applies the shared rows last, just before it commits, so that it holds their
 /// locks for as short a time as it can.
 pub struct Ordered {
-    figures: Vec<(Key, [i64; STORED.len()])>,
+    figures: Vec<(Key, Values)>,
     listings: Vec<((Key, i32), i64)>,
     shared_figures: usize,
     shared_listings: usize,
@@ -196,10 +208,7 @@ impl Ordered {
     }
 }
 
-async fn upsert_figures(
-    conn: &mut AsyncPgConnection,
-    rows: &[(Key, [i64; STORED.len()])],
-) -> QueryResult<()> {
+async fn upsert_figures(conn: &mut AsyncPgConnection, rows: &[(Key, Values)]) -> QueryResult<()> {
     for chunk in rows.chunks(UPSERT_CHUNK) {
         let mut query = diesel::sql_query(include_str!("upsert.sql"))
             .into_boxed()
