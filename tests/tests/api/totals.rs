@@ -506,3 +506,41 @@ async fn an_import_batch_reports_rejections_by_position_and_stores_the_rest() {
     assert_eq!(status.code(), tonic::Code::InvalidArgument);
     assert!(status.message().contains("at most 10000"), "{status:?}");
 }
+
+#[tokio::test]
+async fn an_import_batch_meeting_stored_cases_stores_the_new_ones_once_and_reports_the_rest() {
+    let app = spawn_app().await;
+    // Stored before the import, one by one.
+    app.create_case(valid_case("530102", "S-1")).await;
+    // A batch with the stored case, a case given twice, and a new one.
+    let batch = ImportCasesRequest {
+        batch_number: 1,
+        cases: vec![
+            valid_case("530102", "S-2"),
+            valid_case("530102", "S-1"),
+            valid_case("530102", "S-3"),
+            valid_case("530102", "S-3"),
+        ],
+    };
+    let acks = import(&app, vec![batch]).await;
+    assert_eq!(acks.len(), 1);
+    assert_eq!(
+        (acks[0].created, acks[0].already_present),
+        (2, 2),
+        "{acks:?}"
+    );
+    assert!(acks[0].rejections.is_empty(), "{acks:?}");
+    let stored = app.list_all_cases(ListCasesRequest::default()).await;
+    let mut numbers: Vec<&str> = stored.iter().map(|c| c.case_number.as_str()).collect();
+    numbers.sort();
+    assert_eq!(numbers, ["S-1", "S-2", "S-3"]);
+    // Each counted once in the kept totals.
+    let rollup = app
+        .rollup(GetRollupRequest {
+            region: region("530102"),
+            period: range(date(2020, 1, 1), date(2020, 12, 31)),
+            ..Default::default()
+        })
+        .await;
+    assert_eq!(figure(&rollup.figures, "cases.accepted").value, 3);
+}
