@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{Months, NaiveDate};
 use diesel::QueryableByName;
 use diesel::result::QueryResult;
-use diesel::sql_types::{Array, BigInt, Date, Integer, SmallInt, Text};
+use diesel::sql_types::{Array, BigInt, Date, Integer, Nullable, SmallInt, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use super::rollup::{BucketTally, RollupQuery};
@@ -217,16 +217,19 @@ async fn upsert_figures(conn: &mut AsyncPgConnection, rows: &[(Key, Values)]) ->
             .bind::<Array<Text>, _>(chunk.iter().map(|r| r.0.2.as_str()).collect::<Vec<_>>())
             .bind::<Array<SmallInt>, _>(chunk.iter().map(|r| r.0.3).collect::<Vec<_>>());
         for (position, metric) in STORED.iter().enumerate() {
-            let values = chunk.iter().map(|r| r.1[position]);
+            // No change is sent as NULL, which the upsert leaves as it is (a zero is kept NULL).
+            let values = chunk
+                .iter()
+                .map(|r| Some(r.1[position]).filter(|v| *v != 0));
             query = if *metric == AID_AMOUNT_FEN {
-                query.bind::<Array<BigInt>, _>(values.collect::<Vec<_>>())
+                query.bind::<Array<Nullable<BigInt>>, _>(values.collect::<Vec<_>>())
             } else {
                 // Counts: a third less to send and parse than as bigint.
                 let counts = values
-                    .map(i32::try_from)
+                    .map(|v| v.map(i32::try_from).transpose())
                     .collect::<Result<Vec<_>, _>>()
                     .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
-                query.bind::<Array<Integer>, _>(counts)
+                query.bind::<Array<Nullable<Integer>>, _>(counts)
             };
         }
         query.execute(conn).await?;
