@@ -17,7 +17,7 @@
 //!    stream per segment, pausing at 100,000 and 1,000,000 cases to time the national rollup
 //!    (so a 10M run also gives the 100k latency it is compared with); reads the server's peak
 //!    RSS (VmHWM) after the import;
-//! 4. after `VACUUM (ANALYZE)`, times three rollups through `ReportService/GetRollup` (from
+//! 4. after `VACUUM (ANALYZE)` and a `CHECKPOINT`, times three rollups through `ReportService/GetRollup` (from
 //!    the kept totals) and the same figures from the plain GROUP BY over the raw rows
 //!    (`procura_server::db::rollup::by_bucket` on a direct connection), and checks that both
 //!    give the same figures;
@@ -1824,8 +1824,16 @@ async fn run(args: Args) -> Result<String> {
     let cases = rollup_cases(&generator.places)?;
     // Before timing reads, let the database settle as autovacuum would after a bulk load: the
     // visibility map set (index-only scans) and fresh statistics, for the server and the
-    // GROUP BY alike.
-    let settle = || psql(&db_url(&server_db), "VACUUM (ANALYZE)");
+    // GROUP BY alike; then a checkpoint, so that the pages the import and the vacuum dirtied
+    // (gigabytes at 10M) are not being written out while the reads are timed (one 10M run
+    // without it had the national rollup's p50 at 1.07 × its 100k p50 but its p99 at 1.75 ×).
+    let settle = || -> Result<()> {
+        psql(&db_url(&server_db), "VACUUM (ANALYZE)")?;
+        if let Err(error) = psql(&db_url(&server_db), "CHECKPOINT") {
+            eprintln!("  no checkpoint before timing reads (needs pg_checkpoint): {error:#}");
+        }
+        Ok(())
+    };
 
     let mut import = ImportResult {
         counts: Counts::default(),
@@ -2176,7 +2184,7 @@ async fn run(args: Args) -> Result<String> {
          equal the GROUP BY's. GetRollup: {} sequential calls each (after 5 untimed); GROUP BY \
          (`procura_server::db::rollup::by_bucket` on a direct connection, no gRPC): {} calls \
          each (after 1 untimed; fewer when they take over {} s in all). Both after \
-         `VACUUM (ANALYZE)` of the server's database.",
+         `VACUUM (ANALYZE)` and a `CHECKPOINT` of the server's database.",
         rollups[0].0.calls,
         rollups
             .iter()
