@@ -23,9 +23,6 @@ pub enum Grain {
 }
 
 impl Grain {
-    /// All grains; every event is kept in one bucket of each.
-    pub const ALL: [Grain; 3] = [Grain::Year, Grain::Month, Grain::Day];
-
     /// The first day of the bucket of this grain that holds `date`.
     pub fn bucket(self, date: NaiveDate) -> NaiveDate {
         let first = match self {
