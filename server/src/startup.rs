@@ -95,10 +95,12 @@ impl Application {
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)
             .add_service(RegionServiceServer::new(RegionApi::new(state.clone())))
-            .add_service(CaseServiceServer::new(CaseApi::new(
-                state.clone(),
-                self.readers,
-            )))
+            .add_service(
+                CaseServiceServer::new(CaseApi::new(state.clone(), self.readers))
+                    // An import batch of 10,000 cases with long summaries is tens of MB;
+                    // tonic's default limit is 4 MB. The CLI sends up to 64 MB.
+                    .max_decoding_message_size(64 << 20),
+            )
             .add_service(ReportServiceServer::new(ReportApi::new(state)))
             .serve_with_incoming_shutdown(
                 // Without TCP_NODELAY every unary answer waits ~40 ms for the client's delayed

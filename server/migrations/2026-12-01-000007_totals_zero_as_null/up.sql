@@ -2,7 +2,9 @@
 -- most of a procuratorate's day rows have a few of their 29 figures non-zero, so their rows
 -- are about half as wide, and so are the pages an import reads, dirties and writes again,
 -- the write-ahead log of each change and the full-page images after each checkpoint.
--- totals/upsert.sql keeps zeros NULL; totals/read.sql reads NULL as 0.
+-- totals/upsert.sql keeps zeros NULL; totals/read.sql reads NULL as 0. On a database with
+-- totals already, the UPDATE below rewrites most rows while the table is locked, and the old
+-- versions stay until the table is vacuumed (VACUUM FULL returns their space to the system).
 ALTER TABLE figure_totals
     ALTER COLUMN measures_protest DROP NOT NULL, ALTER COLUMN measures_protest DROP DEFAULT,
     ALTER COLUMN measures_retrial_suggestion DROP NOT NULL, ALTER COLUMN measures_retrial_suggestion DROP DEFAULT,

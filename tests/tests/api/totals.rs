@@ -20,9 +20,10 @@ use tokio_stream::StreamExt;
 
 use crate::helpers::*;
 
-/// Procuratorates at every level of two provinces, and one of a third.
-const PROCURATORATES: [&str; 9] = [
-    "530000", "530100", "530102", "530103", "530300", "530381", "110000", "110101", "440300",
+/// The national procuratorate, procuratorates at every level of two provinces, and one of a third.
+const PROCURATORATES: [&str; 10] = [
+    "000000", "530000", "530100", "530102", "530103", "530300", "530381", "110000", "110101",
+    "440300",
 ];
 
 fn day(rng: &mut StdRng, from: NaiveDate, to: NaiveDate) -> NaiveDate {

@@ -126,8 +126,8 @@ impl Deltas {
 }
 
 /// The order in which writers lock totals rows, least shared first: every procuratorate's own
-/// day rows (two batches of an import rarely share one), then its month rows, then its year
-/// rows (a batch touches most of them), then the province rows, which every batch shares. A
+/// day rows (two batches of an import rarely share one), then its month rows (two batches
+/// share about a quarter of theirs), then the province rows, which every batch shares. A
 /// writer that meets a row another holds waits for that one's commit, so the later a shared
 /// row is locked, the less two writers wait for each other. One order for all writers: no
 /// deadlocks.
