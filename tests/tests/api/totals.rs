@@ -545,3 +545,21 @@ async fn an_import_batch_meeting_stored_cases_stores_the_new_ones_once_and_repor
         .await;
     assert_eq!(figure(&rollup.figures, "cases.accepted").value, 3);
 }
+
+#[tokio::test]
+async fn a_full_import_batch_of_long_cases_is_stored() {
+    let app = spawn_app().await;
+    // 10,000 cases with summaries of 300 characters (900 bytes): about 10 MB in one message,
+    // more than tonic's default limit of 4 MB.
+    let summary = "案".repeat(300);
+    let cases: Vec<Case> = (0..10_000)
+        .map(|n| Case {
+            summary: summary.clone(),
+            ..valid_case("530102", &format!("L-{n}"))
+        })
+        .collect();
+    let acks = import(&app, batches(&cases, 10_000, 1)).await;
+    assert_eq!(acks.len(), 1);
+    assert_eq!((acks[0].created, acks[0].already_present), (10_000, 0));
+    assert!(acks[0].rejections.is_empty());
+}
