@@ -288,13 +288,13 @@ async fn bucket_figures(
                     .collect();
                 totals::ReadPlan {
                     subtrees,
-                    coarse: vec![(region, region, totals::SCOPE_OWN)],
+                    coarse: Some(vec![(region, region, totals::SCOPE_OWN)]),
                     fine,
                 }
             } else {
                 totals::ReadPlan {
                     subtrees: Vec::new(),
-                    coarse: fine.clone(),
+                    coarse: None,
                     fine,
                 }
             };

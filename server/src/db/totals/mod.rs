@@ -299,8 +299,8 @@ pub struct ReadPlan<'a> {
     /// Province subtree rows ([`SCOPE_PROVINCE`]) read for year and month buckets.
     pub subtrees: Vec<Member<'a>>,
     /// Procuratorates' own rows read for year and month buckets (a year as its months:
-    /// [`OWN_GRAINS`]).
-    pub coarse: Vec<Member<'a>>,
+    /// [`OWN_GRAINS`]); none: the same as `fine`, read in one query with the day buckets.
+    pub coarse: Option<Vec<Member<'a>>>,
     /// Procuratorates' own rows read for day buckets.
     pub fine: Vec<Member<'a>>,
 }
@@ -397,12 +397,15 @@ pub async fn by_bucket(
     // Members read for the same tiles go in one query: the procuratorates' own rows of a
     // subtree are usually read both for months and for days.
     let mut reads: Vec<(&[Member<'_>], Vec<Tile>)> = vec![(&plan.subtrees, coarse)];
-    if plan.coarse == plan.fine {
-        own_coarse.extend(fine);
-        reads.push((&plan.fine, own_coarse));
-    } else {
-        reads.push((&plan.coarse, own_coarse));
-        reads.push((&plan.fine, fine));
+    match &plan.coarse {
+        None => {
+            own_coarse.extend(fine);
+            reads.push((&plan.fine, own_coarse));
+        }
+        Some(members) => {
+            reads.push((members, own_coarse));
+            reads.push((&plan.fine, fine));
+        }
     }
     let totals = (include_str!("read.sql"), "figure_totals");
     let listings = (include_str!("read_listings.sql"), "listing_totals");
