@@ -25,6 +25,11 @@ pub struct Cli {
     /// Largest number of database connections in the pool.
     #[arg(long, env = "PROCURA_POOL_SIZE", default_value_t = 16)]
     pub pool_size: usize,
+    /// Connections of the GetCase reader, each reading one batch of queued calls at a time
+    /// (1 to 64).
+    #[arg(long, env = "PROCURA_READER_CONNECTIONS", default_value_t = crate::db::READER_CONNECTIONS,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=64))]
+    pub reader_connections: usize,
 }
 
 impl Cli {
@@ -34,6 +39,7 @@ impl Cli {
             listen: self.listen,
             database_url: self.database_url,
             pool_max_size: self.pool_size,
+            reader_connections: self.reader_connections,
         }
     }
 }
@@ -47,4 +53,26 @@ pub struct Settings {
     pub database_url: String,
     /// Largest number of pooled database connections.
     pub pool_max_size: usize,
+    /// Connections of the GetCase reader ([`crate::db::READER_CONNECTIONS`] by default).
+    pub reader_connections: usize,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::Cli;
+
+    #[test]
+    fn reader_connections_are_bounded() {
+        let parse = |args: &[&str]| {
+            Cli::try_parse_from(std::iter::once("procura-server").chain(args.iter().copied()))
+        };
+        let given = parse(&["--reader-connections", "4"]).expect("4 is accepted");
+        assert_eq!(given.reader_connections, 4);
+        for bad in ["0", "65", "two"] {
+            let error = parse(&["--reader-connections", bad]).expect_err("out of range");
+            assert!(error.to_string().contains("--reader-connections"), "{error}");
+        }
+    }
 }

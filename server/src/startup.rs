@@ -47,7 +47,7 @@ impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         db::prepare_database(&settings.database_url).await?;
         let pool = db::build_pool(&settings.database_url, settings.pool_max_size)?;
-        let readers = db::build_reader_pool(&settings.database_url)?;
+        let readers = db::build_reader_pool(&settings.database_url, settings.reader_connections)?;
         let listener = TcpListener::bind(settings.listen)
             .await
             .with_context(|| format!("cannot listen on {}", settings.listen))?;

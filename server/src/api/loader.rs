@@ -26,8 +26,6 @@ use crate::error::ApiError;
 
 /// Most cases read by one batch.
 const MAX_BATCH: usize = 256;
-/// Batches in flight at once, one per connection of the reader pool.
-const BATCHES_IN_FLIGHT: usize = crate::db::READER_CONNECTIONS;
 /// Calls that may wait in the queue before callers wait to enter it.
 const QUEUE: usize = 4096;
 
@@ -69,7 +67,8 @@ impl CaseLoader {
 
 /// Takes what is queued, up to [`MAX_BATCH`], whenever a batch may go out.
 async fn batch_reads(pool: Pool, mut waiting: mpsc::Receiver<Waiter>) {
-    let slots = Arc::new(Semaphore::new(BATCHES_IN_FLIGHT));
+    // Batches in flight at once: one per connection of the reader pool.
+    let slots = Arc::new(Semaphore::new(pool.status().max_size.max(1)));
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while waiting.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let Ok(slot) = slots.clone().acquire_owned().await else {

@@ -214,7 +214,8 @@ const SESSION: &str = "SET statement_timeout = '60s'; SET application_name = 'pr
 const READER_SESSION: &str = "SET statement_timeout = '60s'; \
     SET application_name = 'procura-server reader'; SET plan_cache_mode = force_generic_plan";
 
-/// Connections of the case reader, each with a batch out at a time. Two: since a batch is one
+/// Connections of the case reader by default (`--reader-connections`), each with a batch out
+/// at a time. Two: since a batch is one
 /// statement reading kept answers (no transaction around it), the database reads one batch
 /// while the server answers the other. GetCase at concurrency 64 on 1M cases, × Health/Check,
 /// two runs each: 0.48 and 0.40 with two, 0.43 and 0.37 with one. (When a batch was a
@@ -229,9 +230,9 @@ pub fn build_pool(database_url: &str, max_size: usize) -> Result<Pool, DbSetupEr
     pool_with(database_url, max_size, SESSION, true)
 }
 
-/// Builds the case reader's pool, each connection set up with [`READER_SESSION`].
-pub fn build_reader_pool(database_url: &str) -> Result<Pool, DbSetupError> {
-    pool_with(database_url, READER_CONNECTIONS, READER_SESSION, false)
+/// Builds the case reader's pool of `connections`, each set up with [`READER_SESSION`].
+pub fn build_reader_pool(database_url: &str, connections: usize) -> Result<Pool, DbSetupError> {
+    pool_with(database_url, connections, READER_SESSION, false)
 }
 
 /// What the writers ask for beyond [`SESSION`], best first: compressed full-page images in the

@@ -286,6 +286,7 @@ async fn cases_stored_before_answers_were_kept_get_them_from_the_next_server_sta
         listen: "127.0.0.1:0".parse().unwrap(),
         database_url: app.db_url.clone(),
         pool_max_size: 2,
+        reader_connections: procura_server::db::READER_CONNECTIONS,
     };
     let second = procura_server::startup::Application::build(settings)
         .await

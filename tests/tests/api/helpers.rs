@@ -81,6 +81,7 @@ pub async fn spawn_app() -> TestApp {
         listen: "127.0.0.1:0".parse().expect("a socket address"),
         database_url: db_url.clone(),
         pool_max_size: 4,
+        reader_connections: procura_server::db::READER_CONNECTIONS,
     };
     // From here on the guard drops the database, even if the application fails to build.
     let mut guard = DatabaseGuard(Some(db_name.clone()));

@@ -54,6 +54,7 @@ async fn a_missing_database_is_created_and_migrated() {
         listen: "127.0.0.1:0".parse().unwrap(),
         database_url: database_url(&name),
         pool_max_size: 2,
+        reader_connections: procura_server::db::READER_CONNECTIONS,
     };
     let app = procura_server::startup::Application::build(settings)
         .await
