@@ -41,6 +41,28 @@ fn province_of(code: &str) -> Option<String> {
     }
 }
 
+/// The first day counted by the bucket part of a [`packed_key`].
+const KEY_EPOCH: NaiveDate = NaiveDate::from_ymd_opt(1900, 1, 1).expect("a valid date");
+
+/// The key of a `figure_totals` row (migration 000008, as its `procura_totals_key`):
+/// `grain << 46 | days from 1900-01-01 to the bucket << 24 | scope << 20 | region code`. Its
+/// order is that of (grain, bucket, scope, region). An error for what does not fit: a date
+/// before 1900, a region code that is not six digits (as none of the region tree is).
+fn packed_key((grain, bucket, region, scope): &Key) -> Result<i64, String> {
+    let days = bucket.signed_duration_since(KEY_EPOCH).num_days();
+    // Six digits, so that no two codes share a number.
+    let code: i64 = Some(region)
+        .filter(|r| r.len() == 6 && r.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|r| r.parse().ok())
+        .ok_or_else(|| format!("region code {region:?} is not six digits"))?;
+    if !(0..1 << 22).contains(&days) || !(0..1 << 20).contains(&code) || !(0..16).contains(scope) {
+        return Err(format!(
+            "totals row ({grain}, {bucket}, {scope}, {region}) has no key"
+        ));
+    }
+    Ok(i64::from(*grain) << 46 | days << 24 | i64::from(*scope) << 20 | code)
+}
+
 /// The grains of a procuratorate's own rows. There are no own year rows: a year of one
 /// procuratorate is read as its twelve month rows, which costs a rollup a few more rows and
 /// saves every write the year row it would move (about one row in twelve an import writes;
@@ -210,12 +232,14 @@ impl Ordered {
 
 async fn upsert_figures(conn: &mut AsyncPgConnection, rows: &[(Key, Values)]) -> QueryResult<()> {
     for chunk in rows.chunks(UPSERT_CHUNK) {
+        let keys = chunk
+            .iter()
+            .map(|r| packed_key(&r.0))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| diesel::result::Error::SerializationError(e.into()))?;
         let mut query = diesel::sql_query(include_str!("upsert.sql"))
             .into_boxed()
-            .bind::<Array<SmallInt>, _>(chunk.iter().map(|r| r.0.0).collect::<Vec<_>>())
-            .bind::<Array<Date>, _>(chunk.iter().map(|r| r.0.1).collect::<Vec<_>>())
-            .bind::<Array<Text>, _>(chunk.iter().map(|r| r.0.2.as_str()).collect::<Vec<_>>())
-            .bind::<Array<SmallInt>, _>(chunk.iter().map(|r| r.0.3).collect::<Vec<_>>());
+            .bind::<Array<BigInt>, _>(keys);
         for (position, metric) in STORED.iter().enumerate() {
             // No change is sent as NULL, which the upsert leaves as it is (a zero is kept NULL).
             let values = chunk
@@ -264,6 +288,41 @@ mod tests {
         assert_eq!(province_of("530102").as_deref(), Some("530000"));
         assert_eq!(province_of("530000").as_deref(), Some("530000"));
         assert_eq!(province_of("000000"), None);
+    }
+
+    #[test]
+    fn keys_keep_the_order_of_their_parts() {
+        let day = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).expect("a date");
+        let key = |grain: i16, bucket, scope: i16, region: &str| {
+            packed_key(&(grain, bucket, region.to_owned(), scope)).expect("a key")
+        };
+        assert_eq!(key(1, day(1900, 1, 1), 0, "000000"), 1 << 46);
+        assert_eq!(
+            key(3, day(2020, 6, 30), 2, "370000"),
+            3 << 46 | 44_010 << 24 | 2 << 20 | 370_000
+        );
+        let mut keys = vec![
+            key(3, day(2020, 1, 2), 0, "110101"),
+            key(2, day(2020, 2, 1), 2, "110000"),
+            key(3, day(2020, 1, 1), 2, "110000"),
+            key(3, day(2020, 1, 1), 0, "990000"),
+            key(2, day(9999, 12, 1), 0, "000000"),
+        ];
+        keys.sort_unstable();
+        assert_eq!(
+            keys,
+            [
+                key(2, day(2020, 2, 1), 2, "110000"),
+                key(2, day(9999, 12, 1), 0, "000000"),
+                key(3, day(2020, 1, 1), 0, "990000"),
+                key(3, day(2020, 1, 1), 2, "110000"),
+                key(3, day(2020, 1, 2), 0, "110101"),
+            ]
+        );
+        assert!(packed_key(&(3, day(1899, 12, 31), "110101".to_owned(), 0)).is_err());
+        assert!(packed_key(&(3, day(2020, 1, 1), "11010x".to_owned(), 0)).is_err());
+        assert!(packed_key(&(3, day(2020, 1, 1), "1101011".to_owned(), 0)).is_err());
+        assert!(packed_key(&(3, day(2020, 1, 1), "+11010".to_owned(), 0)).is_err());
     }
 }
 
@@ -325,6 +384,25 @@ CROSS JOIN LATERAL (
     OFFSET 0
 ) t";
 
+/// [`SCAN`] for `figure_totals`, whose rows are found by their key (migration 000008): one key
+/// range per tile, its rows matched to the members by the low 24 bits of the key.
+const SCAN_KEYED: &str =
+    "FROM unnest($3::smallint[], $4::date[], $5::smallint[]) AS p (grain, bucket, side)
+JOIN {table} t ON t.key BETWEEN procura_totals_key(p.grain, p.bucket, 0::smallint, '0')
+                        AND procura_totals_key(p.grain, p.bucket, 15::smallint, '1048575')
+JOIN unnest($1::text[], $2::text[], $6::smallint[]) AS m (code, bucket_region, scope)
+  ON t.key & 16777215 = procura_totals_key(0::smallint, date '1900-01-01', m.scope, m.code)";
+
+/// [`PROBE`] for `figure_totals`: one probe of its key per tile and member.
+const PROBE_KEYED: &str =
+    "FROM unnest($3::smallint[], $4::date[], $5::smallint[]) AS p (grain, bucket, side)
+CROSS JOIN unnest($1::text[], $2::text[], $6::smallint[]) AS m (code, bucket_region, scope)
+CROSS JOIN LATERAL (
+    SELECT * FROM {table} t
+    WHERE t.key = procura_totals_key(p.grain, p.bucket, m.scope, m.code)
+    OFFSET 0
+) t";
+
 /// Probes up to this many members; scans for more (a bucket holds a row for each of about
 /// 3,300 procuratorates and 31 provinces).
 const PROBE_MEMBERS: usize = 400;
@@ -332,10 +410,12 @@ const PROBE_MEMBERS: usize = 400;
 /// `read` (`read.sql` or `read_listings.sql`) over `table`, finding rows the cheaper way for
 /// `members` members.
 fn read_sql(read: &str, table: &str, members: usize) -> String {
-    let rows = if members <= PROBE_MEMBERS {
-        PROBE
-    } else {
-        SCAN
+    let keyed = table == "figure_totals";
+    let rows = match (members <= PROBE_MEMBERS, keyed) {
+        (true, false) => PROBE,
+        (false, false) => SCAN,
+        (true, true) => PROBE_KEYED,
+        (false, true) => SCAN_KEYED,
     };
     read.replace("{rows}", &rows.replace("{table}", table))
 }

@@ -1,20 +1,19 @@
--- Adds deltas to figure_totals, creating rows as needed. $1 grains, $2 buckets, $3 regions,
--- $4 scopes, then one array per stored figure in domain::metric::STORED order (integer, the aid
+-- Adds deltas to figure_totals, creating rows as needed. $1 keys (procura_totals_key, migration
+-- 000008), then one array per stored figure in domain::metric::STORED order (integer, the aid
 -- amount bigint; NULL for no change). A figure that is zero is kept NULL (migration 000007), so
 -- a sum that comes to 0 becomes NULL and a NULL plus a change is the change. All arrays equally
--- long,
--- in lock order (totals::lock_order) so that concurrent writers lock rows in the same order.
-INSERT INTO figure_totals AS t (grain, bucket, region_code, scope, measures_protest, measures_retrial_suggestion, measures_trial_violation_suggestion, measures_enforcement_violation_suggestion, measures_social_governance_suggestion, measures_administrative_organ_suggestion, measures_protest_adopted, measures_retrial_suggestion_adopted, measures_trial_violation_suggestion_adopted, measures_enforcement_violation_suggestion_adopted, measures_social_governance_suggestion_adopted, measures_administrative_organ_suggestion_adopted, cases_accepted, cases_concluded, resolutions_total, resolutions_private_enterprise, resolutions_supervision_correction, resolutions_reconciliation, resolutions_judicial_assistance, resolutions_public_hearing_settlement, resolutions_other, aid_grants, aid_amount_fen, markers_leader_handled, markers_public_hearing, markers_private_enterprise, markers_spp_listed, markers_spp_listed_private_enterprise, markers_typical)
-SELECT unnest($1::smallint[]), unnest($2::date[]), unnest($3::text[]), unnest($4::smallint[]),
+-- long, in lock order (totals::lock_order) so that concurrent writers lock rows in the same
+-- order.
+INSERT INTO figure_totals AS t (key, measures_protest, measures_retrial_suggestion, measures_trial_violation_suggestion, measures_enforcement_violation_suggestion, measures_social_governance_suggestion, measures_administrative_organ_suggestion, measures_protest_adopted, measures_retrial_suggestion_adopted, measures_trial_violation_suggestion_adopted, measures_enforcement_violation_suggestion_adopted, measures_social_governance_suggestion_adopted, measures_administrative_organ_suggestion_adopted, cases_accepted, cases_concluded, resolutions_total, resolutions_private_enterprise, resolutions_supervision_correction, resolutions_reconciliation, resolutions_judicial_assistance, resolutions_public_hearing_settlement, resolutions_other, aid_grants, aid_amount_fen, markers_leader_handled, markers_public_hearing, markers_private_enterprise, markers_spp_listed, markers_spp_listed_private_enterprise, markers_typical)
+SELECT unnest($1::bigint[]), unnest($2::integer[]), unnest($3::integer[]), unnest($4::integer[]),
        unnest($5::integer[]), unnest($6::integer[]), unnest($7::integer[]), unnest($8::integer[]),
        unnest($9::integer[]), unnest($10::integer[]), unnest($11::integer[]), unnest($12::integer[]),
        unnest($13::integer[]), unnest($14::integer[]), unnest($15::integer[]), unnest($16::integer[]),
        unnest($17::integer[]), unnest($18::integer[]), unnest($19::integer[]), unnest($20::integer[]),
-       unnest($21::integer[]), unnest($22::integer[]), unnest($23::integer[]), unnest($24::integer[]),
-       unnest($25::integer[]), unnest($26::integer[]), unnest($27::bigint[]), unnest($28::integer[]),
-       unnest($29::integer[]), unnest($30::integer[]), unnest($31::integer[]), unnest($32::integer[]),
-       unnest($33::integer[])
-ON CONFLICT (grain, bucket, scope, region_code) DO UPDATE SET
+       unnest($21::integer[]), unnest($22::integer[]), unnest($23::integer[]), unnest($24::bigint[]),
+       unnest($25::integer[]), unnest($26::integer[]), unnest($27::integer[]), unnest($28::integer[]),
+       unnest($29::integer[]), unnest($30::integer[])
+ON CONFLICT (key) DO UPDATE SET
     measures_protest = CASE WHEN excluded.measures_protest IS NULL THEN t.measures_protest ELSE NULLIF(coalesce(t.measures_protest, 0) + excluded.measures_protest, 0) END,
     measures_retrial_suggestion = CASE WHEN excluded.measures_retrial_suggestion IS NULL THEN t.measures_retrial_suggestion ELSE NULLIF(coalesce(t.measures_retrial_suggestion, 0) + excluded.measures_retrial_suggestion, 0) END,
     measures_trial_violation_suggestion = CASE WHEN excluded.measures_trial_violation_suggestion IS NULL THEN t.measures_trial_violation_suggestion ELSE NULLIF(coalesce(t.measures_trial_violation_suggestion, 0) + excluded.measures_trial_violation_suggestion, 0) END,
