@@ -72,7 +72,10 @@ mod tests {
         assert_eq!(given.reader_connections, 4);
         for bad in ["0", "65", "two"] {
             let error = parse(&["--reader-connections", bad]).expect_err("out of range");
-            assert!(error.to_string().contains("--reader-connections"), "{error}");
+            assert!(
+                error.to_string().contains("--reader-connections"),
+                "{error}"
+            );
         }
     }
 }
