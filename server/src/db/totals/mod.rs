@@ -407,24 +407,47 @@ CROSS JOIN LATERAL (
 /// 3,300 procuratorates and 31 provinces).
 const PROBE_MEMBERS: usize = 400;
 
-/// `read` (`read.sql` or `read_listings.sql`) over `table`, finding rows the cheaper way for
-/// `members` members.
-fn read_sql(read: &str, table: &str, members: usize) -> String {
-    let keyed = table == "figure_totals";
-    let rows = match (members <= PROBE_MEMBERS, keyed) {
-        (true, false) => PROBE,
-        (false, false) => SCAN,
-        (true, true) => PROBE_KEYED,
-        (false, true) => SCAN_KEYED,
-    };
-    read.replace("{rows}", &rows.replace("{table}", table))
+/// A totals table as rollups read it: the statement (`read.sql` or `read_listings.sql`) and
+/// the two ways of finding its rows, [`PROBE`]-like and [`SCAN`]-like.
+struct TotalsRead {
+    read: &'static str,
+    table: &'static str,
+    probe: &'static str,
+    scan: &'static str,
 }
 
-/// Runs `read` (`read.sql` or `read_listings.sql`, over `table`) for the rows of `members` in
-/// `tiles`.
+/// `figure_totals`, found by its bigint key (migration 000008).
+const FIGURES: TotalsRead = TotalsRead {
+    read: include_str!("read.sql"),
+    table: "figure_totals",
+    probe: PROBE_KEYED,
+    scan: SCAN_KEYED,
+};
+
+/// `listing_totals`, found by its (grain, bucket, scope, region_code, batch) key.
+const LISTINGS: TotalsRead = TotalsRead {
+    read: include_str!("read_listings.sql"),
+    table: "listing_totals",
+    probe: PROBE,
+    scan: SCAN,
+};
+
+/// The statement of `source`, finding rows the cheaper way for `members` members.
+fn read_sql(source: &TotalsRead, members: usize) -> String {
+    let rows = if members <= PROBE_MEMBERS {
+        source.probe
+    } else {
+        source.scan
+    };
+    source
+        .read
+        .replace("{rows}", &rows.replace("{table}", source.table))
+}
+
+/// Runs the statement of `source` for the rows of `members` in `tiles`.
 async fn read_rows<Row>(
     conn: &AsyncPgConnection,
-    (read, table): (&str, &str),
+    source: &TotalsRead,
     members: &[Member<'_>],
     tiles: &[Tile],
 ) -> QueryResult<Vec<Row>>
@@ -434,7 +457,7 @@ where
     if tiles.is_empty() || members.is_empty() {
         return Ok(Vec::new());
     }
-    diesel::sql_query(read_sql(read, table, members.len()))
+    diesel::sql_query(read_sql(source, members.len()))
         .bind::<Array<Text>, _>(members.iter().map(|m| m.0).collect::<Vec<_>>())
         .bind::<Array<Text>, _>(members.iter().map(|m| m.1).collect::<Vec<_>>())
         .bind::<Array<SmallInt>, _>(tiles.iter().map(|t| t.0).collect::<Vec<_>>())
@@ -487,20 +510,18 @@ pub async fn by_bucket(
             reads.push((&plan.fine, fine));
         }
     }
-    let totals = (include_str!("read.sql"), "figure_totals");
-    let listings = (include_str!("read_listings.sql"), "listing_totals");
     // All pipelined: sent together, answered in one round trip.
     let shared: &AsyncPgConnection = conn;
     let (rows, batches) = futures::try_join!(
         futures::future::try_join_all(
             reads
                 .iter()
-                .map(|(members, tiles)| read_rows::<SummedRow>(shared, totals, members, tiles)),
+                .map(|(members, tiles)| read_rows::<SummedRow>(shared, &FIGURES, members, tiles)),
         ),
         futures::future::try_join_all(
             reads
                 .iter()
-                .map(|(members, tiles)| read_rows::<BatchRow>(shared, listings, members, tiles)),
+                .map(|(members, tiles)| read_rows::<BatchRow>(shared, &LISTINGS, members, tiles)),
         ),
     )?;
     let (rows, batches) = (rows.into_iter().flatten(), batches.into_iter().flatten());
