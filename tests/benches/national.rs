@@ -21,8 +21,8 @@
 //!    the kept totals) and the same figures from the plain GROUP BY over the raw rows
 //!    (`procura_server::db::rollup::by_bucket` on a direct connection), and checks that both
 //!    give the same figures;
-//! 5. times `CaseService/GetCase` at concurrency 1 and 64 against `grpc.health.v1.Health/Check`
-//!    on the same server;
+//! 5. after untimed GetCase load until its rate is steady, times `CaseService/GetCase` at
+//!    concurrency 1 and 64 against `grpc.health.v1.Health/Check` on the same server;
 //! 6. prints a table of figures, baselines, ratios and targets, with where CPU time went during
 //!    the import and the GetCase load (this client, the server, its PostgreSQL backends, the
 //!    rest of the machine), and drops both databases.
@@ -31,6 +31,8 @@
 //! default 10000), `--in-flight N` (import batches in flight, default 4), `--channels N` (HTTP/2
 //! connections for the GetCase/Health load, default 4), `--rollup-calls N` (default 200),
 //! `--baseline-calls N` (default 20), `--seconds S` (per throughput figure, default 5),
+//! `--warmup S` (longest untimed GetCase load at concurrency 64 before the timed ones, until
+//! its rate is steady; default 120, 0 for none),
 //! `--seed N`, `--keep-db` (leave the databases for inspection), `--import-only` (no COPY,
 //! rollups or GetCase: to tune the import), `--get-only` (no COPY or rollups: to tune GetCase),
 //! `--get-only --database NAME` (GetCase on a database kept by `--keep-db`, no import; the
@@ -90,6 +92,8 @@ struct Args {
     rollup_calls: usize,
     baseline_calls: usize,
     seconds: f64,
+    /// Seconds of untimed GetCase load before the timed ones (see [`time_gets`]).
+    warmup: f64,
     seed: u64,
     keep_db: bool,
     import_only: bool,
@@ -104,7 +108,7 @@ struct Args {
 
 const USAGE: &str = "usage: cargo bench -p procura-tests --bench national -- [--cases N] \
     [--report FILE] [--batch N] [--in-flight N] [--channels N] [--rollup-calls N] \
-    [--baseline-calls N] [--seconds S] [--seed N] [--keep-db] [--import-only] [--get-only [--database NAME]]";
+    [--baseline-calls N] [--seconds S] [--warmup S] [--seed N] [--keep-db] [--import-only] [--get-only [--database NAME]]";
 
 fn number(text: &str) -> Result<u64> {
     text.replace(['_', ','], "")
@@ -125,6 +129,7 @@ impl Args {
             rollup_calls: if full { 200 } else { 5 },
             baseline_calls: if full { 20 } else { 2 },
             seconds: if full { 5.0 } else { 0.5 },
+            warmup: if full { 120.0 } else { 0.0 },
             seed: 20_201_231,
             keep_db: false,
             import_only: false,
@@ -148,6 +153,7 @@ impl Args {
                 "--rollup-calls" => args.rollup_calls = number(&value()?)? as usize,
                 "--baseline-calls" => args.baseline_calls = number(&value()?)? as usize,
                 "--seconds" => args.seconds = value()?.parse().context("--seconds")?,
+                "--warmup" => args.warmup = value()?.parse().context("--warmup")?,
                 "--seed" => args.seed = number(&value()?)?,
                 "--keep-db" => args.keep_db = true,
                 "--import-only" => args.import_only = true,
@@ -171,6 +177,10 @@ impl Args {
             "call counts must be at least 1"
         );
         ensure!(args.seconds > 0.0, "--seconds must be positive");
+        ensure!(
+            args.warmup >= 0.0 && args.warmup.is_finite(),
+            "--warmup must be 0 or more seconds"
+        );
         ensure!(
             !(args.import_only && args.get_only),
             "--import-only and --get-only exclude each other"
@@ -1478,13 +1488,21 @@ async fn measure_rate(
 
 /// GetCase on random imported cases and Health/Check, at concurrency 1 and 64, with the CPU
 /// each GetCase load used; and the first id, last id and count of the cases.
+///
+/// The timed loads come after untimed GetCase load at concurrency 64 until its rate is steady
+/// (at most `--warmup` seconds; the rate of each window is returned too), so that they measure
+/// a server that has been under that load, not the first touches of pages the machine evicted
+/// while the rollups were timed. On the
+/// machine of docs/benchmarks.md the kernel pages out file pages that go unread for 60 s
+/// (DAMON reclaim), so after the minutes of GROUP BY before this step most of the answers of
+/// a 10M database are read from disk at first; under a steady load they stay in memory.
 async fn time_gets(
     url: &str,
     server_db: &str,
     server_pid: u32,
     ticks: f64,
     args: &Args,
-) -> Result<(Vec<i64>, Vec<GetRates>)> {
+) -> Result<(Vec<i64>, Vec<GetRates>, Vec<f64>)> {
     let ids = psql(
         &db_url(server_db),
         "SELECT min(id) || ' ' || max(id) || ' ' || count(*) FROM cases",
@@ -1504,6 +1522,25 @@ async fn time_gets(
     let mut channels = Vec::new();
     for _ in 0..args.channels {
         channels.push(Endpoint::from_shared(url.to_owned())?.connect().await?);
+    }
+    // Warm-up: windows of `--seconds` each on other cases than the timed loads read, until a
+    // window is less than 3% faster than the one before or `--warmup` seconds have gone.
+    let mut warmup = Vec::new();
+    let started = Instant::now();
+    while started.elapsed().as_secs_f64() < args.warmup {
+        if warmup.is_empty() {
+            eprintln!("GetCase untimed at concurrency 64 until its rate is steady (warm-up)");
+        }
+        let seed = args.seed ^ (1 + warmup.len() as u64);
+        let rate = measure_rate(&channels, get_case, 64, args.seconds, seed)
+            .await?
+            .per_second;
+        eprintln!("  {} calls/s", thousands(rate));
+        let steady = warmup.last().is_some_and(|last| rate < last * 1.03);
+        warmup.push(rate);
+        if steady {
+            break;
+        }
     }
     let mut rates = Vec::new();
     for concurrency in [1usize, 64] {
@@ -1534,11 +1571,11 @@ async fn time_gets(
         );
         rates.push((concurrency, get, health, get_cpu));
     }
-    Ok((ids, rates))
+    Ok((ids, rates, warmup))
 }
 
 /// The GetCase and Health/Check table of a report, with the CPU per call.
-fn gets_report(rates: &[GetRates], ids: &[i64], args: &Args) -> String {
+fn gets_report(rates: &[GetRates], ids: &[i64], warmup: &[f64], args: &Args) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -1577,6 +1614,21 @@ fn gets_report(rates: &[GetRates], ids: &[i64], args: &Args) -> String {
         args.channels,
         thousands(ids[2] as f64)
     );
+    if !warmup.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nBefore them, GetCase ran untimed at concurrency 64 on other random cases, {} s at a \
+             time, until a window was less than 3% faster than the one before (at most {} s; \
+             warm-up): {} calls/s.",
+            args.seconds,
+            args.warmup,
+            warmup
+                .iter()
+                .map(|rate| thousands(*rate))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
     out
 }
 
@@ -1935,8 +1987,9 @@ async fn run(args: Args) -> Result<String> {
         };
         if args.get_only {
             settle()?;
-            let (ids, rates) = time_gets(&url, &server_db, server_pid, ticks, &args).await?;
-            out.push_str(&gets_report(&rates, &ids, &args));
+            let (ids, rates, warmup) =
+                time_gets(&url, &server_db, server_pid, ticks, &args).await?;
+            out.push_str(&gets_report(&rates, &ids, &warmup, &args));
         }
         return Ok(out);
     };
@@ -1972,7 +2025,7 @@ async fn run(args: Args) -> Result<String> {
         .map(|(_, lat, _)| lat.p99);
 
     // 4. GetCase against Health/Check.
-    let (ids, rates) = time_gets(&url, &server_db, server_pid, ticks, &args).await?;
+    let (ids, rates, warmup) = time_gets(&url, &server_db, server_pid, ticks, &args).await?;
     let peak_rss_end = proc_status_kb(server_pid, "VmHWM").unwrap_or(0);
     drop(reports);
     drop(channel);
@@ -2193,7 +2246,7 @@ async fn run(args: Args) -> Result<String> {
             .join(" / "),
         GROUP_BY_BUDGET.as_secs()
     );
-    out.push_str(&gets_report(&rates, &ids, &args));
+    out.push_str(&gets_report(&rates, &ids, &warmup, &args));
     if growth.len() > 1 {
         let _ = writeln!(
             out,
