@@ -1490,9 +1490,10 @@ async fn measure_rate(
 /// each GetCase load used; and the first id, last id and count of the cases.
 ///
 /// The timed loads come after untimed GetCase load at concurrency 64 until its rate is steady
-/// (at most `--warmup` seconds; the rate of each window is returned too), so that they measure
-/// a server that has been under that load, not the first touches of pages the machine evicted
-/// while the rollups were timed. On the
+/// (windows that fit in `--warmup` seconds; the rate of each window is returned too), so that
+/// they measure a server that has been under that load, with the pages of the answers in the
+/// page cache as a steady load keeps them, not the first touches of pages the machine evicted
+/// while the rollups were timed. The first window's rate is that cold start. On the
 /// machine of docs/benchmarks.md the kernel pages out file pages that go unread for 60 s
 /// (DAMON reclaim), so after the minutes of GROUP BY before this step most of the answers of
 /// a 10M database are read from disk at first; under a steady load they stay in memory.
@@ -1527,7 +1528,7 @@ async fn time_gets(
     // window is less than 3% faster than the one before or `--warmup` seconds have gone.
     let mut warmup = Vec::new();
     let started = Instant::now();
-    while started.elapsed().as_secs_f64() < args.warmup {
+    while started.elapsed().as_secs_f64() + args.seconds <= args.warmup {
         if warmup.is_empty() {
             eprintln!("GetCase untimed at concurrency 64 until its rate is steady (warm-up)");
         }
@@ -1617,9 +1618,10 @@ fn gets_report(rates: &[GetRates], ids: &[i64], warmup: &[f64], args: &Args) -> 
     if !warmup.is_empty() {
         let _ = writeln!(
             out,
-            "\nBefore them, GetCase ran untimed at concurrency 64 on other random cases, {} s at a \
-             time, until a window was less than 3% faster than the one before (at most {} s; \
-             warm-up): {} calls/s.",
+            "\nBefore them, GetCase ran untimed at concurrency 64, {} s at a time, until a window \
+             was less than 3% faster than the one before (at most {} s; warm-up), so the timed \
+             loads ran with the answers' pages in the page cache as a steady load keeps them; \
+             the first window is the cold start: {} calls/s.",
             args.seconds,
             args.warmup,
             warmup

@@ -303,7 +303,7 @@ impl CaseService for CaseApi {
     }
 
     // The hottest read: its span is at debug level, so that at the default `info` it costs
-    // nothing per call (the reads themselves run in the loader's tasks, outside it).
+    // next to nothing per call (the reads themselves run in the loader's tasks, outside it).
     #[tracing::instrument(level = "debug", skip_all, fields(name = %request.get_ref().name))]
     async fn get_case(
         &self,

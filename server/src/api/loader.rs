@@ -96,11 +96,19 @@ async fn answer(pool: &Pool, waiters: Vec<Waiter>) {
     ids.dedup();
     let read = async {
         let mut conn = pool.get().await?;
-        let mut by_id: HashMap<i64, pb::Case> = docs::read(&mut conn, &ids)
-            .await?
+        let kept = docs::read(&mut conn, &ids).await?;
+        let found = kept.len();
+        let mut by_id: HashMap<i64, pb::Case> = kept
             .into_iter()
             .filter_map(|(id, doc)| Some((id, docs::decode(&doc)?)))
             .collect();
+        if by_id.len() < found {
+            // Served right from the records, but a sign of damage or of a bug in the answers.
+            tracing::warn!(
+                undecodable = found - by_id.len(),
+                "kept answers that do not decode: their cases are read from their records"
+            );
+        }
         let unkept: Vec<i64> = ids
             .iter()
             .copied()

@@ -38,6 +38,10 @@ const LZ4: u8 = 0;
 /// are taken as damage, not allocated.
 const MAX_DOC: usize = 64 << 20;
 
+/// The most an LZ4 block can expand (a byte of a match stands for at most 255): a larger
+/// length in the header is damage too.
+const MAX_EXPANSION: usize = 255;
+
 /// The GetCase answer for `record`, encoded: `[0]`, the message's length (u32, little-endian)
 /// and the message compressed with LZ4 (block format); or the message itself when compressing
 /// does not make it smaller. Answers are the largest table at national scale (about 440 bytes
@@ -58,6 +62,7 @@ fn pack(message: &[u8]) -> Vec<u8> {
     match lz4_flex::block::compress_into(message, &mut packed[5..]) {
         Ok(size) if 5 + size < message.len() => {
             packed.truncate(5 + size);
+            packed.shrink_to_fit();
             packed
         }
         _ => message.to_vec(),
@@ -65,13 +70,14 @@ fn pack(message: &[u8]) -> Vec<u8> {
 }
 
 /// The protobuf message of a stored answer: decompressed, or as stored when it is plain; none
-/// when it is damaged.
+/// when its header or block is found damaged (a block carries no checksum: damage inside it
+/// may go unseen until the message is decoded).
 fn unpack(doc: &[u8]) -> Option<std::borrow::Cow<'_, [u8]>> {
     match doc.split_first() {
         Some((&LZ4, rest)) => {
             let (length, block) = rest.split_first_chunk::<4>()?;
             let length = usize::try_from(u32::from_le_bytes(*length)).ok()?;
-            if length > MAX_DOC {
+            if length > MAX_DOC || length > block.len().saturating_mul(MAX_EXPANSION) {
                 return None;
             }
             let mut message = vec![0; length];
@@ -133,8 +139,8 @@ pub async fn read(conn: &mut AsyncPgConnection, ids: &[i64]) -> QueryResult<Vec<
         .await
 }
 
-/// The kept answer `doc` (compressed or plain), decoded; none if it does not decode (the case
-/// is then read from its records).
+/// The kept answer `doc` (compressed or plain), decoded; none if it does not decompress or
+/// decode (the case is then read from its records, and the reader logs it).
 pub fn decode(doc: &[u8]) -> Option<procura_proto::v1::Case> {
     procura_proto::v1::Case::decode(&*unpack(doc)?).ok()
 }
@@ -195,6 +201,10 @@ mod tests {
         let mut wrong = stored.clone();
         wrong[1..5].copy_from_slice(&7u32.to_le_bytes());
         assert_eq!(decode(&wrong), None);
+        // Lengths no block of this size could expand to are not allocated.
+        let mut long = stored.clone();
+        long[1..5].copy_from_slice(&1_000_000u32.to_le_bytes());
+        assert_eq!(unpack(&long), None);
         let mut huge = stored;
         huge[1..5].copy_from_slice(&u32::MAX.to_le_bytes());
         assert_eq!(decode(&huge), None);
