@@ -48,24 +48,24 @@ const MAX_EXPANSION: usize = 255;
 /// a case plain), and their names, dates and courts repeat within a case, so compressed they
 /// take about a third less disk and memory.
 pub fn encode(record: CaseRecord) -> Vec<u8> {
-    pack(&convert::case(record).encode_to_vec())
+    pack(convert::case(record).encode_to_vec())
 }
 
 /// `message` as it is stored: compressed when that is smaller (see [`encode`]).
-fn pack(message: &[u8]) -> Vec<u8> {
+fn pack(message: Vec<u8>) -> Vec<u8> {
     let Ok(length) = u32::try_from(message.len()) else {
-        return message.to_vec();
+        return message;
     };
     let mut packed = vec![0; 5 + lz4_flex::block::get_maximum_output_size(message.len())];
     packed[0] = LZ4;
     packed[1..5].copy_from_slice(&length.to_le_bytes());
-    match lz4_flex::block::compress_into(message, &mut packed[5..]) {
+    match lz4_flex::block::compress_into(&message, &mut packed[5..]) {
         Ok(size) if 5 + size < message.len() => {
             packed.truncate(5 + size);
             packed.shrink_to_fit();
             packed
         }
-        _ => message.to_vec(),
+        _ => message,
     }
 }
 
@@ -168,7 +168,7 @@ mod tests {
     #[test]
     fn answers_are_stored_compressed_and_read_back_the_same() {
         let message = sample().encode_to_vec();
-        let stored = pack(&message);
+        let stored = pack(message.clone());
         assert_eq!(stored[0], LZ4);
         assert!(
             stored.len() < message.len(),
@@ -187,14 +187,14 @@ mod tests {
             name: "cases/1".to_owned(),
             ..Default::default()
         };
-        let stored = pack(&tiny.encode_to_vec());
+        let stored = pack(tiny.encode_to_vec());
         assert_eq!(stored, tiny.encode_to_vec());
         assert_eq!(decode(&stored), Some(tiny));
     }
 
     #[test]
     fn damaged_answers_decode_to_none() {
-        let stored = pack(&sample().encode_to_vec());
+        let stored = pack(sample().encode_to_vec());
         // A cut block, a header without a block, a length that does not match, a huge length.
         assert_eq!(decode(&stored[..stored.len() - 3]), None);
         assert_eq!(decode(&stored[..3]), None);

@@ -216,9 +216,11 @@ const READER_SESSION: &str = "SET statement_timeout = '60s'; \
 
 /// Connections of the case reader by default (`--reader-connections`), each with a batch out
 /// at a time. Two: since a batch is one statement reading kept answers (no transaction around
-/// it), the database reads one batch while the server answers the other. GetCase at concurrency 64 on 1M cases, × Health/Check,
-/// two runs each: 0.48 and 0.40 with two, 0.43 and 0.37 with one. (When a batch was a
-/// transaction of four statements, two connections gained nothing: 0.20 with either at 10M.)
+/// it), the database reads one batch while the server answers the other. GetCase at
+/// concurrency 64 on 1M cases, × Health/Check, two runs each: 0.48 and 0.40 with two, 0.43 and
+/// 0.37 with one; at 10M, 0.30 with two against 0.28 with four and 0.27 with eight (one run
+/// each). (When a batch was a transaction of four statements, two connections gained nothing:
+/// 0.20 with either at 10M.)
 /// The price of each: a slow batch holds up the calls queued behind it (at most
 /// `statement_timeout`).
 pub const READER_CONNECTIONS: usize = 2;
