@@ -92,7 +92,7 @@ struct Args {
     rollup_calls: usize,
     baseline_calls: usize,
     seconds: f64,
-    /// Seconds of untimed GetCase load before the timed ones (see [`time_gets`]).
+    /// Most seconds of untimed GetCase load before the timed ones (see [`time_gets`]).
     warmup: f64,
     seed: u64,
     keep_db: bool,
@@ -1524,8 +1524,9 @@ async fn time_gets(
     for _ in 0..args.channels {
         channels.push(Endpoint::from_shared(url.to_owned())?.connect().await?);
     }
-    // Warm-up: windows of `--seconds` each on other cases than the timed loads read, until a
-    // window is less than 3% faster than the one before or `--warmup` seconds have gone.
+    // Warm-up: windows of `--seconds` each (their own seeds, so other draws than the timed
+    // loads'; the pages they warm are shared all the same), until a window is less than 3%
+    // faster than the one before or the next would not fit in `--warmup` seconds.
     let mut warmup = Vec::new();
     let started = Instant::now();
     while started.elapsed().as_secs_f64() + args.seconds <= args.warmup {
