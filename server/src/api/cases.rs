@@ -9,11 +9,12 @@ use procura_proto::v1::{self as pb, case_service_server::CaseService};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
+use super::convert::date;
 use super::{AppState, actor, convert, pagination, validate};
 use crate::db::cases::{self as store, CaseFilter, Stored};
 use crate::db::models::{CaseRecord, CaseRow, MeasureRow, NewCaseRecord};
 use crate::db::revisions;
-use crate::domain::{date, names, region::RegionCode};
+use crate::domain::{names, region::RegionCode};
 use crate::error::{ApiError, Violations};
 
 /// Most cases in one import batch.
@@ -227,11 +228,11 @@ async fn lock_parent(conn: &mut AsyncPgConnection, id: i64) -> Result<CaseRow, A
 async fn current_state(
     conn: &mut AsyncPgConnection,
     id: i64,
-) -> Result<crate::domain::record::CaseState, ApiError> {
+) -> Result<crate::domain::record::Case, ApiError> {
     Ok(store::get(conn, id)
         .await?
         .ok_or_else(|| case_not_found(id))?
-        .state())
+        .state()?)
 }
 
 /// The record an earlier request with the same idempotency key stored under case `case_id`,
@@ -474,7 +475,7 @@ impl CaseService for CaseApi {
                 let before = store::get(conn, id)
                     .await?
                     .ok_or_else(|| case_not_found(id))?
-                    .state();
+                    .state()?;
                 let current = convert::etag(stored.version);
                 if !incoming.etag.is_empty() && incoming.etag != current {
                     return Err(ApiError::EtagMismatch {

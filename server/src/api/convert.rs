@@ -5,7 +5,40 @@ use procura_proto::v1 as pb;
 
 use crate::db::models::{AidRow, CaseRecord, MeasureRow, RegionRow, ResolutionRow, RevisionRow};
 use crate::domain::record::FieldChange;
-use crate::domain::{date, names, region::RegionCode};
+use crate::domain::{names, region::RegionCode};
+
+/// Conversion between `procura.v1.Date` and calendar dates.
+pub mod date {
+    use chrono::{Datelike, NaiveDate};
+    use procura_proto::v1::Date;
+
+    /// A valid calendar date from its message, or why not.
+    pub fn from_proto(date: &Date) -> Result<NaiveDate, String> {
+        crate::domain::date::from_ymd(date.year, date.month, date.day)
+    }
+
+    /// A required date field: missing is an error.
+    pub fn required(date: Option<&Date>) -> Result<NaiveDate, String> {
+        match date {
+            Some(date) => from_proto(date),
+            None => Err("is required".to_owned()),
+        }
+    }
+
+    /// An optional date field.
+    pub fn optional(date: Option<&Date>) -> Result<Option<NaiveDate>, String> {
+        date.map(from_proto).transpose()
+    }
+
+    /// The message for a date.
+    pub fn to_proto(date: NaiveDate) -> Date {
+        Date {
+            year: date.year(),
+            month: date.month() as i32,
+            day: date.day() as i32,
+        }
+    }
+}
 
 /// A protobuf timestamp.
 pub fn timestamp(time: DateTime<Utc>) -> prost_types::Timestamp {
@@ -120,5 +153,20 @@ pub fn revision(row: RevisionRow) -> pb::CaseRevision {
                 new_value: c.new,
             })
             .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::date::*;
+    use procura_proto::v1::Date;
+
+    #[test]
+    fn dates_from_messages() {
+        let d = |year, month, day| Date { year, month, day };
+        assert!(from_proto(&d(2020, 2, 29)).is_ok());
+        assert!(from_proto(&d(2021, 2, 29)).is_err());
+        assert!(required(None).is_err());
+        assert_eq!(optional(None), Ok(None));
     }
 }

@@ -5,8 +5,8 @@ use chrono::{Duration, NaiveDate, Utc};
 use procura_proto::v1 as pb;
 use uuid::Uuid;
 
+use super::convert::date;
 use crate::db::models::{NewAid, NewCase, NewMeasure, NewResolution};
-use crate::domain::date;
 use crate::error::Violations;
 
 /// Longest case number.

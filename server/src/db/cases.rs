@@ -18,7 +18,8 @@ use super::models::{
 };
 use super::schema::{cases, judicial_aid, measures, region_ancestors, resolutions};
 use super::{docs, revisions, totals};
-use crate::domain::record::{self, CaseState};
+use crate::domain::enums::CaseStatus;
+use crate::domain::record::{self, Case};
 
 /// Largest number of rows inserted by one statement (PostgreSQL takes at most 65,535
 /// parameters per statement).
@@ -141,16 +142,16 @@ pub async fn insert_batch(
         let mut deltas = totals::Deltas::new();
         for (i, (record, outcome)) in batch.iter().zip(&outcomes).enumerate() {
             if let Stored::Created(_) = outcome {
-                deltas.add_state(&record.state(), 1);
+                deltas.add_state(&record.state()?, 1);
             }
             if i % YIELD_EVERY == YIELD_EVERY - 1 {
                 tokio::task::yield_now().await;
             }
         }
-        deltas.ordered()
+        Ok::<_, diesel::result::Error>(deltas.ordered())
     };
     let (measure_ids, deltas) = futures::join!(insert_all_measures(conn, &measures), deltas);
-    let measure_ids = measure_ids?;
+    let (measure_ids, deltas) = (measure_ids?, deltas?);
     for chunk in resolutions.chunks(INSERT_CHUNK) {
         diesel::insert_into(resolutions::table)
             .values(chunk)
@@ -314,14 +315,14 @@ async fn insert_cases(
 pub async fn record_change(
     conn: &mut AsyncPgConnection,
     id: i64,
-    before: &CaseState,
+    before: &Case,
     actor: &str,
     reason: &str,
 ) -> QueryResult<CaseRecord> {
     let after = get(conn, id)
         .await?
         .ok_or(diesel::result::Error::NotFound)?;
-    let after_state = after.state();
+    let after_state = after.state()?;
     let changes = record::changes(Some(before), &after_state);
     let to_json = |value: serde_json::Result<serde_json::Value>| {
         value.map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))
@@ -723,7 +724,7 @@ pub async fn list(
     }
     query = match filter.status {
         Some(status) => query.filter(cases::status.eq(status)),
-        None => query.filter(cases::status.ne(3)),
+        None => query.filter(cases::status.ne(CaseStatus::Withdrawn.number())),
     };
     if let Some(from) = filter.accepted_from {
         query = query.filter(cases::accepted_on.ge(from));

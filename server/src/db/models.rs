@@ -4,7 +4,11 @@ use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use crate::domain::record::{AidState, CaseState, MeasureState, ResolutionState};
+use diesel::result::QueryResult;
+
+use crate::domain::enums::UnknownValue;
+use crate::domain::record::{AidGrant, Case, Measure, Resolution};
+use crate::domain::region::RegionCode;
 
 use super::schema::{cases, judicial_aid, measures, regions, resolutions};
 
@@ -320,106 +324,131 @@ pub struct NewRelease {
 }
 
 impl CaseRecord {
-    /// The whole state of the case, as kept in revisions and counted in figures.
-    pub fn state(&self) -> CaseState {
+    /// The case as the domain knows it, as kept in revisions and counted in figures; an error
+    /// if a stored number names no value of its enum.
+    pub fn state(&self) -> QueryResult<Case> {
         let c = &self.case;
-        CaseState {
-            region_code: c.region_code.clone(),
-            case_number: c.case_number.clone(),
-            case_type: c.case_type,
-            status: c.status,
-            applicant_type: c.applicant_type,
-            sector: c.sector,
-            accepted_on: c.accepted_on,
-            concluded_on: c.concluded_on,
-            leader_handled: c.leader_handled,
-            public_hearing: c.public_hearing,
-            private_enterprise: c.private_enterprise,
-            spp_listed_batch: c.spp_listed_batch,
-            typical: c.typical,
-            summary: c.summary.clone(),
-            measures: self
-                .measures
-                .iter()
-                .map(|m| MeasureState {
-                    id: m.id,
-                    kind: m.kind,
-                    issued_on: m.issued_on,
-                    addressee_type: m.addressee_type,
-                    addressee: m.addressee.clone(),
-                    adoption: m.adoption,
-                    answered_on: m.answered_on,
-                })
-                .collect(),
-            resolution: self.resolution.as_ref().map(|r| ResolutionState {
-                method: r.method,
-                resolved_on: r.resolved_on,
-                note: r.note.clone(),
-            }),
-            aid: self
-                .aid
-                .iter()
-                .map(|a| AidState {
-                    id: a.id,
-                    granted_on: a.granted_on,
-                    amount_fen: a.amount_fen,
-                    recipient: a.recipient.clone(),
-                })
-                .collect(),
-        }
+        let measures = self
+            .measures
+            .iter()
+            .map(|m| {
+                measure_of(
+                    m.id,
+                    (m.kind, m.issued_on, m.addressee_type),
+                    &m.addressee,
+                    (m.adoption, m.answered_on),
+                )
+            })
+            .collect::<QueryResult<_>>()?;
+        let resolution = self
+            .resolution
+            .as_ref()
+            .map(|r| resolution_of(r.method, r.resolved_on, &r.note))
+            .transpose()?;
+        let aid = self
+            .aid
+            .iter()
+            .map(|a| aid_of(a.id, a.granted_on, a.amount_fen, &a.recipient))
+            .collect();
+        case_of(
+            CaseFields {
+                region_code: &c.region_code,
+                case_number: &c.case_number,
+                numbers: [c.case_type, c.status, c.applicant_type, c.sector],
+                accepted_on: c.accepted_on,
+                concluded_on: c.concluded_on,
+                markers: [
+                    c.leader_handled,
+                    c.public_hearing,
+                    c.private_enterprise,
+                    c.typical,
+                ],
+                spp_listed_batch: c.spp_listed_batch,
+                summary: &c.summary,
+            },
+            (measures, resolution, aid),
+        )
     }
 }
 
-impl NewCase {
-    /// The state a new case will have once stored with these records (ids not yet known).
-    pub fn state(
-        &self,
-        measures: &[NewMeasure],
-        resolution: Option<&NewResolution>,
-        aid: &[NewAid],
-    ) -> CaseState {
-        CaseState {
-            region_code: self.region_code.clone(),
-            case_number: self.case_number.clone(),
-            case_type: self.case_type,
-            status: self.status,
-            applicant_type: self.applicant_type,
-            sector: self.sector,
-            accepted_on: self.accepted_on,
-            concluded_on: self.concluded_on,
-            leader_handled: self.leader_handled,
-            public_hearing: self.public_hearing,
-            private_enterprise: self.private_enterprise,
-            spp_listed_batch: self.spp_listed_batch,
-            typical: self.typical,
-            summary: self.summary.clone(),
-            measures: measures
-                .iter()
-                .map(|m| MeasureState {
-                    id: 0,
-                    kind: m.kind,
-                    issued_on: m.issued_on,
-                    addressee_type: m.addressee_type,
-                    addressee: m.addressee.clone(),
-                    adoption: m.adoption,
-                    answered_on: m.answered_on,
-                })
-                .collect(),
-            resolution: resolution.map(|r| ResolutionState {
-                method: r.method,
-                resolved_on: r.resolved_on,
-                note: r.note.clone(),
-            }),
-            aid: aid
-                .iter()
-                .map(|a| AidState {
-                    id: 0,
-                    granted_on: a.granted_on,
-                    amount_fen: a.amount_fen,
-                    recipient: a.recipient.clone(),
-                })
-                .collect(),
-        }
+/// A stored number as its domain enum.
+fn known<E: TryFrom<i16, Error = UnknownValue>>(value: i16) -> QueryResult<E> {
+    E::try_from(value).map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))
+}
+
+/// The case-level columns of a stored or new case.
+struct CaseFields<'a> {
+    region_code: &'a str,
+    case_number: &'a str,
+    /// case type, status, applicant type, sector
+    numbers: [i16; 4],
+    accepted_on: NaiveDate,
+    concluded_on: Option<NaiveDate>,
+    /// leader handled, public hearing, private enterprise, typical
+    markers: [bool; 4],
+    spp_listed_batch: i32,
+    summary: &'a str,
+}
+
+fn case_of(
+    c: CaseFields<'_>,
+    (measures, resolution, aid): (Vec<Measure>, Option<Resolution>, Vec<AidGrant>),
+) -> QueryResult<Case> {
+    let [case_type, status, applicant_type, sector] = c.numbers;
+    let [leader_handled, public_hearing, private_enterprise, typical] = c.markers;
+    Ok(Case {
+        region_code: RegionCode::parse(c.region_code)
+            .map_err(|e| diesel::result::Error::DeserializationError(e.into()))?,
+        case_number: c.case_number.to_owned(),
+        case_type: known(case_type)?,
+        status: known(status)?,
+        applicant_type: known(applicant_type)?,
+        sector: known(sector)?,
+        accepted_on: c.accepted_on,
+        concluded_on: c.concluded_on,
+        leader_handled,
+        public_hearing,
+        private_enterprise,
+        spp_listed_batch: c.spp_listed_batch,
+        typical,
+        summary: c.summary.to_owned(),
+        measures,
+        resolution,
+        aid,
+    })
+}
+
+fn measure_of(
+    id: i64,
+    (kind, issued_on, addressee_type): (i16, NaiveDate, i16),
+    addressee: &str,
+    (adoption, answered_on): (i16, Option<NaiveDate>),
+) -> QueryResult<Measure> {
+    Ok(Measure {
+        id,
+        kind: known(kind)?,
+        issued_on,
+        addressee_type: known(addressee_type)?,
+        addressee: addressee.to_owned(),
+        adoption: known(adoption)?,
+        answered_on,
+    })
+}
+
+fn resolution_of(method: i16, resolved_on: NaiveDate, note: &str) -> QueryResult<Resolution> {
+    Ok(Resolution {
+        method: known(method)?,
+        resolved_on,
+        note: note.to_owned(),
+    })
+}
+
+fn aid_of(id: i64, granted_on: NaiveDate, amount_fen: i64, recipient: &str) -> AidGrant {
+    AidGrant {
+        id,
+        granted_on,
+        amount_fen,
+        recipient: recipient.to_owned(),
     }
 }
 
@@ -437,10 +466,49 @@ pub struct NewCaseRecord {
 }
 
 impl NewCaseRecord {
-    /// The state the case will have once stored.
-    pub fn state(&self) -> CaseState {
-        self.case
-            .state(&self.measures, self.resolution.as_ref(), &self.aid)
+    /// The case as it will be once stored (ids not yet known).
+    pub fn state(&self) -> QueryResult<Case> {
+        let c = &self.case;
+        let measures = self
+            .measures
+            .iter()
+            .map(|m| {
+                measure_of(
+                    0,
+                    (m.kind, m.issued_on, m.addressee_type),
+                    &m.addressee,
+                    (m.adoption, m.answered_on),
+                )
+            })
+            .collect::<QueryResult<_>>()?;
+        let resolution = self
+            .resolution
+            .as_ref()
+            .map(|r| resolution_of(r.method, r.resolved_on, &r.note))
+            .transpose()?;
+        let aid = self
+            .aid
+            .iter()
+            .map(|a| aid_of(0, a.granted_on, a.amount_fen, &a.recipient))
+            .collect();
+        case_of(
+            CaseFields {
+                region_code: &c.region_code,
+                case_number: &c.case_number,
+                numbers: [c.case_type, c.status, c.applicant_type, c.sector],
+                accepted_on: c.accepted_on,
+                concluded_on: c.concluded_on,
+                markers: [
+                    c.leader_handled,
+                    c.public_hearing,
+                    c.private_enterprise,
+                    c.typical,
+                ],
+                spp_listed_batch: c.spp_listed_batch,
+                summary: &c.summary,
+            },
+            (measures, resolution, aid),
+        )
     }
 }
 
