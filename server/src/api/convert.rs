@@ -50,7 +50,7 @@ pub fn timestamp(time: DateTime<Utc>) -> prost_types::Timestamp {
 
 /// The etag of a case at `version` (AIP-154).
 pub fn etag(version: i32) -> String {
-    format!("\"v{version}\"")
+    crate::service::cases::etag_of(version)
 }
 
 /// A region message.
@@ -133,6 +133,40 @@ pub fn case(record: CaseRecord) -> pb::Case {
         create_time: Some(timestamp(row.create_time)),
         update_time: Some(timestamp(row.update_time)),
         etag: etag(row.version),
+    }
+}
+
+/// The fields of a case as a message, without its records, name, times or etag.
+pub fn case_fields(c: &crate::domain::record::Case) -> pb::Case {
+    pb::Case {
+        region: c.region_code.name(),
+        case_number: c.case_number.clone(),
+        case_type: i32::from(c.case_type.number()),
+        status: i32::from(c.status.number()),
+        applicant_type: i32::from(c.applicant_type.number()),
+        sector: i32::from(c.sector.number()),
+        accepted_on: Some(date::to_proto(c.accepted_on)),
+        concluded_on: c.concluded_on.map(date::to_proto),
+        leader_handled: c.leader_handled,
+        public_hearing: c.public_hearing,
+        private_enterprise: c.private_enterprise,
+        spp_listed_batch: c.spp_listed_batch,
+        typical: c.typical,
+        summary: c.summary.clone(),
+        ..pb::Case::default()
+    }
+}
+
+/// The fields of a measure as a message, without its name or times.
+pub fn measure_fields(m: &crate::domain::record::Measure) -> pb::Measure {
+    pb::Measure {
+        kind: i32::from(m.kind.number()),
+        issued_on: Some(date::to_proto(m.issued_on)),
+        addressee_type: i32::from(m.addressee_type.number()),
+        addressee: m.addressee.clone(),
+        adoption: i32::from(m.adoption.number()),
+        answered_on: m.answered_on.map(date::to_proto),
+        ..pb::Measure::default()
     }
 }
 

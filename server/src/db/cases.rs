@@ -18,8 +18,9 @@ use super::models::{
 };
 use super::schema::{cases, judicial_aid, measures, region_ancestors, resolutions};
 use super::{docs, revisions, totals};
-use crate::domain::enums::CaseStatus;
+use crate::domain::enums::{CaseStatus, CaseType};
 use crate::domain::record::{self, Case};
+use crate::domain::region::RegionCode;
 
 /// Largest number of rows inserted by one statement (PostgreSQL takes at most 65,535
 /// parameters per statement).
@@ -142,16 +143,16 @@ pub async fn insert_batch(
         let mut deltas = totals::Deltas::new();
         for (i, (record, outcome)) in batch.iter().zip(&outcomes).enumerate() {
             if let Stored::Created(_) = outcome {
-                deltas.add_state(&record.state()?, 1);
+                deltas.add_state(&record.state, 1);
             }
             if i % YIELD_EVERY == YIELD_EVERY - 1 {
                 tokio::task::yield_now().await;
             }
         }
-        Ok::<_, diesel::result::Error>(deltas.ordered())
+        deltas.ordered()
     };
     let (measure_ids, deltas) = futures::join!(insert_all_measures(conn, &measures), deltas);
-    let (measure_ids, deltas) = (measure_ids?, deltas?);
+    let measure_ids = measure_ids?;
     for chunk in resolutions.chunks(INSERT_CHUNK) {
         diesel::insert_into(resolutions::table)
             .values(chunk)
@@ -677,11 +678,11 @@ async fn read_many(conn: &mut AsyncPgConnection, ids: &[i64]) -> QueryResult<Vec
 #[derive(Debug, Clone, Default)]
 pub struct CaseFilter {
     /// Region subtree.
-    pub region: Option<String>,
-    /// procura.v1.CaseType
-    pub case_type: Option<i16>,
-    /// procura.v1.CaseStatus; `None` means every status but withdrawn.
-    pub status: Option<i16>,
+    pub region: Option<RegionCode>,
+    /// Case type.
+    pub case_type: Option<CaseType>,
+    /// Status; `None` means every status but withdrawn.
+    pub status: Option<CaseStatus>,
     /// Accepted on or after.
     pub accepted_from: Option<NaiveDate>,
     /// Accepted on or before.
@@ -714,16 +715,16 @@ pub async fn list(
         query = query.filter(
             cases::region_code.eq_any(
                 region_ancestors::table
-                    .filter(region_ancestors::ancestor_code.eq(region.clone()))
+                    .filter(region_ancestors::ancestor_code.eq(region.as_str().to_owned()))
                     .select(region_ancestors::code),
             ),
         );
     }
     if let Some(case_type) = filter.case_type {
-        query = query.filter(cases::case_type.eq(case_type));
+        query = query.filter(cases::case_type.eq(case_type.number()));
     }
     query = match filter.status {
-        Some(status) => query.filter(cases::status.eq(status)),
+        Some(status) => query.filter(cases::status.eq(status.number())),
         None => query.filter(cases::status.ne(CaseStatus::Withdrawn.number())),
     };
     if let Some(from) = filter.accepted_from {

@@ -331,14 +331,7 @@ impl CaseRecord {
         let measures = self
             .measures
             .iter()
-            .map(|m| {
-                measure_of(
-                    m.id,
-                    (m.kind, m.issued_on, m.addressee_type),
-                    &m.addressee,
-                    (m.adoption, m.answered_on),
-                )
-            })
+            .map(MeasureRow::to_domain)
             .collect::<QueryResult<_>>()?;
         let resolution = self
             .resolution
@@ -350,72 +343,32 @@ impl CaseRecord {
             .iter()
             .map(|a| aid_of(a.id, a.granted_on, a.amount_fen, &a.recipient))
             .collect();
-        case_of(
-            CaseFields {
-                region_code: &c.region_code,
-                case_number: &c.case_number,
-                numbers: [c.case_type, c.status, c.applicant_type, c.sector],
-                accepted_on: c.accepted_on,
-                concluded_on: c.concluded_on,
-                markers: [
-                    c.leader_handled,
-                    c.public_hearing,
-                    c.private_enterprise,
-                    c.typical,
-                ],
-                spp_listed_batch: c.spp_listed_batch,
-                summary: &c.summary,
-            },
-            (measures, resolution, aid),
-        )
+        Ok(Case {
+            region_code: RegionCode::parse(&c.region_code)
+                .map_err(|e| diesel::result::Error::DeserializationError(e.into()))?,
+            case_number: c.case_number.clone(),
+            case_type: known(c.case_type)?,
+            status: known(c.status)?,
+            applicant_type: known(c.applicant_type)?,
+            sector: known(c.sector)?,
+            accepted_on: c.accepted_on,
+            concluded_on: c.concluded_on,
+            leader_handled: c.leader_handled,
+            public_hearing: c.public_hearing,
+            private_enterprise: c.private_enterprise,
+            spp_listed_batch: c.spp_listed_batch,
+            typical: c.typical,
+            summary: c.summary.clone(),
+            measures,
+            resolution,
+            aid,
+        })
     }
 }
 
 /// A stored number as its domain enum.
 fn known<E: TryFrom<i16, Error = UnknownValue>>(value: i16) -> QueryResult<E> {
     E::try_from(value).map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))
-}
-
-/// The case-level columns of a stored or new case.
-struct CaseFields<'a> {
-    region_code: &'a str,
-    case_number: &'a str,
-    /// case type, status, applicant type, sector
-    numbers: [i16; 4],
-    accepted_on: NaiveDate,
-    concluded_on: Option<NaiveDate>,
-    /// leader handled, public hearing, private enterprise, typical
-    markers: [bool; 4],
-    spp_listed_batch: i32,
-    summary: &'a str,
-}
-
-fn case_of(
-    c: CaseFields<'_>,
-    (measures, resolution, aid): (Vec<Measure>, Option<Resolution>, Vec<AidGrant>),
-) -> QueryResult<Case> {
-    let [case_type, status, applicant_type, sector] = c.numbers;
-    let [leader_handled, public_hearing, private_enterprise, typical] = c.markers;
-    Ok(Case {
-        region_code: RegionCode::parse(c.region_code)
-            .map_err(|e| diesel::result::Error::DeserializationError(e.into()))?,
-        case_number: c.case_number.to_owned(),
-        case_type: known(case_type)?,
-        status: known(status)?,
-        applicant_type: known(applicant_type)?,
-        sector: known(sector)?,
-        accepted_on: c.accepted_on,
-        concluded_on: c.concluded_on,
-        leader_handled,
-        public_hearing,
-        private_enterprise,
-        spp_listed_batch: c.spp_listed_batch,
-        typical,
-        summary: c.summary.to_owned(),
-        measures,
-        resolution,
-        aid,
-    })
 }
 
 fn measure_of(
@@ -463,52 +416,131 @@ pub struct NewCaseRecord {
     pub resolution: Option<NewResolution>,
     /// Its aid grants.
     pub aid: Vec<NewAid>,
+    /// The case as it will be once stored (ids not yet known).
+    pub state: Case,
 }
 
 impl NewCaseRecord {
-    /// The case as it will be once stored (ids not yet known).
-    pub fn state(&self) -> QueryResult<Case> {
-        let c = &self.case;
-        let measures = self
-            .measures
-            .iter()
-            .map(|m| {
-                measure_of(
-                    0,
-                    (m.kind, m.issued_on, m.addressee_type),
-                    &m.addressee,
-                    (m.adoption, m.answered_on),
-                )
-            })
-            .collect::<QueryResult<_>>()?;
-        let resolution = self
-            .resolution
-            .as_ref()
-            .map(|r| resolution_of(r.method, r.resolved_on, &r.note))
-            .transpose()?;
-        let aid = self
-            .aid
-            .iter()
-            .map(|a| aid_of(0, a.granted_on, a.amount_fen, &a.recipient))
-            .collect();
-        case_of(
-            CaseFields {
-                region_code: &c.region_code,
-                case_number: &c.case_number,
-                numbers: [c.case_type, c.status, c.applicant_type, c.sector],
-                accepted_on: c.accepted_on,
-                concluded_on: c.concluded_on,
-                markers: [
-                    c.leader_handled,
-                    c.public_hearing,
-                    c.private_enterprise,
-                    c.typical,
-                ],
-                spp_listed_batch: c.spp_listed_batch,
-                summary: &c.summary,
+    /// The rows that store `case` (its records' ids unset), sent with `request_id`.
+    pub fn new(case: Case, request_id: Option<Uuid>) -> Self {
+        Self {
+            case: NewCase {
+                region_code: case.region_code.as_str().to_owned(),
+                case_number: case.case_number.clone(),
+                case_type: case.case_type.number(),
+                status: case.status.number(),
+                applicant_type: case.applicant_type.number(),
+                sector: case.sector.number(),
+                accepted_on: case.accepted_on,
+                concluded_on: case.concluded_on,
+                leader_handled: case.leader_handled,
+                public_hearing: case.public_hearing,
+                private_enterprise: case.private_enterprise,
+                spp_listed_batch: case.spp_listed_batch,
+                typical: case.typical,
+                summary: case.summary.clone(),
+                request_id,
             },
-            (measures, resolution, aid),
+            measures: case
+                .measures
+                .iter()
+                .map(|m| NewMeasure::new(0, m, None))
+                .collect(),
+            resolution: case
+                .resolution
+                .as_ref()
+                .map(|r| NewResolution::new(0, r, None)),
+            aid: case.aid.iter().map(|a| NewAid::new(0, a, None)).collect(),
+            state: case,
+        }
+    }
+}
+
+impl NewMeasure {
+    /// The row of measure `m` under case `case_id`.
+    pub fn new(case_id: i64, m: &Measure, request_id: Option<Uuid>) -> Self {
+        Self {
+            case_id,
+            kind: m.kind.number(),
+            issued_on: m.issued_on,
+            addressee_type: m.addressee_type.number(),
+            addressee: m.addressee.clone(),
+            adoption: m.adoption.number(),
+            answered_on: m.answered_on,
+            request_id,
+        }
+    }
+}
+
+impl NewResolution {
+    /// The row of resolution `r` of case `case_id`.
+    pub fn new(case_id: i64, r: &Resolution, request_id: Option<Uuid>) -> Self {
+        Self {
+            case_id,
+            method: r.method.number(),
+            resolved_on: r.resolved_on,
+            note: r.note.clone(),
+            request_id,
+        }
+    }
+}
+
+impl NewAid {
+    /// The row of aid grant `a` under case `case_id`.
+    pub fn new(case_id: i64, a: &AidGrant, request_id: Option<Uuid>) -> Self {
+        Self {
+            case_id,
+            granted_on: a.granted_on,
+            amount_fen: a.amount_fen,
+            recipient: a.recipient.clone(),
+            request_id,
+        }
+    }
+}
+
+impl MeasureRow {
+    /// The measure as the domain knows it.
+    pub fn to_domain(&self) -> QueryResult<Measure> {
+        measure_of(
+            self.id,
+            (self.kind, self.issued_on, self.addressee_type),
+            &self.addressee,
+            (self.adoption, self.answered_on),
         )
+    }
+
+    /// This row with the fields of `m`.
+    pub fn with(self, m: &Measure) -> Self {
+        Self {
+            kind: m.kind.number(),
+            issued_on: m.issued_on,
+            addressee_type: m.addressee_type.number(),
+            addressee: m.addressee.clone(),
+            adoption: m.adoption.number(),
+            answered_on: m.answered_on,
+            ..self
+        }
+    }
+}
+
+impl CaseRow {
+    /// This row with the case-level fields of `c` but its region and case number.
+    pub fn with(self, c: &Case) -> Self {
+        Self {
+            case_type: c.case_type.number(),
+            status: c.status.number(),
+            applicant_type: c.applicant_type.number(),
+            sector: c.sector.number(),
+            accepted_on: c.accepted_on,
+            concluded_on: c.concluded_on,
+            leader_handled: c.leader_handled,
+            public_hearing: c.public_hearing,
+            private_enterprise: c.private_enterprise,
+            spp_listed_batch: c.spp_listed_batch,
+            typical: c.typical,
+            summary: c.summary.clone(),
+            ..self
+        }
     }
 }
 

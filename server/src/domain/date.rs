@@ -22,6 +22,15 @@ pub fn from_ymd(year: i32, month: i32, day: i32) -> Result<NaiveDate, String> {
         .ok_or_else(|| format!("{year:04}-{month:02}-{day:02} is not a valid date"))
 }
 
+/// `day`, which must not be before the case's `what` (e.g. `acceptance date`), `earliest`.
+pub fn not_before(day: NaiveDate, earliest: NaiveDate, what: &str) -> Result<(), String> {
+    if day < earliest {
+        Err(format!("{day} is before the case's {what} {earliest}"))
+    } else {
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -243,6 +243,22 @@ impl Case {
     }
 }
 
+/// Whether a measure of `kind` may go to an addressee of `addressee_type`.
+pub fn addressee_fits(kind: MeasureKind, addressee_type: AddresseeType) -> Result<(), String> {
+    match kind {
+        MeasureKind::SocialGovernanceSuggestion => Ok(()),
+        MeasureKind::AdministrativeOrganSuggestion => {
+            if addressee_type == AddresseeType::AdministrativeOrgan {
+                Ok(())
+            } else {
+                Err("a suggestion to an administrative organ must be addressed to an administrative organ".to_owned())
+            }
+        }
+        _ if addressee_type == AddresseeType::Court => Ok(()),
+        _ => Err("protests and the four court suggestions must be addressed to a court".to_owned()),
+    }
+}
+
 /// One field that differs between two states.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FieldChange {
@@ -371,6 +387,16 @@ mod tests {
         let protest = metric::measure_kind(1).expect("kind");
         assert_eq!(s.value_in(protest, d("2020-04-01"), d("2020-04-01")), 1);
         assert_eq!(s.value_in(protest, d("2020-04-02"), end), 0);
+    }
+
+    #[test]
+    fn addressees_fit_kinds() {
+        use AddresseeType as A;
+        use MeasureKind as K;
+        assert!(addressee_fits(K::Protest, A::Court).is_ok());
+        assert!(addressee_fits(K::Protest, A::AdministrativeOrgan).is_err());
+        assert!(addressee_fits(K::AdministrativeOrganSuggestion, A::Court).is_err());
+        assert!(addressee_fits(K::SocialGovernanceSuggestion, A::OtherOrgan).is_ok());
     }
 
     #[test]
