@@ -1,5 +1,5 @@
 //! Cases and the records under them: each write in one transaction that also stores the
-//! revision, moves the kept totals and replaces the kept GetCase answer.
+//! revision, moves the kept totals and stores the kept GetCase answer.
 
 use chrono::NaiveDate;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
@@ -12,7 +12,7 @@ use crate::db::models::{
     AidRow, CaseRecord, CaseRow, MeasureRow, NewAid, NewCaseRecord, NewMeasure, NewResolution,
     ResolutionRow, RevisionRow,
 };
-use crate::db::revisions;
+use crate::db::{docs, revisions};
 use crate::domain::date::not_before;
 use crate::domain::names;
 use crate::domain::record::{AidGrant, Case, Measure, Resolution};
@@ -112,7 +112,7 @@ pub async fn create_case(
     let outcome = conn
         .transaction::<_, ApiError, _>(async move |conn| {
             let mut outcomes =
-                store::insert_batch(conn, std::slice::from_ref(&new), &actor, "created").await?;
+                insert_batch(conn, std::slice::from_ref(&new), &actor, "created").await?;
             outcomes
                 .pop()
                 .ok_or_else(|| ApiError::Internal("insert returned nothing".into()))
@@ -161,7 +161,7 @@ pub async fn import_batch(
     let mut conn = state.conn().await?;
     let outcomes = conn
         .transaction::<_, ApiError, _>(async move |conn| {
-            Ok(store::insert_batch(conn, &batch, &actor, "imported").await?)
+            insert_batch(conn, &batch, &actor, "imported").await
         })
         .await?;
     for outcome in outcomes {
@@ -201,7 +201,7 @@ pub async fn update_case(
         let earliest = store::earliest_record_date(conn, id).await?;
         let after = edit(&before, earliest)?;
         store::save_case(conn, &stored.with(&after)).await?;
-        store::record_change(conn, id, &before, &actor, &reason).await?;
+        record_change(conn, id, &before, &actor, &reason).await?;
         Ok(())
     })
     .await?;
@@ -239,7 +239,7 @@ pub async fn update_measure(
         let after = edit(&stored.to_domain()?, case.accepted_on)?;
         store::save_measure(conn, &stored.with(&after)).await?;
         store::touch_case(conn, case_id).await?;
-        store::record_change(conn, case_id, &before, &actor, &reason).await?;
+        record_change(conn, case_id, &before, &actor, &reason).await?;
         store::lock_measure(conn, case_id, measure_id)
             .await?
             .ok_or_else(|| ApiError::Internal("measure vanished".into()))
@@ -395,7 +395,7 @@ pub async fn add_record<R: CaseChild>(
             .map_err(|reason| ApiError::invalid(R::DATE_FIELD, reason))?;
         let row = record.insert(conn, case_id, request_id).await?;
         store::touch_case(conn, case_id).await?;
-        store::record_change(conn, case_id, &before, &actor, R::ADDED).await?;
+        record_change(conn, case_id, &before, &actor, R::ADDED).await?;
         Ok(row)
     })
     .await
@@ -434,6 +434,48 @@ pub async fn list_revisions(
         rows.insert(0, creation);
     }
     Ok(Page::of(rows, page_size))
+}
+
+/// Stores a batch of new cases in the caller's transaction: their rows, their kept GetCase
+/// answers and their part of the kept totals, the totals last.
+async fn insert_batch(
+    conn: &mut AsyncPgConnection,
+    batch: &[NewCaseRecord],
+    actor: &str,
+    reason: &str,
+) -> Result<Vec<Stored>, ApiError> {
+    let inserted = store::insert_batch(conn, batch, actor, reason).await?;
+    match inserted.created {
+        Some(created) if created.is_empty() => {}
+        Some(created) => {
+            let answers: Vec<(i64, Vec<u8>)> = created
+                .into_iter()
+                .map(|record| (record.case.id, docs::encode(record)))
+                .collect();
+            docs::insert(conn, &answers).await?;
+        }
+        None => tracing::warn!(
+            "the ids returned by an import's inserts did not line up with its records: its \
+             cases will be read from their records"
+        ),
+    }
+    inserted.totals.apply_own(conn).await?;
+    inserted.totals.apply_shared(conn).await?;
+    Ok(inserted.outcomes)
+}
+
+/// Completes a change to case `id` in the caller's transaction: its revision, its kept totals
+/// and its kept GetCase answer.
+async fn record_change(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    before: &Case,
+    actor: &str,
+    reason: &str,
+) -> Result<(), ApiError> {
+    let after = store::record_change(conn, id, before, actor, reason).await?;
+    docs::replace(conn, &[(id, docs::encode(after))]).await?;
+    Ok(())
 }
 
 /// The case as stored now, read in one snapshot (outside any transaction).
