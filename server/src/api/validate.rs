@@ -165,7 +165,19 @@ pub fn case_fields(case: &pb::Case, prefix: &str) -> Checked<Case> {
         ),
         _ => Ok(()),
     };
-    let (region_code, case_number, case_type, status, applicant_type, sector) = (
+    let (
+        region_code,
+        case_number,
+        case_type,
+        status,
+        applicant_type,
+        sector,
+        accepted_on,
+        concluded_on,
+        summary,
+        spp_listed_batch,
+        (),
+    ) = (
         field(path("region"), RegionCode::from_name(&case.region)),
         field(
             path("case_number"),
@@ -178,28 +190,13 @@ pub fn case_fields(case: &pb::Case, prefix: &str) -> Checked<Case> {
             enum_value(case.applicant_type, "applicant type"),
         ),
         field(path("sector"), enum_value(case.sector, "sector")),
-    );
-    let (header, (accepted_on, concluded_on, summary, spp_listed_batch, ())) = (
-        (
-            region_code,
-            case_number,
-            case_type,
-            status,
-            applicant_type,
-            sector,
-        )
-            .all(),
-        (
-            accepted_on,
-            concluded_on,
-            field(path("summary"), text(&case.summary, MAX_TEXT, false)),
-            batch,
-            conclusion,
-        )
-            .all(),
+        accepted_on,
+        concluded_on,
+        field(path("summary"), text(&case.summary, MAX_TEXT, false)),
+        batch,
+        conclusion,
     )
         .all()?;
-    let (region_code, case_number, case_type, status, applicant_type, sector) = header;
     Ok(Case {
         region_code,
         case_number,
