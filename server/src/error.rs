@@ -333,3 +333,24 @@ impl From<crate::db::PoolError> for ApiError {
         ApiError::Unavailable(error.to_string())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn all_checked_gives_every_violation_in_order() {
+        let ok = || -> Checked<i32> { Ok(1) };
+        let bad = |name: &str| field::<i32>(name, Err(format!("{name} is bad")));
+        assert_eq!((ok(), Ok::<_, Violations>("x")).all().ok(), Some((1, "x")));
+        let Err(found) = (bad("a"), ok(), bad("b")).all() else {
+            panic!("violations expected");
+        };
+        let fields: Vec<String> = found.into_iter().map(|v| v.field).collect();
+        assert_eq!(fields, ["a", "b"]);
+        let Err(found) = vec![bad("c"), Ok(2), bad("d")].all() else {
+            panic!("violations expected");
+        };
+        assert_eq!(found.into_iter().count(), 2);
+    }
+}

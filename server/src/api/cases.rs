@@ -10,13 +10,13 @@ use tonic::{Request, Response, Status, Streaming};
 
 use super::pagination::{self, CasePosition};
 use super::{AppState, actor, convert, convert::date, validate};
-use crate::db::cases::CaseFilter;
 use crate::domain::names;
 use crate::domain::record::{Case, Measure};
 use crate::domain::region::RegionCode;
 use crate::error::{AllChecked, ApiError, Checked, field};
 use crate::service::cases::{
-    self as service, CaseUpdate, MeasureUpdate, NewCaseCommand, NewRecord, case_not_found,
+    self as service, CaseFilter, CaseUpdate, MeasureUpdate, NewCaseCommand, NewRecord,
+    case_not_found,
 };
 
 /// Most cases in one import batch.

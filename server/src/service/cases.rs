@@ -7,7 +7,7 @@ use futures::future::BoxFuture;
 use uuid::Uuid;
 
 use super::AppState;
-use crate::db::cases::{self as store, CaseFilter, Stored};
+use crate::db::cases::{self as store, Stored};
 use crate::db::models::{
     AidRow, CaseRecord, CaseRow, MeasureRow, NewAid, NewCaseRecord, NewMeasure, NewResolution,
     ResolutionRow, RevisionRow,
@@ -17,6 +17,8 @@ use crate::domain::date::not_before;
 use crate::domain::names;
 use crate::domain::record::{AidGrant, Case, Measure, Resolution};
 use crate::error::ApiError;
+
+pub use crate::db::cases::CaseFilter;
 
 /// A new case with the records given with it.
 #[derive(Debug, Clone)]
