@@ -65,6 +65,99 @@ impl Violations {
     }
 }
 
+impl IntoIterator for Violations {
+    type Item = FieldViolation;
+    type IntoIter = std::vec::IntoIter<FieldViolation>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}
+
+impl From<Violations> for ApiError {
+    fn from(violations: Violations) -> Self {
+        ApiError::InvalidArgument(violations.0)
+    }
+}
+
+/// A value parsed from part of a request, or every violation found in that part.
+pub type Checked<T> = Result<T, Violations>;
+
+/// `result` for field `field`: its error becomes that field's violation.
+pub fn field<T>(field: impl Into<String>, result: Result<T, String>) -> Checked<T> {
+    result.map_err(|description| {
+        let mut v = Violations::new();
+        v.add(field, description);
+        v
+    })
+}
+
+/// A check that found nothing wrong when `violations` is empty.
+pub fn passed(violations: Violations) -> Checked<()> {
+    if violations.is_empty() {
+        Ok(())
+    } else {
+        Err(violations)
+    }
+}
+
+/// Values parsed from the parts of a request, together: all of them, or the violations of
+/// every part that failed, in order.
+pub trait AllChecked {
+    /// The values.
+    type Values;
+    /// All values, or all violations.
+    fn all(self) -> Checked<Self::Values>;
+}
+
+impl<T> AllChecked for Vec<Checked<T>> {
+    type Values = Vec<T>;
+
+    fn all(self) -> Checked<Vec<T>> {
+        let mut values = Vec::with_capacity(self.len());
+        let mut bad = Violations::new();
+        for item in self {
+            match item {
+                Ok(value) => values.push(value),
+                Err(v) => bad.0.extend(v.0),
+            }
+        }
+        passed(bad).map(|()| values)
+    }
+}
+
+macro_rules! all_checked {
+    ($($value:ident: $T:ident),+) => {
+        impl<$($T),+> AllChecked for ($(Checked<$T>,)+) {
+            type Values = ($($T,)+);
+
+            fn all(self) -> Checked<Self::Values> {
+                let ($($value,)+) = self;
+                let mut bad = Violations::new();
+                $(
+                    let $value = $value.map_err(|v| bad.0.extend(v.0));
+                )+
+                match ($($value,)+) {
+                    ($(Ok($value),)+) => Ok(($($value,)+)),
+                    _ => Err(bad),
+                }
+            }
+        }
+    };
+}
+
+all_checked!(a: A, b: B);
+all_checked!(a: A, b: B, c: C);
+all_checked!(a: A, b: B, c: C, d: D);
+all_checked!(a: A, b: B, c: C, d: D, e: E);
+all_checked!(a: A, b: B, c: C, d: D, e: E, f: F);
+all_checked!(a: A, b: B, c: C, d: D, e: E, f: F, g: G);
+all_checked!(a: A, b: B, c: C, d: D, e: E, f: F, g: G, h: H);
+all_checked!(a: A, b: B, c: C, d: D, e: E, f: F, g: G, h: H, i: I);
+all_checked!(a: A, b: B, c: C, d: D, e: E, f: F, g: G, h: H, i: I, j: J);
+all_checked!(a: A, b: B, c: C, d: D, e: E, f: F, g: G, h: H, i: I, j: J, k: K);
+all_checked!(a: A, b: B, c: C, d: D, e: E, f: F, g: G, h: H, i: I, j: J, k: K, l: L);
+
 /// An error answered to a gRPC caller.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -238,5 +331,26 @@ impl From<diesel::result::Error> for ApiError {
 impl From<crate::db::PoolError> for ApiError {
     fn from(error: crate::db::PoolError) -> Self {
         ApiError::Unavailable(error.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn all_checked_gives_every_violation_in_order() {
+        let ok = || -> Checked<i32> { Ok(1) };
+        let bad = |name: &str| field::<i32>(name, Err(format!("{name} is bad")));
+        assert_eq!((ok(), Ok::<_, Violations>("x")).all().ok(), Some((1, "x")));
+        let Err(found) = (bad("a"), ok(), bad("b")).all() else {
+            panic!("violations expected");
+        };
+        let fields: Vec<String> = found.into_iter().map(|v| v.field).collect();
+        assert_eq!(fields, ["a", "b"]);
+        let Err(found) = vec![bad("c"), Ok(2), bad("d")].all() else {
+            panic!("violations expected");
+        };
+        assert_eq!(found.into_iter().count(), 2);
     }
 }

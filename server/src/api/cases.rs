@@ -3,18 +3,21 @@
 use std::pin::Pin;
 
 use chrono::NaiveDate;
-use diesel_async::{AsyncConnection, AsyncPgConnection};
 use futures::Stream;
 use procura_proto::v1::{self as pb, case_service_server::CaseService};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
-use super::{AppState, actor, convert, pagination, validate};
-use crate::db::cases::{self as store, CaseFilter, Stored};
-use crate::db::models::{CaseRecord, CaseRow, MeasureRow, NewCaseRecord};
-use crate::db::revisions;
-use crate::domain::{date, names, region::RegionCode};
-use crate::error::{ApiError, Violations};
+use super::pagination::{self, CasePosition};
+use super::{AppState, actor, convert, convert::date, validate};
+use crate::domain::names;
+use crate::domain::record::{Case, Measure};
+use crate::domain::region::RegionCode;
+use crate::error::{AllChecked, ApiError, Checked, field};
+use crate::service::cases::{
+    self as service, CaseFilter, CaseUpdate, MeasureUpdate, NewCaseCommand, NewRecord,
+    case_not_found,
+};
 
 /// Most cases in one import batch.
 pub const MAX_IMPORT_BATCH: usize = 10_000;
@@ -66,13 +69,6 @@ impl CaseApi {
     }
 }
 
-fn case_not_found(id: i64) -> ApiError {
-    ApiError::NotFound {
-        reason: "CASE_NOT_FOUND",
-        resource: names::case(id),
-    }
-}
-
 /// The paths of an update mask, checked against what may be updated; `*` means all.
 fn mask_paths(
     mask: Option<&prost_types::FieldMask>,
@@ -104,81 +100,9 @@ fn mask_paths(
     }
 }
 
-/// Validates a new case with the records given inline, naming fields under `prefix`
-/// (`case`, or `cases[3]` in an import batch). The region must be in the tree.
-fn validate_new_case(
-    state: &AppState,
-    case: &pb::Case,
-    prefix: &str,
-    request_id: &str,
-) -> Result<NewCaseRecord, ApiError> {
-    let mut v = Violations::new();
-    let fields = validate::case_fields(case, prefix, &mut v);
-    if let Some(fields) = &fields
-        && !state.region_exists(&fields.region_code)
-    {
-        v.add(
-            format!("{prefix}.region"),
-            format!(
-                "regions/{} is not a region of the region tree",
-                fields.region_code
-            ),
-        );
-    }
-    let accepted_on = fields.as_ref().map(|f| f.accepted_on).or_else(|| {
-        case.accepted_on
-            .as_ref()
-            .and_then(|d| date::from_proto(d).ok())
-    });
-    let measures: Vec<_> = case
-        .measures
-        .iter()
-        .enumerate()
-        .map(|(i, m)| validate::measure(m, &format!("{prefix}.measures[{i}]"), accepted_on, &mut v))
-        .collect();
-    let resolution = case
-        .resolution
-        .as_ref()
-        .map(|r| validate::resolution(r, &format!("{prefix}.resolution"), accepted_on, &mut v));
-    let aid: Vec<_> = case
-        .aid_grants
-        .iter()
-        .enumerate()
-        .map(|(i, a)| validate::aid(a, &format!("{prefix}.aid_grants[{i}]"), accepted_on, &mut v))
-        .collect();
-    let request_id = v.check("request_id", validate::request_id(request_id));
-    v.finish()?;
-    let missing = || ApiError::Internal("validation passed without values".into());
-    let mut new_case = fields.ok_or_else(missing)?;
-    new_case.request_id = request_id.flatten();
-    Ok(NewCaseRecord {
-        case: new_case,
-        measures: measures
-            .into_iter()
-            .collect::<Option<_>>()
-            .ok_or_else(missing)?,
-        resolution: resolution.map(|r| r.ok_or_else(missing)).transpose()?,
-        aid: aid.into_iter().collect::<Option<_>>().ok_or_else(missing)?,
-    })
-}
-
-/// The case as stored now, read in one snapshot (outside any transaction).
-async fn load_case(conn: &mut AsyncPgConnection, id: i64) -> Result<pb::Case, ApiError> {
-    store::get_many(conn, &[id])
-        .await?
-        .pop()
-        .map(convert::case)
-        .ok_or_else(|| case_not_found(id))
-}
-
 /// The stored case as a message, with the masked fields of `incoming` laid over it.
-fn merge_case(stored: &CaseRow, incoming: &pb::Case, paths: &[String]) -> pb::Case {
-    let mut merged = convert::case(CaseRecord {
-        case: stored.clone(),
-        measures: Vec::new(),
-        resolution: None,
-        aid: Vec::new(),
-    });
+fn merge_case(stored: &Case, incoming: &pb::Case, paths: &[String]) -> pb::Case {
+    let mut merged = convert::case_fields(stored);
     for path in paths {
         match path.as_str() {
             "case_type" => merged.case_type = incoming.case_type,
@@ -200,8 +124,8 @@ fn merge_case(stored: &CaseRow, incoming: &pb::Case, paths: &[String]) -> pb::Ca
 }
 
 /// The stored measure as a message, with the masked fields of `incoming` laid over it.
-fn merge_measure(stored: &MeasureRow, incoming: &pb::Measure, paths: &[String]) -> pb::Measure {
-    let mut merged = convert::measure(stored.clone());
+fn merge_measure(stored: &Measure, incoming: &pb::Measure, paths: &[String]) -> pb::Measure {
+    let mut merged = convert::measure_fields(stored);
     for path in paths {
         match path.as_str() {
             "kind" => merged.kind = incoming.kind,
@@ -216,42 +140,246 @@ fn merge_measure(stored: &MeasureRow, incoming: &pb::Measure, paths: &[String]) 
     merged
 }
 
-/// Locks the case a child record is added to; NOT_FOUND when there is none.
-async fn lock_parent(conn: &mut AsyncPgConnection, id: i64) -> Result<CaseRow, ApiError> {
-    store::lock_case(conn, id)
-        .await?
-        .ok_or_else(|| case_not_found(id))
+/// Validates a new case with the records given inline, naming fields under `prefix`
+/// (`case`, or `cases[3]` in an import batch). The region must be in the tree.
+fn new_case(
+    state: &AppState,
+    case: &pb::Case,
+    prefix: &str,
+    request_id: &str,
+) -> Checked<NewCaseCommand> {
+    let accepted_on = case
+        .accepted_on
+        .as_ref()
+        .and_then(|d| date::from_proto(d).ok());
+    let fields = validate::case_fields(case, prefix);
+    let in_tree = match &fields {
+        Ok(f) if !state.region_exists(&f.region_code) => field(
+            format!("{prefix}.region"),
+            Err(format!(
+                "regions/{} is not a region of the region tree",
+                f.region_code
+            )),
+        ),
+        _ => Ok(()),
+    };
+    let measures = case
+        .measures
+        .iter()
+        .enumerate()
+        .map(|(i, m)| validate::measure(m, &format!("{prefix}.measures[{i}]"), accepted_on));
+    let resolution = case
+        .resolution
+        .as_ref()
+        .map(|r| validate::resolution(r, &format!("{prefix}.resolution"), accepted_on));
+    let aid = case
+        .aid_grants
+        .iter()
+        .enumerate()
+        .map(|(i, a)| validate::aid(a, &format!("{prefix}.aid_grants[{i}]"), accepted_on));
+    let (mut case, (), measures, resolution, aid, request_id) = (
+        fields,
+        in_tree,
+        measures.collect::<Vec<_>>().all(),
+        resolution.transpose(),
+        aid.collect::<Vec<_>>().all(),
+        field("request_id", validate::request_id(request_id)),
+    )
+        .all()?;
+    case.measures = measures;
+    case.resolution = resolution;
+    case.aid = aid;
+    Ok(NewCaseCommand { case, request_id })
 }
 
-/// The whole state of a case, which the caller has locked.
-async fn current_state(
-    conn: &mut AsyncPgConnection,
-    id: i64,
-) -> Result<crate::domain::record::CaseState, ApiError> {
-    Ok(store::get(conn, id)
-        .await?
-        .ok_or_else(|| case_not_found(id))?
-        .state())
-}
-
-/// The record an earlier request with the same idempotency key stored under case `case_id`,
-/// if any; a key already used under another case is bad input.
-fn same_request<T>(found: Option<(i64, T)>, case_id: i64) -> Result<Option<T>, ApiError> {
-    match found {
-        Some((owner, record)) if owner == case_id => Ok(Some(record)),
-        Some((owner, _)) => Err(ApiError::invalid(
-            "request_id",
-            format!(
-                "was used for a request on {}; send a new request id",
-                names::case(owner)
+/// Validates an UpdateCase request; the new fields are validated again over the stored case.
+fn case_update(request: pb::UpdateCaseRequest) -> Checked<CaseUpdate> {
+    let incoming = request.case.unwrap_or_default();
+    let reason = field("reason", validate::reason(&request.reason, "updated"));
+    let id = field("case.name", names::parse_case(&incoming.name));
+    let paths = field(
+        "update_mask",
+        mask_paths(request.update_mask.as_ref(), &CASE_UPDATABLE),
+    );
+    // On create an unset status means "accepted"; on update it would silently reinstate a
+    // withdrawn or concluded case, so it must be given.
+    let status_given = match &paths {
+        Ok(p) if p.iter().any(|p| p == "status") && incoming.status == 0 => field(
+            "case.status",
+            Err("is required when updating the status".to_owned()),
+        ),
+        _ => Ok(()),
+    };
+    let (reason, id, paths, ()) = (reason, id, paths, status_given).all()?;
+    let etag = incoming.etag.clone();
+    let edit = Box::new(move |stored: &Case, earliest: Option<NaiveDate>| {
+        let merged = merge_case(stored, &incoming, &paths);
+        let fields = validate::case_fields(&merged, "case");
+        let after_records = match (&fields, earliest) {
+            (Ok(f), Some(earliest)) if f.accepted_on > earliest => field(
+                "case.accepted_on",
+                Err(format!(
+                    "{} is after the case's earliest measure, resolution or aid grant ({earliest})",
+                    f.accepted_on
+                )),
             ),
-        )),
-        None => Ok(None),
-    }
+            _ => Ok(()),
+        };
+        let (fields, ()) = (fields, after_records).all()?;
+        Ok(Case {
+            measures: stored.measures.clone(),
+            resolution: stored.resolution.clone(),
+            aid: stored.aid.clone(),
+            ..fields
+        })
+    });
+    Ok(CaseUpdate {
+        id,
+        etag,
+        reason,
+        edit,
+    })
 }
 
-fn parse_parent(parent: &str, v: &mut Violations) -> Option<i64> {
-    v.check("parent", names::parse_case(parent))
+/// Validates an UpdateMeasure request; the new fields are validated again over the stored
+/// measure.
+fn measure_update(request: pb::UpdateMeasureRequest) -> Checked<MeasureUpdate> {
+    let incoming = request.measure.unwrap_or_default();
+    let ids = field("measure.name", names::parse_measure(&incoming.name));
+    let reason = field(
+        "reason",
+        validate::reason(&request.reason, "measure updated"),
+    );
+    let paths = field(
+        "update_mask",
+        mask_paths(request.update_mask.as_ref(), &MEASURE_UPDATABLE),
+    );
+    let adoption_given = match &paths {
+        Ok(p) if p.iter().any(|p| p == "adoption") && incoming.adoption == 0 => field(
+            "measure.adoption",
+            Err("is required when updating the adoption".to_owned()),
+        ),
+        _ => Ok(()),
+    };
+    let ((case_id, measure_id), reason, paths, ()) = (ids, reason, paths, adoption_given).all()?;
+    let edit = Box::new(move |stored: &Measure, accepted_on: NaiveDate| {
+        let merged = merge_measure(stored, &incoming, &paths);
+        Ok(validate::measure(&merged, "measure", Some(accepted_on))?)
+    });
+    Ok(MeasureUpdate {
+        case_id,
+        measure_id,
+        reason,
+        edit,
+    })
+}
+
+/// A record to add under the case named `parent`.
+fn new_record<R>(parent: &str, record: Checked<R>, request_id: &str) -> Checked<NewRecord<R>> {
+    let (case_id, record, request_id) = (
+        field("parent", names::parse_case(parent)),
+        record,
+        field("request_id", validate::request_id(request_id)),
+    )
+        .all()?;
+    Ok(NewRecord {
+        case_id,
+        record,
+        request_id,
+    })
+}
+
+/// A ListCases request: its filter, position, page size and the fingerprint of its filters.
+struct CaseListing {
+    filter: CaseFilter,
+    after: Option<CasePosition>,
+    page_size: i64,
+    print: String,
+}
+
+fn case_listing(request: &pb::ListCasesRequest) -> Checked<CaseListing> {
+    let region = if request.region.is_empty() {
+        Ok(None)
+    } else {
+        field("region", RegionCode::from_name(&request.region).map(Some))
+    };
+    let from = field(
+        "accepted_from",
+        date::optional(request.accepted_from.as_ref()),
+    );
+    let to = field("accepted_to", date::optional(request.accepted_to.as_ref()));
+    let order = match (&from, &to) {
+        (Ok(Some(from)), Ok(Some(to))) if to < from => field(
+            "accepted_to",
+            Err(format!("{to} is before accepted_from {from}")),
+        ),
+        _ => Ok(()),
+    };
+    let markers = request.markers.iter().enumerate().map(|(i, marker)| {
+        let known = pb::Marker::try_from(*marker)
+            .ok()
+            .filter(|m| *m != pb::Marker::Unspecified);
+        field(
+            format!("markers[{i}]"),
+            known.ok_or_else(|| format!("{marker} is not a known marker")),
+        )
+    });
+    let print = pagination::fingerprint(&[&format!(
+        "{:?}",
+        pb::ListCasesRequest {
+            page_size: 0,
+            page_token: String::new(),
+            ..request.clone()
+        }
+    )]);
+    let (region, case_type, status, from, to, (), markers, page_size, after) = (
+        region,
+        field(
+            "case_type",
+            validate::optional_enum(request.case_type, "case type"),
+        ),
+        field(
+            "status",
+            validate::optional_enum(request.status, "case status"),
+        ),
+        from,
+        to,
+        order,
+        markers.collect::<Vec<_>>().all(),
+        field(
+            "page_size",
+            pagination::page_size(request.page_size, DEFAULT_PAGE, MAX_PAGE),
+        ),
+        field(
+            "page_token",
+            CasePosition::decode(&request.page_token, &print),
+        ),
+    )
+        .all()?;
+    let mut filter = CaseFilter {
+        region,
+        case_type,
+        status,
+        accepted_from: from,
+        accepted_to: to,
+        ..CaseFilter::default()
+    };
+    for marker in markers {
+        match marker {
+            pb::Marker::LeaderHandled => filter.leader_handled = true,
+            pb::Marker::PublicHearing => filter.public_hearing = true,
+            pb::Marker::PrivateEnterprise => filter.private_enterprise = true,
+            pb::Marker::SppListed => filter.spp_listed = true,
+            pb::Marker::Typical => filter.typical = true,
+            pb::Marker::Unspecified => {}
+        }
+    }
+    Ok(CaseListing {
+        filter,
+        after,
+        page_size,
+        print,
+    })
 }
 
 #[tonic::async_trait]
@@ -269,35 +397,8 @@ impl CaseService for CaseApi {
         tracing::Span::current()
             .record("region", case.region.as_str())
             .record("case_number", case.case_number.as_str());
-        let new = validate_new_case(&self.state, &case, "case", &request.request_id)?;
-        let mut conn = self.state.conn().await?;
-        let outcome = conn
-            .transaction::<_, ApiError, _>(async move |conn| {
-                let mut outcomes =
-                    store::insert_batch(conn, std::slice::from_ref(&new), &actor, "created")
-                        .await?;
-                outcomes
-                    .pop()
-                    .ok_or_else(|| ApiError::Internal("insert returned nothing".into()))
-            })
-            .await?;
-        let id = match outcome {
-            Stored::Created(id) | Stored::SameRequest(id) => id,
-            Stored::Present(id) => {
-                return Err(ApiError::AlreadyExists {
-                    reason: "CASE_ALREADY_EXISTS",
-                    existing: names::case(id),
-                    message: format!(
-                        "case {} of {} already exists as {}",
-                        case.case_number.trim(),
-                        case.region,
-                        names::case(id)
-                    ),
-                }
-                .into());
-            }
-        };
-        let case = load_case(&mut conn, id).await?;
+        let command = validate::finish(new_case(&self.state, &case, "case", &request.request_id))?;
+        let case = convert::case(service::create_case(&self.state, command, &actor).await?);
         tracing::info!(name = %case.name, "case created");
         Ok(Response::new(pb::CreateCaseResponse { case: Some(case) }))
     }
@@ -324,116 +425,20 @@ impl CaseService for CaseApi {
         &self,
         request: Request<pb::ListCasesRequest>,
     ) -> Result<Response<pb::ListCasesResponse>, Status> {
-        let request = request.into_inner();
-        let mut v = Violations::new();
-        let region = if request.region.is_empty() {
-            None
-        } else {
-            v.check("region", RegionCode::from_name(&request.region))
-        };
-        let case_type = v
-            .check(
-                "case_type",
-                validate::optional_enum::<pb::CaseType>(request.case_type, "case type"),
-            )
-            .flatten();
-        let status = v
-            .check(
-                "status",
-                validate::optional_enum::<pb::CaseStatus>(request.status, "case status"),
-            )
-            .flatten();
-        let from = v.check(
-            "accepted_from",
-            date::optional(request.accepted_from.as_ref()),
-        );
-        let to = v.check("accepted_to", date::optional(request.accepted_to.as_ref()));
-        if let (Some(Some(from)), Some(Some(to))) = (from, to)
-            && to < from
-        {
-            v.add(
-                "accepted_to",
-                format!("{to} is before accepted_from {from}"),
-            );
-        }
-        let mut filter = CaseFilter {
-            region: region.map(|r| r.as_str().to_owned()),
-            case_type,
-            status,
-            accepted_from: from.flatten(),
-            accepted_to: to.flatten(),
-            ..CaseFilter::default()
-        };
-        for (i, marker) in request.markers.iter().enumerate() {
-            match pb::Marker::try_from(*marker) {
-                Ok(pb::Marker::LeaderHandled) => filter.leader_handled = true,
-                Ok(pb::Marker::PublicHearing) => filter.public_hearing = true,
-                Ok(pb::Marker::PrivateEnterprise) => filter.private_enterprise = true,
-                Ok(pb::Marker::SppListed) => filter.spp_listed = true,
-                Ok(pb::Marker::Typical) => filter.typical = true,
-                _ => v.add(
-                    format!("markers[{i}]"),
-                    format!("{marker} is not a known marker"),
-                ),
+        let listing = validate::finish(case_listing(request.get_ref()))?;
+        let after = listing.after.map(|p| (p.accepted_on, p.id));
+        let page =
+            service::list_cases(&self.state, &listing.filter, after, listing.page_size).await?;
+        let next_page_token = match page.items.last() {
+            Some(last) if page.more => CasePosition {
+                accepted_on: last.case.accepted_on,
+                id: last.case.id,
             }
-        }
-        let page_size = v.check(
-            "page_size",
-            pagination::page_size(request.page_size, DEFAULT_PAGE, MAX_PAGE),
-        );
-        let print = pagination::fingerprint(&[&format!(
-            "{:?}",
-            pb::ListCasesRequest {
-                page_size: 0,
-                page_token: String::new(),
-                ..request.clone()
-            }
-        )]);
-        let after = v
-            .check(
-                "page_token",
-                pagination::decode(&request.page_token, &print),
-            )
-            .flatten()
-            .map(|position| {
-                position
-                    .split_once('|')
-                    .and_then(|(d, id)| {
-                        Some((
-                            NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()?,
-                            id.parse::<i64>().ok()?,
-                        ))
-                    })
-                    .ok_or_else(|| {
-                        ApiError::invalid("page_token", "is damaged; start again without it")
-                    })
-            })
-            .transpose()?;
-        v.finish()?;
-        let page_size = page_size.unwrap_or(DEFAULT_PAGE);
-
-        let mut conn = self.state.conn().await?;
-        if let Some(region) = &filter.region {
-            super::existing_region(
-                &mut conn,
-                &RegionCode::parse(region).map_err(ApiError::Internal)?,
-            )
-            .await?;
-        }
-        let mut records = store::list(&mut conn, &filter, after, page_size + 1)
-            .await
-            .map_err(ApiError::from)?;
-        let has_more = records.len() as i64 > page_size;
-        records.truncate(page_size as usize);
-        let next_page_token = match records.last() {
-            Some(last) if has_more => pagination::encode(
-                &print,
-                &format!("{}|{}", last.case.accepted_on, last.case.id),
-            ),
+            .encode(&listing.print),
             _ => String::new(),
         };
         Ok(Response::new(pb::ListCasesResponse {
-            cases: records.into_iter().map(convert::case).collect(),
+            cases: page.items.into_iter().map(convert::case).collect(),
             next_page_token,
         }))
     }
@@ -445,81 +450,10 @@ impl CaseService for CaseApi {
     ) -> Result<Response<pb::UpdateCaseResponse>, Status> {
         let actor = actor(&request);
         let request = request.into_inner();
-        let mut v = Violations::new();
-        let reason = v.check("reason", validate::reason(&request.reason, "updated"));
-        let incoming = request.case.unwrap_or_default();
-        tracing::Span::current().record("name", incoming.name.as_str());
-        let id = v.check("case.name", names::parse_case(&incoming.name));
-        let paths = v.check(
-            "update_mask",
-            mask_paths(request.update_mask.as_ref(), &CASE_UPDATABLE),
-        );
-        // On create an unset status means "accepted"; on update it would silently reinstate a
-        // withdrawn or concluded case, so it must be given.
-        if paths
-            .as_ref()
-            .is_some_and(|p| p.iter().any(|p| p == "status"))
-            && incoming.status == 0
-        {
-            v.add("case.status", "is required when updating the status");
-        }
-        v.finish()?;
-        let (Some(id), Some(paths), Some(reason)) = (id, paths, reason) else {
-            return Err(ApiError::Internal("validation passed without values".into()).into());
-        };
-
-        let mut conn = self.state.conn().await?;
-        conn.transaction::<_, ApiError, _>(async move |conn| {
-                let stored = lock_parent(conn, id).await?;
-                let before = store::get(conn, id)
-                    .await?
-                    .ok_or_else(|| case_not_found(id))?
-                    .state();
-                let current = convert::etag(stored.version);
-                if !incoming.etag.is_empty() && incoming.etag != current {
-                    return Err(ApiError::EtagMismatch {
-                        resource: names::case(id),
-                        given: incoming.etag.clone(),
-                        current,
-                    });
-                }
-                let merged = merge_case(&stored, &incoming, &paths);
-                let mut v = Violations::new();
-                let fields = validate::case_fields(&merged, "case", &mut v);
-                if let Some(fields) = &fields
-                    && let Some(earliest) = store::earliest_record_date(conn, id).await?
-                        && fields.accepted_on > earliest {
-                            v.add(
-                                "case.accepted_on",
-                                format!(
-                                    "{} is after the case's earliest measure, resolution or aid grant ({earliest})",
-                                    fields.accepted_on
-                                ),
-                            );
-                        }
-                v.finish()?;
-                let fields = fields.ok_or_else(|| ApiError::Internal("no fields".into()))?;
-                let updated = CaseRow {
-                    case_type: fields.case_type,
-                    status: fields.status,
-                    applicant_type: fields.applicant_type,
-                    sector: fields.sector,
-                    accepted_on: fields.accepted_on,
-                    concluded_on: fields.concluded_on,
-                    leader_handled: fields.leader_handled,
-                    public_hearing: fields.public_hearing,
-                    private_enterprise: fields.private_enterprise,
-                    spp_listed_batch: fields.spp_listed_batch,
-                    typical: fields.typical,
-                    summary: fields.summary,
-                    ..stored
-                };
-                store::save_case(conn, &updated).await?;
-                store::record_change(conn, id, &before, &actor, &reason).await?;
-                Ok(())
-            })
-        .await?;
-        let case = load_case(&mut conn, id).await?;
+        let name = request.case.as_ref().map(|c| c.name.as_str()).unwrap_or("");
+        tracing::Span::current().record("name", name);
+        let update = validate::finish(case_update(request))?;
+        let case = convert::case(service::update_case(&self.state, update, &actor).await?);
         tracing::info!(name = %case.name, "case updated");
         Ok(Response::new(pb::UpdateCaseResponse { case: Some(case) }))
     }
@@ -531,41 +465,10 @@ impl CaseService for CaseApi {
     ) -> Result<Response<pb::CreateMeasureResponse>, Status> {
         let actor = actor(&request);
         let request = request.into_inner();
-        let mut v = Violations::new();
-        let case_id = parse_parent(&request.parent, &mut v);
-        let incoming = request.measure.unwrap_or_default();
-        validate::measure(&incoming, "measure", None, &mut v);
-        let request_id = v.check("request_id", validate::request_id(&request.request_id));
-        v.finish()?;
-        let (Some(case_id), Some(request_id)) = (case_id, request_id) else {
-            return Err(ApiError::Internal("validation passed without values".into()).into());
-        };
-        let mut conn = self.state.conn().await?;
-        let row = conn
-            .transaction::<_, ApiError, _>(async move |conn| {
-                let case = lock_parent(conn, case_id).await?;
-                if let Some(request_id) = request_id {
-                    let found = store::measure_by_request_id(conn, request_id).await?;
-                    if let Some(existing) = same_request(found.map(|m| (m.case_id, m)), case_id)? {
-                        return Ok(existing);
-                    }
-                }
-                let before = current_state(conn, case_id).await?;
-                let mut v = Violations::new();
-                let new = validate::measure(&incoming, "measure", Some(case.accepted_on), &mut v);
-                v.finish()?;
-                let new = new.ok_or_else(|| ApiError::Internal("no measure".into()))?;
-                let new = crate::db::models::NewMeasure {
-                    case_id,
-                    request_id,
-                    ..new
-                };
-                let row = store::insert_measure(conn, &new).await?;
-                store::touch_case(conn, case_id).await?;
-                store::record_change(conn, case_id, &before, &actor, "measure added").await?;
-                Ok(row)
-            })
-            .await?;
+        let measure = request.measure.unwrap_or_default();
+        let measure = validate::measure(&measure, "measure", None);
+        let new = validate::finish(new_record(&request.parent, measure, &request.request_id))?;
+        let row = service::add_record(&self.state, new, &actor).await?;
         Ok(Response::new(pb::CreateMeasureResponse {
             measure: Some(convert::measure(row)),
         }))
@@ -578,62 +481,14 @@ impl CaseService for CaseApi {
     ) -> Result<Response<pb::UpdateMeasureResponse>, Status> {
         let actor = actor(&request);
         let request = request.into_inner();
-        let mut v = Violations::new();
-        let incoming = request.measure.unwrap_or_default();
-        tracing::Span::current().record("name", incoming.name.as_str());
-        let ids = v.check("measure.name", names::parse_measure(&incoming.name));
-        let reason = v.check(
-            "reason",
-            validate::reason(&request.reason, "measure updated"),
-        );
-        let paths = v.check(
-            "update_mask",
-            mask_paths(request.update_mask.as_ref(), &MEASURE_UPDATABLE),
-        );
-        if paths
+        let name = request
+            .measure
             .as_ref()
-            .is_some_and(|p| p.iter().any(|p| p == "adoption"))
-            && incoming.adoption == 0
-        {
-            v.add("measure.adoption", "is required when updating the adoption");
-        }
-        v.finish()?;
-        let (Some((case_id, measure_id)), Some(paths), Some(reason)) = (ids, paths, reason) else {
-            return Err(ApiError::Internal("validation passed without values".into()).into());
-        };
-        let mut conn = self.state.conn().await?;
-        let row = conn
-            .transaction::<_, ApiError, _>(async move |conn| {
-                let case = lock_parent(conn, case_id).await?;
-                let before = current_state(conn, case_id).await?;
-                let stored = store::lock_measure(conn, case_id, measure_id)
-                    .await?
-                    .ok_or_else(|| ApiError::NotFound {
-                        reason: "MEASURE_NOT_FOUND",
-                        resource: names::measure(case_id, measure_id),
-                    })?;
-                let merged = merge_measure(&stored, &incoming, &paths);
-                let mut v = Violations::new();
-                let fields = validate::measure(&merged, "measure", Some(case.accepted_on), &mut v);
-                v.finish()?;
-                let fields = fields.ok_or_else(|| ApiError::Internal("no measure".into()))?;
-                let updated = MeasureRow {
-                    kind: fields.kind,
-                    issued_on: fields.issued_on,
-                    addressee_type: fields.addressee_type,
-                    addressee: fields.addressee,
-                    adoption: fields.adoption,
-                    answered_on: fields.answered_on,
-                    ..stored
-                };
-                store::save_measure(conn, &updated).await?;
-                store::touch_case(conn, case_id).await?;
-                store::record_change(conn, case_id, &before, &actor, &reason).await?;
-                store::lock_measure(conn, case_id, measure_id)
-                    .await?
-                    .ok_or_else(|| ApiError::Internal("measure vanished".into()))
-            })
-            .await?;
+            .map(|m| m.name.as_str())
+            .unwrap_or("");
+        tracing::Span::current().record("name", name);
+        let update = validate::finish(measure_update(request))?;
+        let row = service::update_measure(&self.state, update, &actor).await?;
         Ok(Response::new(pb::UpdateMeasureResponse {
             measure: Some(convert::measure(row)),
         }))
@@ -646,55 +501,10 @@ impl CaseService for CaseApi {
     ) -> Result<Response<pb::CreateResolutionResponse>, Status> {
         let actor = actor(&request);
         let request = request.into_inner();
-        let mut v = Violations::new();
-        let case_id = parse_parent(&request.parent, &mut v);
-        let incoming = request.resolution.unwrap_or_default();
-        validate::resolution(&incoming, "resolution", None, &mut v);
-        let request_id = v.check("request_id", validate::request_id(&request.request_id));
-        v.finish()?;
-        let (Some(case_id), Some(request_id)) = (case_id, request_id) else {
-            return Err(ApiError::Internal("validation passed without values".into()).into());
-        };
-        let mut conn = self.state.conn().await?;
-        let row = conn
-            .transaction::<_, ApiError, _>(async move |conn| {
-                let case = lock_parent(conn, case_id).await?;
-                if let Some(request_id) = request_id {
-                    let found = store::resolution_by_request_id(conn, request_id).await?;
-                    if let Some(existing) = same_request(found.map(|r| (r.case_id, r)), case_id)? {
-                        return Ok(existing);
-                    }
-                }
-                let before = current_state(conn, case_id).await?;
-                let mut v = Violations::new();
-                let new =
-                    validate::resolution(&incoming, "resolution", Some(case.accepted_on), &mut v);
-                v.finish()?;
-                let new = new.ok_or_else(|| ApiError::Internal("no resolution".into()))?;
-                let new = crate::db::models::NewResolution {
-                    case_id,
-                    request_id,
-                    ..new
-                };
-                match store::insert_resolution(conn, &new).await? {
-                    Some(row) => {
-                        store::touch_case(conn, case_id).await?;
-                        store::record_change(conn, case_id, &before, &actor, "resolution added")
-                            .await?;
-                        Ok(row)
-                    }
-                    None => Err(ApiError::AlreadyExists {
-                        reason: "RESOLUTION_ALREADY_EXISTS",
-                        existing: names::resolution(case_id),
-                        message: format!(
-                            "{} already has a resolution, {}",
-                            names::case(case_id),
-                            names::resolution(case_id)
-                        ),
-                    }),
-                }
-            })
-            .await?;
+        let resolution = request.resolution.unwrap_or_default();
+        let resolution = validate::resolution(&resolution, "resolution", None);
+        let new = validate::finish(new_record(&request.parent, resolution, &request.request_id))?;
+        let row = service::add_record(&self.state, new, &actor).await?;
         Ok(Response::new(pb::CreateResolutionResponse {
             resolution: Some(convert::resolution(row)),
         }))
@@ -707,41 +517,10 @@ impl CaseService for CaseApi {
     ) -> Result<Response<pb::CreateJudicialAidResponse>, Status> {
         let actor = actor(&request);
         let request = request.into_inner();
-        let mut v = Violations::new();
-        let case_id = parse_parent(&request.parent, &mut v);
-        let incoming = request.aid_grant.unwrap_or_default();
-        validate::aid(&incoming, "aid_grant", None, &mut v);
-        let request_id = v.check("request_id", validate::request_id(&request.request_id));
-        v.finish()?;
-        let (Some(case_id), Some(request_id)) = (case_id, request_id) else {
-            return Err(ApiError::Internal("validation passed without values".into()).into());
-        };
-        let mut conn = self.state.conn().await?;
-        let row = conn
-            .transaction::<_, ApiError, _>(async move |conn| {
-                let case = lock_parent(conn, case_id).await?;
-                if let Some(request_id) = request_id {
-                    let found = store::aid_by_request_id(conn, request_id).await?;
-                    if let Some(existing) = same_request(found.map(|a| (a.case_id, a)), case_id)? {
-                        return Ok(existing);
-                    }
-                }
-                let before = current_state(conn, case_id).await?;
-                let mut v = Violations::new();
-                let new = validate::aid(&incoming, "aid_grant", Some(case.accepted_on), &mut v);
-                v.finish()?;
-                let new = new.ok_or_else(|| ApiError::Internal("no grant".into()))?;
-                let new = crate::db::models::NewAid {
-                    case_id,
-                    request_id,
-                    ..new
-                };
-                let row = store::insert_aid(conn, &new).await?;
-                store::touch_case(conn, case_id).await?;
-                store::record_change(conn, case_id, &before, &actor, "aid grant added").await?;
-                Ok(row)
-            })
-            .await?;
+        let grant = request.aid_grant.unwrap_or_default();
+        let grant = validate::aid(&grant, "aid_grant", None);
+        let new = validate::finish(new_record(&request.parent, grant, &request.request_id))?;
+        let row = service::add_record(&self.state, new, &actor).await?;
         Ok(Response::new(pb::CreateJudicialAidResponse {
             aid_grant: Some(convert::aid(row)),
         }))
@@ -753,42 +532,29 @@ impl CaseService for CaseApi {
         request: Request<pb::ListCaseRevisionsRequest>,
     ) -> Result<Response<pb::ListCaseRevisionsResponse>, Status> {
         let request = request.into_inner();
-        let mut v = Violations::new();
-        let case_id = parse_parent(&request.parent, &mut v);
-        let page_size = v.check(
-            "page_size",
-            pagination::page_size(request.page_size, 100, 1000),
-        );
         let print = pagination::fingerprint(&[&request.parent]);
-        let after = v
-            .check(
-                "page_token",
-                pagination::decode_number::<i32>(&request.page_token, &print),
+        let (case_id, page_size, after) = validate::finish(
+            (
+                field("parent", names::parse_case(&request.parent)),
+                field(
+                    "page_size",
+                    pagination::page_size(request.page_size, 100, 1000),
+                ),
+                field(
+                    "page_token",
+                    pagination::decode_number::<i32>(&request.page_token, &print),
+                ),
             )
-            .map(|after| after.unwrap_or(0));
-        v.finish()?;
-        let (Some(case_id), Some(page_size), Some(after)) = (case_id, page_size, after) else {
-            return Err(ApiError::Internal("validation passed without values".into()).into());
-        };
-        let mut conn = self.state.conn().await?;
-        let creation = revisions::creation_of(&mut conn, case_id)
-            .await
-            .map_err(ApiError::from)?
-            .ok_or_else(|| case_not_found(case_id))?;
-        let mut rows = revisions::list(&mut conn, case_id, after, page_size + 1)
-            .await
-            .map_err(ApiError::from)?;
-        if after < 1 {
-            rows.insert(0, creation);
-        }
-        let has_more = rows.len() as i64 > page_size;
-        rows.truncate(page_size as usize);
-        let next_page_token = match rows.last() {
-            Some(last) if has_more => pagination::encode(&print, &last.revision.to_string()),
+                .all(),
+        )?;
+        let page =
+            service::list_revisions(&self.state, case_id, after.unwrap_or(0), page_size).await?;
+        let next_page_token = match page.items.last() {
+            Some(last) if page.more => pagination::encode(&print, &last.revision.to_string()),
             _ => String::new(),
         };
         Ok(Response::new(pb::ListCaseRevisionsResponse {
-            revisions: rows.into_iter().map(convert::revision).collect(),
+            revisions: page.items.into_iter().map(convert::revision).collect(),
             next_page_token,
         }))
     }
@@ -856,7 +622,7 @@ impl CaseService for CaseApi {
     }
 }
 
-/// Validates and stores one import batch in one transaction.
+/// Validates one import batch and stores its valid cases in one transaction.
 async fn import_batch(
     state: &AppState,
     batch: pb::ImportCasesRequest,
@@ -875,39 +641,22 @@ async fn import_batch(
     let mut rejections = Vec::new();
     let mut valid = Vec::with_capacity(batch.cases.len());
     for (position, case) in batch.cases.iter().enumerate() {
-        match validate_new_case(state, case, &format!("cases[{position}]"), "") {
-            Ok(record) => valid.push(record),
-            Err(ApiError::InvalidArgument(violations)) => {
+        match new_case(state, case, &format!("cases[{position}]"), "") {
+            Ok(command) => valid.push(command),
+            Err(violations) => {
                 rejections.extend(violations.into_iter().map(|v| pb::ImportRejection {
                     position: position as i32,
                     field: v.field,
                     reason: v.description,
                 }));
             }
-            Err(other) => return Err(other),
         }
     }
-    let mut created = 0;
-    let mut already_present = 0;
-    if !valid.is_empty() {
-        let actor = actor.to_owned();
-        let mut conn = state.conn().await?;
-        let outcomes = conn
-            .transaction::<_, ApiError, _>(async move |conn| {
-                Ok(store::insert_batch(conn, &valid, &actor, "imported").await?)
-            })
-            .await?;
-        for outcome in outcomes {
-            match outcome {
-                Stored::Created(_) => created += 1,
-                Stored::Present(_) | Stored::SameRequest(_) => already_present += 1,
-            }
-        }
-    }
+    let imported = service::import_batch(state, valid, actor).await?;
     Ok(pb::ImportCasesResponse {
         batch_number: batch.batch_number,
-        created,
-        already_present,
+        created: imported.created,
+        already_present: imported.already_present,
         rejections,
     })
 }

@@ -5,7 +5,40 @@ use procura_proto::v1 as pb;
 
 use crate::db::models::{AidRow, CaseRecord, MeasureRow, RegionRow, ResolutionRow, RevisionRow};
 use crate::domain::record::FieldChange;
-use crate::domain::{date, names, region::RegionCode};
+use crate::domain::{names, region::RegionCode};
+
+/// Conversion between `procura.v1.Date` and calendar dates.
+pub mod date {
+    use chrono::{Datelike, NaiveDate};
+    use procura_proto::v1::Date;
+
+    /// A valid calendar date from its message, or why not.
+    pub fn from_proto(date: &Date) -> Result<NaiveDate, String> {
+        crate::domain::date::from_ymd(date.year, date.month, date.day)
+    }
+
+    /// A required date field: missing is an error.
+    pub fn required(date: Option<&Date>) -> Result<NaiveDate, String> {
+        match date {
+            Some(date) => from_proto(date),
+            None => Err("is required".to_owned()),
+        }
+    }
+
+    /// An optional date field.
+    pub fn optional(date: Option<&Date>) -> Result<Option<NaiveDate>, String> {
+        date.map(from_proto).transpose()
+    }
+
+    /// The message for a date.
+    pub fn to_proto(date: NaiveDate) -> Date {
+        Date {
+            year: date.year(),
+            month: date.month() as i32,
+            day: date.day() as i32,
+        }
+    }
+}
 
 /// A protobuf timestamp.
 pub fn timestamp(time: DateTime<Utc>) -> prost_types::Timestamp {
@@ -17,7 +50,7 @@ pub fn timestamp(time: DateTime<Utc>) -> prost_types::Timestamp {
 
 /// The etag of a case at `version` (AIP-154).
 pub fn etag(version: i32) -> String {
-    format!("\"v{version}\"")
+    crate::service::cases::etag_of(version)
 }
 
 /// A region message.
@@ -103,6 +136,40 @@ pub fn case(record: CaseRecord) -> pb::Case {
     }
 }
 
+/// The fields of a case as a message, without its records, name, times or etag.
+pub fn case_fields(c: &crate::domain::record::Case) -> pb::Case {
+    pb::Case {
+        region: c.region_code.name(),
+        case_number: c.case_number.clone(),
+        case_type: i32::from(c.case_type.number()),
+        status: i32::from(c.status.number()),
+        applicant_type: i32::from(c.applicant_type.number()),
+        sector: i32::from(c.sector.number()),
+        accepted_on: Some(date::to_proto(c.accepted_on)),
+        concluded_on: c.concluded_on.map(date::to_proto),
+        leader_handled: c.leader_handled,
+        public_hearing: c.public_hearing,
+        private_enterprise: c.private_enterprise,
+        spp_listed_batch: c.spp_listed_batch,
+        typical: c.typical,
+        summary: c.summary.clone(),
+        ..pb::Case::default()
+    }
+}
+
+/// The fields of a measure as a message, without its name or times.
+pub fn measure_fields(m: &crate::domain::record::Measure) -> pb::Measure {
+    pb::Measure {
+        kind: i32::from(m.kind.number()),
+        issued_on: Some(date::to_proto(m.issued_on)),
+        addressee_type: i32::from(m.addressee_type.number()),
+        addressee: m.addressee.clone(),
+        adoption: i32::from(m.adoption.number()),
+        answered_on: m.answered_on.map(date::to_proto),
+        ..pb::Measure::default()
+    }
+}
+
 /// A revision message.
 pub fn revision(row: RevisionRow) -> pb::CaseRevision {
     let changes: Vec<FieldChange> = serde_json::from_value(row.changes).unwrap_or_default();
@@ -120,5 +187,20 @@ pub fn revision(row: RevisionRow) -> pb::CaseRevision {
                 new_value: c.new,
             })
             .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::date::*;
+    use procura_proto::v1::Date;
+
+    #[test]
+    fn dates_from_messages() {
+        let d = |year, month, day| Date { year, month, day };
+        assert!(from_proto(&d(2020, 2, 29)).is_ok());
+        assert!(from_proto(&d(2021, 2, 29)).is_err());
+        assert!(required(None).is_err());
+        assert_eq!(optional(None), Ok(None));
     }
 }

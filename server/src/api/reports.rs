@@ -10,10 +10,10 @@ use prost::Message;
 use sha2::{Digest, Sha256};
 use tonic::{Request, Response, Status};
 
+use super::convert::date;
 use super::{AppState, actor, convert, existing_region, pagination, validate};
 use crate::db::models::{NewRelease, RegionRow, ReleaseRow};
 use crate::db::{history, releases, revisions, rollup, snapshot, totals};
-use crate::domain::date;
 use crate::domain::metric::{self, BucketTally, METRICS, Tally, change_percent};
 use crate::domain::period::{DateSpan, Period};
 use crate::domain::region::{Level, RegionCode};
@@ -314,7 +314,9 @@ async fn bucket_figures(
                 Some(time),
                 0,
                 |_, case| {
-                    let bucket = state.regions.bucket_of(&case.region_code, bucket_level);
+                    let bucket = state
+                        .regions
+                        .bucket_of(case.region_code.as_str(), bucket_level);
                     buckets
                         .entry(bucket.to_owned())
                         .or_default()
@@ -950,7 +952,7 @@ async fn changed_records(
     let ids: Vec<i64> = by_case.keys().copied().collect();
     let then = history::states_of(conn, &ids, Some(since)).await?;
     let now = history::states_of(conn, &ids, None).await?;
-    let value = |states: &HashMap<i64, Option<crate::domain::record::CaseState>>, id: i64| {
+    let value = |states: &HashMap<i64, Option<crate::domain::record::Case>>, id: i64| {
         states
             .get(&id)
             .and_then(Option::as_ref)

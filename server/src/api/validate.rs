@@ -1,13 +1,16 @@
-//! Validation of incoming messages into rows to insert. Each function records every problem
-//! it finds in a [`Violations`] under the field's path, so that one error names them all.
+//! Validation of incoming messages into domain values. Each function gives the value, or every
+//! problem it finds under the field's path, so that one error names them all.
 
 use chrono::{Duration, NaiveDate, Utc};
 use procura_proto::v1 as pb;
 use uuid::Uuid;
 
-use crate::db::models::{NewAid, NewCase, NewMeasure, NewResolution};
-use crate::domain::date;
-use crate::error::Violations;
+use super::convert::date;
+use crate::domain::date::not_before;
+use crate::domain::enums::{Adoption, CaseStatus, UnknownValue};
+use crate::domain::record::{AidGrant, Case, Measure, Resolution};
+use crate::domain::region::RegionCode;
+use crate::error::{AllChecked, Checked, Violations, field};
 
 /// Longest case number.
 pub const MAX_CASE_NUMBER: usize = 100;
@@ -23,19 +26,25 @@ pub fn today() -> NaiveDate {
     (Utc::now() + Duration::hours(8)).date_naive()
 }
 
-/// A known, specified value of enum `E`, as stored.
-pub fn enum_value<E: TryFrom<i32>>(value: i32, what: &str) -> Result<i16, String> {
+/// A known, specified value of enum `E`.
+pub fn enum_value<E: TryFrom<i16, Error = UnknownValue>>(
+    value: i32,
+    what: &str,
+) -> Result<E, String> {
     if value == 0 {
         return Err(format!("is required: no {what} was given"));
     }
-    match (E::try_from(value), i16::try_from(value)) {
-        (Ok(_), Ok(stored)) => Ok(stored),
-        _ => Err(format!("{value} is not a known {what}")),
-    }
+    i16::try_from(value)
+        .ok()
+        .and_then(|n| E::try_from(n).ok())
+        .ok_or_else(|| format!("{value} is not a known {what}"))
 }
 
 /// An optional filter on enum `E`: 0 means "any".
-pub fn optional_enum<E: TryFrom<i32>>(value: i32, what: &str) -> Result<Option<i16>, String> {
+pub fn optional_enum<E: TryFrom<i16, Error = UnknownValue>>(
+    value: i32,
+    what: &str,
+) -> Result<Option<E>, String> {
     if value == 0 {
         Ok(None)
     } else {
@@ -108,290 +117,278 @@ fn on_or_after(
     what: &str,
 ) -> Result<NaiveDate, String> {
     match earliest {
-        Some(earliest) if day < earliest => {
-            Err(format!("{day} is before the case's {what} {earliest}"))
-        }
-        _ => Ok(day),
+        Some(earliest) => not_before(day, earliest, what).map(|()| day),
+        None => Ok(day),
     }
 }
 
-/// The case-level fields of a case, validated; the caller checks the region exists.
-pub fn case_fields(case: &pb::Case, prefix: &str, v: &mut Violations) -> Option<NewCase> {
-    let field = |name: &str| format!("{prefix}.{name}");
-    let region = v.check(
-        &field("region"),
-        crate::domain::region::RegionCode::from_name(&case.region),
-    );
-    let case_number = v.check(
-        &field("case_number"),
-        text(&case.case_number, MAX_CASE_NUMBER, true),
-    );
-    let case_type = v.check(
-        &field("case_type"),
-        enum_value::<pb::CaseType>(case.case_type, "case type"),
-    );
+/// A past date not before `earliest`, when known.
+fn record_date(value: Option<&pb::Date>, earliest: Option<NaiveDate>) -> Result<NaiveDate, String> {
+    past_date(value).and_then(|d| on_or_after(d, earliest, "acceptance date"))
+}
+
+/// An optional past date.
+fn optional_past_date(value: Option<&pb::Date>) -> Result<Option<NaiveDate>, String> {
+    date::optional(value).and_then(|d| d.map(not_future).transpose())
+}
+
+/// The case-level fields of a case (no records under it); the caller checks the region exists.
+pub fn case_fields(case: &pb::Case, prefix: &str) -> Checked<Case> {
+    let path = |name: &str| format!("{prefix}.{name}");
     let status = if case.status == 0 {
-        Some(pb::CaseStatus::Accepted as i16)
+        Ok(CaseStatus::Accepted)
     } else {
-        v.check(
-            &field("status"),
-            enum_value::<pb::CaseStatus>(case.status, "case status"),
-        )
+        field(path("status"), enum_value(case.status, "case status"))
     };
-    let applicant_type = v.check(
-        &field("applicant_type"),
-        enum_value::<pb::ApplicantType>(case.applicant_type, "applicant type"),
+    let accepted_on = field(path("accepted_on"), past_date(case.accepted_on.as_ref()));
+    let concluded_on = field(
+        path("concluded_on"),
+        optional_past_date(case.concluded_on.as_ref()),
     );
-    let sector = v.check(
-        &field("sector"),
-        enum_value::<pb::Sector>(case.sector, "sector"),
-    );
-    let accepted_on = v.check(&field("accepted_on"), past_date(case.accepted_on.as_ref()));
-    let concluded_on = v.check(
-        &field("concluded_on"),
-        date::optional(case.concluded_on.as_ref()).and_then(|d| d.map(not_future).transpose()),
-    );
-    let summary = v.check(&field("summary"), text(&case.summary, MAX_TEXT, false));
-    if case.spp_listed_batch < 0 {
-        v.add(
-            field("spp_listed_batch"),
-            format!(
+    let batch = if case.spp_listed_batch < 0 {
+        field(
+            path("spp_listed_batch"),
+            Err(format!(
                 "{} is negative: give a batch number of 1 or more, or 0 when not listed",
                 case.spp_listed_batch
-            ),
-        );
-    }
-    if let (Some(status), Some(concluded_on)) = (status, concluded_on) {
-        check_conclusion(status, accepted_on, concluded_on, &field("concluded_on"), v);
-    }
-    Some(NewCase {
-        region_code: region?.as_str().to_owned(),
-        case_number: case_number?,
-        case_type: case_type?,
-        status: status?,
-        applicant_type: applicant_type?,
-        sector: sector?,
-        accepted_on: accepted_on?,
-        concluded_on: concluded_on?,
+            )),
+        )
+    } else {
+        Ok(case.spp_listed_batch)
+    };
+    let conclusion = match (&status, &concluded_on) {
+        (Ok(status), Ok(concluded_on)) => check_conclusion(
+            *status,
+            accepted_on.as_ref().ok().copied(),
+            *concluded_on,
+            &path("concluded_on"),
+        ),
+        _ => Ok(()),
+    };
+    let (
+        region_code,
+        case_number,
+        case_type,
+        status,
+        applicant_type,
+        sector,
+        accepted_on,
+        concluded_on,
+        summary,
+        spp_listed_batch,
+        (),
+    ) = (
+        field(path("region"), RegionCode::from_name(&case.region)),
+        field(
+            path("case_number"),
+            text(&case.case_number, MAX_CASE_NUMBER, true),
+        ),
+        field(path("case_type"), enum_value(case.case_type, "case type")),
+        status,
+        field(
+            path("applicant_type"),
+            enum_value(case.applicant_type, "applicant type"),
+        ),
+        field(path("sector"), enum_value(case.sector, "sector")),
+        accepted_on,
+        concluded_on,
+        field(path("summary"), text(&case.summary, MAX_TEXT, false)),
+        batch,
+        conclusion,
+    )
+        .all()?;
+    Ok(Case {
+        region_code,
+        case_number,
+        case_type,
+        status,
+        applicant_type,
+        sector,
+        accepted_on,
+        concluded_on,
         leader_handled: case.leader_handled,
         public_hearing: case.public_hearing,
         private_enterprise: case.private_enterprise,
-        spp_listed_batch: case.spp_listed_batch.max(0),
+        spp_listed_batch,
         typical: case.typical,
-        summary: summary?,
-        request_id: None,
+        summary,
+        measures: Vec::new(),
+        resolution: None,
+        aid: Vec::new(),
     })
 }
 
 /// The rules tying status, acceptance and conclusion dates together.
 pub fn check_conclusion(
-    status: i16,
+    status: CaseStatus,
     accepted_on: Option<NaiveDate>,
     concluded_on: Option<NaiveDate>,
-    field: &str,
-    v: &mut Violations,
-) {
-    let concluded = pb::CaseStatus::Concluded as i16;
-    let withdrawn = pb::CaseStatus::Withdrawn as i16;
-    match concluded_on {
-        None if status == concluded => {
-            v.add(field, "is required when the status is concluded");
+    path: &str,
+) -> Checked<()> {
+    let result = match concluded_on {
+        None if status == CaseStatus::Concluded => {
+            Err("is required when the status is concluded".to_owned())
         }
-        Some(_) if status != concluded && status != withdrawn => {
-            v.add(field, "must be empty unless the status is concluded");
+        Some(_) if status == CaseStatus::Accepted => {
+            Err("must be empty unless the status is concluded".to_owned())
         }
-        Some(day) => {
-            if let Err(reason) = on_or_after(day, accepted_on, "acceptance date") {
-                v.add(field, reason);
-            }
-        }
-        None => {}
-    }
-}
-
-/// A measure, validated; `accepted_on` is the case's acceptance date when known.
-pub fn measure(
-    m: &pb::Measure,
-    prefix: &str,
-    accepted_on: Option<NaiveDate>,
-    v: &mut Violations,
-) -> Option<NewMeasure> {
-    let field = |name: &str| format!("{prefix}.{name}");
-    let kind = v.check(
-        &field("kind"),
-        enum_value::<pb::MeasureKind>(m.kind, "measure kind"),
-    );
-    let issued_on = v.check(
-        &field("issued_on"),
-        past_date(m.issued_on.as_ref())
-            .and_then(|d| on_or_after(d, accepted_on, "acceptance date")),
-    );
-    let addressee_type = v.check(
-        &field("addressee_type"),
-        enum_value::<pb::AddresseeType>(m.addressee_type, "addressee type"),
-    );
-    if let (Some(kind), Some(addressee_type)) = (kind, addressee_type)
-        && let Err(reason) = addressee_fits(kind, addressee_type)
-    {
-        v.add(field("addressee_type"), reason);
-    }
-    let addressee = v.check(&field("addressee"), text(&m.addressee, MAX_NAME, true));
-    let adoption = if m.adoption == 0 {
-        Some(pb::Adoption::Pending as i16)
-    } else {
-        v.check(
-            &field("adoption"),
-            enum_value::<pb::Adoption>(m.adoption, "adoption"),
-        )
+        Some(day) => on_or_after(day, accepted_on, "acceptance date").map(drop),
+        None => Ok(()),
     };
-    let answered_on = v.check(
-        &field("answered_on"),
-        date::optional(m.answered_on.as_ref()).and_then(|d| d.map(not_future).transpose()),
-    );
-    if let (Some(adoption), Some(answered_on)) = (adoption, answered_on) {
-        check_answer(adoption, issued_on, answered_on, &field("answered_on"), v);
-    }
-    Some(NewMeasure {
-        case_id: 0,
-        kind: kind?,
-        issued_on: issued_on?,
-        addressee_type: addressee_type?,
-        addressee: addressee?,
-        adoption: adoption?,
-        answered_on: answered_on?,
-        request_id: None,
-    })
+    field(path, result)
 }
 
-/// Whether a measure of `kind` may go to an addressee of `addressee_type`.
-pub fn addressee_fits(kind: i16, addressee_type: i16) -> Result<(), String> {
-    use pb::{AddresseeType as A, MeasureKind as K};
-    let court = A::Court as i16;
-    let organ = A::AdministrativeOrgan as i16;
-    match kind {
-        k if k == K::SocialGovernanceSuggestion as i16 => Ok(()),
-        k if k == K::AdministrativeOrganSuggestion as i16 => {
-            if addressee_type == organ {
-                Ok(())
-            } else {
-                Err("a suggestion to an administrative organ must be addressed to an administrative organ".to_owned())
-            }
-        }
-        _ if addressee_type == court => Ok(()),
-        _ => Err("protests and the four court suggestions must be addressed to a court".to_owned()),
-    }
+/// A measure (id 0); `accepted_on` is the case's acceptance date when known.
+pub fn measure(m: &pb::Measure, prefix: &str, accepted_on: Option<NaiveDate>) -> Checked<Measure> {
+    let path = |name: &str| format!("{prefix}.{name}");
+    let kind = field(path("kind"), enum_value(m.kind, "measure kind"));
+    let issued_on = field(
+        path("issued_on"),
+        record_date(m.issued_on.as_ref(), accepted_on),
+    );
+    let addressee_type = field(
+        path("addressee_type"),
+        enum_value(m.addressee_type, "addressee type"),
+    );
+    let fits = match (&kind, &addressee_type) {
+        (Ok(kind), Ok(addressee_type)) => field(
+            path("addressee_type"),
+            crate::domain::record::addressee_fits(*kind, *addressee_type),
+        ),
+        _ => Ok(()),
+    };
+    let addressee = field(path("addressee"), text(&m.addressee, MAX_NAME, true));
+    let adoption = if m.adoption == 0 {
+        Ok(Adoption::Pending)
+    } else {
+        field(path("adoption"), enum_value(m.adoption, "adoption"))
+    };
+    let answered_on = field(
+        path("answered_on"),
+        optional_past_date(m.answered_on.as_ref()),
+    );
+    let answer = match (&adoption, &answered_on) {
+        (Ok(adoption), Ok(answered_on)) => check_answer(
+            *adoption,
+            issued_on.as_ref().ok().copied(),
+            *answered_on,
+            &path("answered_on"),
+        ),
+        _ => Ok(()),
+    };
+    let (kind, issued_on, addressee_type, (), addressee, adoption, answered_on, ()) = (
+        kind,
+        issued_on,
+        addressee_type,
+        fits,
+        addressee,
+        adoption,
+        answered_on,
+        answer,
+    )
+        .all()?;
+    Ok(Measure {
+        id: 0,
+        kind,
+        issued_on,
+        addressee_type,
+        addressee,
+        adoption,
+        answered_on,
+    })
 }
 
 /// The rules tying adoption and the answer date together.
 pub fn check_answer(
-    adoption: i16,
+    adoption: Adoption,
     issued_on: Option<NaiveDate>,
     answered_on: Option<NaiveDate>,
-    field: &str,
-    v: &mut Violations,
-) {
-    let pending = pb::Adoption::Pending as i16;
-    match answered_on {
-        None if adoption != pending => {
-            v.add(
-                field,
-                "is required once the addressee has answered (adopted or not adopted)",
-            );
+    path: &str,
+) -> Checked<()> {
+    let pending = adoption == Adoption::Pending;
+    let result = match answered_on {
+        None if !pending => {
+            Err("is required once the addressee has answered (adopted or not adopted)".to_owned())
         }
-        Some(_) if adoption == pending => {
-            v.add(field, "must be empty while the answer is pending");
-        }
-        Some(day) => {
-            if let Err(reason) = on_or_after(day, issued_on, "issue date") {
-                v.add(
-                    field,
-                    reason.replace("case's issue date", "measure's issue date"),
-                );
-            }
-        }
-        None => {}
-    }
+        Some(_) if pending => Err("must be empty while the answer is pending".to_owned()),
+        Some(day) => on_or_after(day, issued_on, "issue date")
+            .map(drop)
+            .map_err(|reason| reason.replace("case's issue date", "measure's issue date")),
+        None => Ok(()),
+    };
+    field(path, result)
 }
 
-/// A resolution, validated.
+/// A resolution.
 pub fn resolution(
     r: &pb::Resolution,
     prefix: &str,
     accepted_on: Option<NaiveDate>,
-    v: &mut Violations,
-) -> Option<NewResolution> {
-    let field = |name: &str| format!("{prefix}.{name}");
-    let method = v.check(
-        &field("method"),
-        enum_value::<pb::ResolutionMethod>(r.method, "resolution method"),
-    );
-    let resolved_on = v.check(
-        &field("resolved_on"),
-        past_date(r.resolved_on.as_ref())
-            .and_then(|d| on_or_after(d, accepted_on, "acceptance date")),
-    );
-    let note = v.check(&field("note"), text(&r.note, MAX_TEXT, false));
-    Some(NewResolution {
-        case_id: 0,
-        method: method?,
-        resolved_on: resolved_on?,
-        note: note?,
-        request_id: None,
+) -> Checked<Resolution> {
+    let path = |name: &str| format!("{prefix}.{name}");
+    let (method, resolved_on, note) = (
+        field(path("method"), enum_value(r.method, "resolution method")),
+        field(
+            path("resolved_on"),
+            record_date(r.resolved_on.as_ref(), accepted_on),
+        ),
+        field(path("note"), text(&r.note, MAX_TEXT, false)),
+    )
+        .all()?;
+    Ok(Resolution {
+        method,
+        resolved_on,
+        note,
     })
 }
 
-/// An aid grant, validated.
-pub fn aid(
-    a: &pb::JudicialAid,
-    prefix: &str,
-    accepted_on: Option<NaiveDate>,
-    v: &mut Violations,
-) -> Option<NewAid> {
-    let field = |name: &str| format!("{prefix}.{name}");
-    let granted_on = v.check(
-        &field("granted_on"),
-        past_date(a.granted_on.as_ref())
-            .and_then(|d| on_or_after(d, accepted_on, "acceptance date")),
-    );
-    let amount_fen = v.check(
-        &field("amount_fen"),
-        if (1..=MAX_AID_FEN).contains(&a.amount_fen) {
-            Ok(a.amount_fen)
-        } else {
-            Err(format!(
-                "{} is not an amount of 1 to {MAX_AID_FEN} fen (1 yuan = 100 fen)",
-                a.amount_fen
-            ))
-        },
-    );
-    let recipient = v.check(&field("recipient"), text(&a.recipient, MAX_NAME, false));
-    Some(NewAid {
-        case_id: 0,
-        granted_on: granted_on?,
-        amount_fen: amount_fen?,
-        recipient: recipient?,
-        request_id: None,
+/// An aid grant (id 0).
+pub fn aid(a: &pb::JudicialAid, prefix: &str, accepted_on: Option<NaiveDate>) -> Checked<AidGrant> {
+    let path = |name: &str| format!("{prefix}.{name}");
+    let amount = if (1..=MAX_AID_FEN).contains(&a.amount_fen) {
+        Ok(a.amount_fen)
+    } else {
+        Err(format!(
+            "{} is not an amount of 1 to {MAX_AID_FEN} fen (1 yuan = 100 fen)",
+            a.amount_fen
+        ))
+    };
+    let (granted_on, amount_fen, recipient) = (
+        field(
+            path("granted_on"),
+            record_date(a.granted_on.as_ref(), accepted_on),
+        ),
+        field(path("amount_fen"), amount),
+        field(path("recipient"), text(&a.recipient, MAX_NAME, false)),
+    )
+        .all()?;
+    Ok(AidGrant {
+        id: 0,
+        granted_on,
+        amount_fen,
+        recipient,
     })
+}
+
+/// Every problem of `checked`, or its value: the end of a request's validation.
+pub fn finish<T>(checked: Checked<T>) -> Result<T, crate::error::ApiError> {
+    checked.map_err(Violations::into)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn addressees_fit_kinds() {
-        use pb::{AddresseeType as A, MeasureKind as K};
-        assert!(addressee_fits(K::Protest as i16, A::Court as i16).is_ok());
-        assert!(addressee_fits(K::Protest as i16, A::AdministrativeOrgan as i16).is_err());
-        assert!(addressee_fits(K::AdministrativeOrganSuggestion as i16, A::Court as i16).is_err());
-        assert!(addressee_fits(K::SocialGovernanceSuggestion as i16, A::OtherOrgan as i16).is_ok());
-    }
+    use crate::domain::enums::CaseType;
 
     #[test]
     fn enums_must_be_known_and_given() {
-        assert!(enum_value::<pb::CaseType>(0, "case type").is_err());
-        assert!(enum_value::<pb::CaseType>(99, "case type").is_err());
-        assert_eq!(enum_value::<pb::CaseType>(1, "case type"), Ok(1));
+        assert!(enum_value::<CaseType>(0, "case type").is_err());
+        assert!(enum_value::<CaseType>(99, "case type").is_err());
+        assert!(enum_value::<CaseType>(70_000, "case type").is_err());
+        assert_eq!(
+            enum_value::<CaseType>(1, "case type"),
+            Ok(CaseType::JudgmentSupervision)
+        );
     }
 
     #[test]

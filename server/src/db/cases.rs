@@ -17,8 +17,10 @@ use super::models::{
     NewResolution, NewRevision, ResolutionRow,
 };
 use super::schema::{cases, judicial_aid, measures, region_ancestors, resolutions};
-use super::{docs, revisions, totals};
-use crate::domain::record::{self, CaseState};
+use super::{revisions, totals};
+use crate::domain::enums::{CaseStatus, CaseType};
+use crate::domain::record::{self, Case};
+use crate::domain::region::RegionCode;
 
 /// Largest number of rows inserted by one statement (PostgreSQL takes at most 65,535
 /// parameters per statement).
@@ -38,15 +40,28 @@ pub enum Stored {
     SameRequest(i64),
 }
 
-/// Stores a batch of new cases with their records and their part of the kept totals, in the
-/// caller's transaction. Cases already stored are left as they are. The case rows keep who
-/// stored them and why (`actor`, `reason`): their revision 1.
+/// What a batch of new cases stored, and what is left to store with it.
+pub struct InsertedBatch {
+    /// What became of each case, in the order sent.
+    pub outcomes: Vec<Stored>,
+    /// The cases created, as stored (built from what was sent and the ids and times the
+    /// database gave); None if those did not line up with the records.
+    pub created: Option<Vec<CaseRecord>>,
+    /// The changes to the kept totals, not yet applied: the caller applies them last, the
+    /// rows most shared between writers at the very end (see totals::lock_order), so that
+    /// they are held for as short a time as can be.
+    pub totals: totals::Ordered,
+}
+
+/// Stores a batch of new cases with their records in the caller's transaction, and works out
+/// their part of the kept totals. Cases already stored are left as they are. The case rows keep
+/// who stored them and why (`actor`, `reason`): their revision 1.
 pub async fn insert_batch(
     conn: &mut AsyncPgConnection,
     batch: &[NewCaseRecord],
     actor: &str,
     reason: &str,
-) -> QueryResult<Vec<Stored>> {
+) -> QueryResult<InsertedBatch> {
     use std::collections::HashMap;
     let mut created: HashMap<(String, String), i64> = HashMap::new();
     // Stamped by the database with the transaction's start, so the same for every row.
@@ -141,7 +156,7 @@ pub async fn insert_batch(
         let mut deltas = totals::Deltas::new();
         for (i, (record, outcome)) in batch.iter().zip(&outcomes).enumerate() {
             if let Stored::Created(_) = outcome {
-                deltas.add_state(&record.state(), 1);
+                deltas.add_state(&record.state, 1);
             }
             if i % YIELD_EVERY == YIELD_EVERY - 1 {
                 tokio::task::yield_now().await;
@@ -167,20 +182,15 @@ pub async fn insert_batch(
                 .await?,
         );
     }
-    if let Some(stamped) = stamped {
-        match answers(batch, &outcomes, stamped, &measure_ids, &aid_ids) {
-            Some(answers) => docs::insert(conn, &answers).await?,
-            None => tracing::warn!(
-                "the ids returned by an import's inserts did not line up with its records: its \
-                 cases will be read from their records"
-            ),
-        }
-    }
-    // The totals last, the rows most shared between writers at the very end (see
-    // totals::lock_order), so that they are held for as short a time as can be.
-    deltas.apply_own(conn).await?;
-    deltas.apply_shared(conn).await?;
-    Ok(outcomes)
+    let created = match stamped {
+        Some(stamped) => as_stored(batch, &outcomes, stamped, &measure_ids, &aid_ids),
+        None => Some(Vec::new()),
+    };
+    Ok(InsertedBatch {
+        outcomes,
+        created,
+        totals: deltas,
+    })
 }
 
 /// Inserts `measures` (their case ids set), a chunk at a time; their (id, case id) pairs in the
@@ -196,17 +206,16 @@ async fn insert_all_measures(
     Ok(ids)
 }
 
-/// The GetCase answers of the cases `batch` created, built from what was sent and the ids and
-/// times the database gave: `measure_ids` and `aid_ids` are the (id, case id) pairs the inserts
-/// returned, in the order they were sent. None if those do not line up with the records (then
-/// the cases are read from their records, which is slower, never wrong).
-fn answers(
+/// The cases `batch` created as stored, built from what was sent and the ids and times the
+/// database gave: `measure_ids` and `aid_ids` are the (id, case id) pairs the inserts returned,
+/// in the order they were sent. None if those do not line up with the records.
+fn as_stored(
     batch: &[NewCaseRecord],
     outcomes: &[Stored],
     create_time: DateTime<Utc>,
     measure_ids: &[(i64, i64)],
     aid_ids: &[(i64, i64)],
-) -> Option<Vec<(i64, Vec<u8>)>> {
+) -> Option<Vec<CaseRecord>> {
     let ascending = |ids: &[(i64, i64)]| ids.windows(2).all(|w| w[0].0 < w[1].0);
     if !ascending(measure_ids) || !ascending(aid_ids) {
         return None;
@@ -234,7 +243,7 @@ fn answers(
             }
             aid.push(a.stored(grant_id, case_id, create_time));
         }
-        let doc = docs::encode(CaseRecord {
+        answers.push(CaseRecord {
             case: record.case.stored(id, create_time),
             measures,
             resolution: record
@@ -243,7 +252,6 @@ fn answers(
                 .map(|r| r.stored(id, create_time)),
             aid,
         });
-        answers.push((id, doc));
     }
     // Every id returned belongs to a created case.
     (measure_ids.next().is_none() && aid_ids.next().is_none()).then_some(answers)
@@ -310,18 +318,19 @@ async fn insert_cases(
 
 /// Completes a change to case `id` made in the caller's transaction (which has bumped the
 /// case's version): stores the revision with what changed and the state before, and moves
-/// the kept totals from `before` to the state now. Returns the case as it is now.
+/// the kept totals from `before` to the state now. Returns the case as it is now, whose kept
+/// answer the caller replaces.
 pub async fn record_change(
     conn: &mut AsyncPgConnection,
     id: i64,
-    before: &CaseState,
+    before: &Case,
     actor: &str,
     reason: &str,
 ) -> QueryResult<CaseRecord> {
     let after = get(conn, id)
         .await?
         .ok_or(diesel::result::Error::NotFound)?;
-    let after_state = after.state();
+    let after_state = after.state()?;
     let changes = record::changes(Some(before), &after_state);
     let to_json = |value: serde_json::Result<serde_json::Value>| {
         value.map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))
@@ -341,7 +350,6 @@ pub async fn record_change(
     let mut deltas = totals::Deltas::new();
     deltas.change(Some(before), Some(&after_state));
     totals::apply(conn, deltas).await?;
-    docs::replace(conn, &[(id, docs::encode(after.clone()))]).await?;
     Ok(after)
 }
 
@@ -676,11 +684,11 @@ async fn read_many(conn: &mut AsyncPgConnection, ids: &[i64]) -> QueryResult<Vec
 #[derive(Debug, Clone, Default)]
 pub struct CaseFilter {
     /// Region subtree.
-    pub region: Option<String>,
-    /// procura.v1.CaseType
-    pub case_type: Option<i16>,
-    /// procura.v1.CaseStatus; `None` means every status but withdrawn.
-    pub status: Option<i16>,
+    pub region: Option<RegionCode>,
+    /// Case type.
+    pub case_type: Option<CaseType>,
+    /// Status; `None` means every status but withdrawn.
+    pub status: Option<CaseStatus>,
     /// Accepted on or after.
     pub accepted_from: Option<NaiveDate>,
     /// Accepted on or before.
@@ -713,17 +721,17 @@ pub async fn list(
         query = query.filter(
             cases::region_code.eq_any(
                 region_ancestors::table
-                    .filter(region_ancestors::ancestor_code.eq(region.clone()))
+                    .filter(region_ancestors::ancestor_code.eq(region.as_str().to_owned()))
                     .select(region_ancestors::code),
             ),
         );
     }
     if let Some(case_type) = filter.case_type {
-        query = query.filter(cases::case_type.eq(case_type));
+        query = query.filter(cases::case_type.eq(case_type.number()));
     }
     query = match filter.status {
-        Some(status) => query.filter(cases::status.eq(status)),
-        None => query.filter(cases::status.ne(3)),
+        Some(status) => query.filter(cases::status.eq(status.number())),
+        None => query.filter(cases::status.ne(CaseStatus::Withdrawn.number())),
     };
     if let Some(from) = filter.accepted_from {
         query = query.filter(cases::accepted_on.ge(from));

@@ -12,7 +12,7 @@ use super::cases::attach_records;
 use super::models::CaseRow;
 use super::revisions;
 use super::schema::{cases, region_ancestors};
-use crate::domain::record::CaseState;
+use crate::domain::record::Case;
 
 /// Cases read per round trip.
 const CHUNK: i64 = 2_000;
@@ -26,7 +26,7 @@ pub enum Scope<'a> {
     Own(&'a str),
 }
 
-fn to_state(value: serde_json::Value) -> QueryResult<CaseState> {
+fn to_state(value: serde_json::Value) -> QueryResult<Case> {
     serde_json::from_value(value)
         .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))
 }
@@ -37,7 +37,7 @@ pub async fn states_of(
     conn: &mut AsyncPgConnection,
     ids: &[i64],
     as_of: Option<DateTime<Utc>>,
-) -> QueryResult<HashMap<i64, Option<CaseState>>> {
+) -> QueryResult<HashMap<i64, Option<Case>>> {
     let rows: Vec<CaseRow> = cases::table
         .filter(cases::id.eq_any(ids))
         .select(CaseRow::as_select())
@@ -52,7 +52,7 @@ async fn rebuild(
     conn: &mut AsyncPgConnection,
     rows: Vec<CaseRow>,
     as_of: Option<DateTime<Utc>>,
-) -> QueryResult<Vec<(i64, Option<CaseState>)>> {
+) -> QueryResult<Vec<(i64, Option<Case>)>> {
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
     let created_later: std::collections::HashSet<i64> = rows
         .iter()
@@ -72,7 +72,7 @@ async fn rebuild(
             let id = record.case.id;
             let state = match earlier.remove(&id) {
                 _ if created_later.contains(&id) => None,
-                None => Some(record.state()),
+                None => Some(record.state()?),
                 Some(None) => None,
                 Some(Some(before)) => Some(to_state(before)?),
             };
@@ -88,7 +88,7 @@ pub async fn for_each_state(
     scope: Scope<'_>,
     as_of: Option<DateTime<Utc>>,
     after_id: i64,
-    mut visit: impl FnMut(i64, &CaseState) -> bool,
+    mut visit: impl FnMut(i64, &Case) -> bool,
 ) -> QueryResult<()> {
     let mut last = after_id;
     loop {

@@ -4,7 +4,11 @@ use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use crate::domain::record::{AidState, CaseState, MeasureState, ResolutionState};
+use diesel::result::QueryResult;
+
+use crate::domain::enums::UnknownValue;
+use crate::domain::record::{AidGrant, Case, Measure, Resolution};
+use crate::domain::region::RegionCode;
 
 use super::schema::{cases, judicial_aid, measures, regions, resolutions};
 
@@ -320,16 +324,33 @@ pub struct NewRelease {
 }
 
 impl CaseRecord {
-    /// The whole state of the case, as kept in revisions and counted in figures.
-    pub fn state(&self) -> CaseState {
+    /// The case as the domain knows it, as kept in revisions and counted in figures; an error
+    /// if a stored number names no value of its enum.
+    pub fn state(&self) -> QueryResult<Case> {
         let c = &self.case;
-        CaseState {
-            region_code: c.region_code.clone(),
+        let measures = self
+            .measures
+            .iter()
+            .map(MeasureRow::to_domain)
+            .collect::<QueryResult<_>>()?;
+        let resolution = self
+            .resolution
+            .as_ref()
+            .map(|r| resolution_of(r.method, r.resolved_on, &r.note))
+            .transpose()?;
+        let aid = self
+            .aid
+            .iter()
+            .map(|a| aid_of(a.id, a.granted_on, a.amount_fen, &a.recipient))
+            .collect();
+        Ok(Case {
+            region_code: RegionCode::parse(&c.region_code)
+                .map_err(|e| diesel::result::Error::DeserializationError(e.into()))?,
             case_number: c.case_number.clone(),
-            case_type: c.case_type,
-            status: c.status,
-            applicant_type: c.applicant_type,
-            sector: c.sector,
+            case_type: known(c.case_type)?,
+            status: known(c.status)?,
+            applicant_type: known(c.applicant_type)?,
+            sector: known(c.sector)?,
             accepted_on: c.accepted_on,
             concluded_on: c.concluded_on,
             leader_handled: c.leader_handled,
@@ -338,88 +359,49 @@ impl CaseRecord {
             spp_listed_batch: c.spp_listed_batch,
             typical: c.typical,
             summary: c.summary.clone(),
-            measures: self
-                .measures
-                .iter()
-                .map(|m| MeasureState {
-                    id: m.id,
-                    kind: m.kind,
-                    issued_on: m.issued_on,
-                    addressee_type: m.addressee_type,
-                    addressee: m.addressee.clone(),
-                    adoption: m.adoption,
-                    answered_on: m.answered_on,
-                })
-                .collect(),
-            resolution: self.resolution.as_ref().map(|r| ResolutionState {
-                method: r.method,
-                resolved_on: r.resolved_on,
-                note: r.note.clone(),
-            }),
-            aid: self
-                .aid
-                .iter()
-                .map(|a| AidState {
-                    id: a.id,
-                    granted_on: a.granted_on,
-                    amount_fen: a.amount_fen,
-                    recipient: a.recipient.clone(),
-                })
-                .collect(),
-        }
+            measures,
+            resolution,
+            aid,
+        })
     }
 }
 
-impl NewCase {
-    /// The state a new case will have once stored with these records (ids not yet known).
-    pub fn state(
-        &self,
-        measures: &[NewMeasure],
-        resolution: Option<&NewResolution>,
-        aid: &[NewAid],
-    ) -> CaseState {
-        CaseState {
-            region_code: self.region_code.clone(),
-            case_number: self.case_number.clone(),
-            case_type: self.case_type,
-            status: self.status,
-            applicant_type: self.applicant_type,
-            sector: self.sector,
-            accepted_on: self.accepted_on,
-            concluded_on: self.concluded_on,
-            leader_handled: self.leader_handled,
-            public_hearing: self.public_hearing,
-            private_enterprise: self.private_enterprise,
-            spp_listed_batch: self.spp_listed_batch,
-            typical: self.typical,
-            summary: self.summary.clone(),
-            measures: measures
-                .iter()
-                .map(|m| MeasureState {
-                    id: 0,
-                    kind: m.kind,
-                    issued_on: m.issued_on,
-                    addressee_type: m.addressee_type,
-                    addressee: m.addressee.clone(),
-                    adoption: m.adoption,
-                    answered_on: m.answered_on,
-                })
-                .collect(),
-            resolution: resolution.map(|r| ResolutionState {
-                method: r.method,
-                resolved_on: r.resolved_on,
-                note: r.note.clone(),
-            }),
-            aid: aid
-                .iter()
-                .map(|a| AidState {
-                    id: 0,
-                    granted_on: a.granted_on,
-                    amount_fen: a.amount_fen,
-                    recipient: a.recipient.clone(),
-                })
-                .collect(),
-        }
+/// A stored number as its domain enum.
+fn known<E: TryFrom<i16, Error = UnknownValue>>(value: i16) -> QueryResult<E> {
+    E::try_from(value).map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))
+}
+
+fn measure_of(
+    id: i64,
+    (kind, issued_on, addressee_type): (i16, NaiveDate, i16),
+    addressee: &str,
+    (adoption, answered_on): (i16, Option<NaiveDate>),
+) -> QueryResult<Measure> {
+    Ok(Measure {
+        id,
+        kind: known(kind)?,
+        issued_on,
+        addressee_type: known(addressee_type)?,
+        addressee: addressee.to_owned(),
+        adoption: known(adoption)?,
+        answered_on,
+    })
+}
+
+fn resolution_of(method: i16, resolved_on: NaiveDate, note: &str) -> QueryResult<Resolution> {
+    Ok(Resolution {
+        method: known(method)?,
+        resolved_on,
+        note: note.to_owned(),
+    })
+}
+
+fn aid_of(id: i64, granted_on: NaiveDate, amount_fen: i64, recipient: &str) -> AidGrant {
+    AidGrant {
+        id,
+        granted_on,
+        amount_fen,
+        recipient: recipient.to_owned(),
     }
 }
 
@@ -434,13 +416,131 @@ pub struct NewCaseRecord {
     pub resolution: Option<NewResolution>,
     /// Its aid grants.
     pub aid: Vec<NewAid>,
+    /// The case as it will be once stored (ids not yet known).
+    pub state: Case,
 }
 
 impl NewCaseRecord {
-    /// The state the case will have once stored.
-    pub fn state(&self) -> CaseState {
-        self.case
-            .state(&self.measures, self.resolution.as_ref(), &self.aid)
+    /// The rows that store `case` (its records' ids unset), sent with `request_id`.
+    pub fn new(case: Case, request_id: Option<Uuid>) -> Self {
+        Self {
+            case: NewCase {
+                region_code: case.region_code.as_str().to_owned(),
+                case_number: case.case_number.clone(),
+                case_type: case.case_type.number(),
+                status: case.status.number(),
+                applicant_type: case.applicant_type.number(),
+                sector: case.sector.number(),
+                accepted_on: case.accepted_on,
+                concluded_on: case.concluded_on,
+                leader_handled: case.leader_handled,
+                public_hearing: case.public_hearing,
+                private_enterprise: case.private_enterprise,
+                spp_listed_batch: case.spp_listed_batch,
+                typical: case.typical,
+                summary: case.summary.clone(),
+                request_id,
+            },
+            measures: case
+                .measures
+                .iter()
+                .map(|m| NewMeasure::new(0, m, None))
+                .collect(),
+            resolution: case
+                .resolution
+                .as_ref()
+                .map(|r| NewResolution::new(0, r, None)),
+            aid: case.aid.iter().map(|a| NewAid::new(0, a, None)).collect(),
+            state: case,
+        }
+    }
+}
+
+impl NewMeasure {
+    /// The row of measure `m` under case `case_id`.
+    pub fn new(case_id: i64, m: &Measure, request_id: Option<Uuid>) -> Self {
+        Self {
+            case_id,
+            kind: m.kind.number(),
+            issued_on: m.issued_on,
+            addressee_type: m.addressee_type.number(),
+            addressee: m.addressee.clone(),
+            adoption: m.adoption.number(),
+            answered_on: m.answered_on,
+            request_id,
+        }
+    }
+}
+
+impl NewResolution {
+    /// The row of resolution `r` of case `case_id`.
+    pub fn new(case_id: i64, r: &Resolution, request_id: Option<Uuid>) -> Self {
+        Self {
+            case_id,
+            method: r.method.number(),
+            resolved_on: r.resolved_on,
+            note: r.note.clone(),
+            request_id,
+        }
+    }
+}
+
+impl NewAid {
+    /// The row of aid grant `a` under case `case_id`.
+    pub fn new(case_id: i64, a: &AidGrant, request_id: Option<Uuid>) -> Self {
+        Self {
+            case_id,
+            granted_on: a.granted_on,
+            amount_fen: a.amount_fen,
+            recipient: a.recipient.clone(),
+            request_id,
+        }
+    }
+}
+
+impl MeasureRow {
+    /// The measure as the domain knows it.
+    pub fn to_domain(&self) -> QueryResult<Measure> {
+        measure_of(
+            self.id,
+            (self.kind, self.issued_on, self.addressee_type),
+            &self.addressee,
+            (self.adoption, self.answered_on),
+        )
+    }
+
+    /// This row with the fields of `m`.
+    pub fn with(self, m: &Measure) -> Self {
+        Self {
+            kind: m.kind.number(),
+            issued_on: m.issued_on,
+            addressee_type: m.addressee_type.number(),
+            addressee: m.addressee.clone(),
+            adoption: m.adoption.number(),
+            answered_on: m.answered_on,
+            ..self
+        }
+    }
+}
+
+impl CaseRow {
+    /// This row with the case-level fields of `c` but its region and case number.
+    pub fn with(self, c: &Case) -> Self {
+        Self {
+            case_type: c.case_type.number(),
+            status: c.status.number(),
+            applicant_type: c.applicant_type.number(),
+            sector: c.sector.number(),
+            accepted_on: c.accepted_on,
+            concluded_on: c.concluded_on,
+            leader_handled: c.leader_handled,
+            public_hearing: c.public_hearing,
+            private_enterprise: c.private_enterprise,
+            spp_listed_batch: c.spp_listed_batch,
+            typical: c.typical,
+            summary: c.summary.clone(),
+            ..self
+        }
     }
 }
 

@@ -270,7 +270,7 @@ impl BucketTally {
     /// Adds everything `state` contributes to the period `current` and the period `previous`.
     pub fn add_state(
         &mut self,
-        state: &crate::domain::record::CaseState,
+        state: &crate::domain::record::Case,
         current: crate::domain::period::DateSpan,
         previous: crate::domain::period::DateSpan,
     ) {

@@ -2,6 +2,7 @@
 //! periods, the figures of a rollup and their year-on-year change.
 
 pub mod date;
+pub mod enums;
 pub mod metric;
 pub mod names;
 pub mod period;

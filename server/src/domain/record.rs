@@ -6,31 +6,31 @@
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
-use procura_proto::v1 as pb;
 use serde::{Deserialize, Serialize};
 
+use super::enums::{
+    AddresseeType, Adoption, ApplicantType, CaseStatus, CaseType, MeasureKind, ResolutionMethod,
+    Sector,
+};
 use super::metric::{self, index};
+use super::region::RegionCode;
 
-/// procura.v1.CaseStatus WITHDRAWN: a withdrawn case counts in no figure.
-pub const STATUS_WITHDRAWN: i16 = 3;
-/// procura.v1.Adoption ADOPTED.
-pub const ADOPTION_ADOPTED: i16 = 2;
-
-/// A case with everything under it, as stored at one moment.
+/// A case with everything under it, as stored at one moment. Its JSON (revisions' snapshots)
+/// gives the region as its code and each enum as its number.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CaseState {
-    /// Code of the handling procuratorate's region.
-    pub region_code: String,
+pub struct Case {
+    /// The handling procuratorate's region.
+    pub region_code: RegionCode,
     /// 案号
     pub case_number: String,
-    /// procura.v1.CaseType
-    pub case_type: i16,
-    /// procura.v1.CaseStatus
-    pub status: i16,
-    /// procura.v1.ApplicantType
-    pub applicant_type: i16,
-    /// procura.v1.Sector
-    pub sector: i16,
+    /// 案件类型
+    pub case_type: CaseType,
+    /// 案件状态
+    pub status: CaseStatus,
+    /// 申请人类型
+    pub applicant_type: ApplicantType,
+    /// 行政管理领域
+    pub sector: Sector,
     /// 受理日期
     pub accepted_on: NaiveDate,
     /// 审结日期
@@ -48,37 +48,37 @@ pub struct CaseState {
     /// 案情摘要
     pub summary: String,
     /// 监督措施
-    pub measures: Vec<MeasureState>,
+    pub measures: Vec<Measure>,
     /// 行政争议实质性化解
-    pub resolution: Option<ResolutionState>,
+    pub resolution: Option<Resolution>,
     /// 司法救助
-    pub aid: Vec<AidState>,
+    pub aid: Vec<AidGrant>,
 }
 
 /// A measure as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MeasureState {
+pub struct Measure {
     /// Its id.
     pub id: i64,
-    /// procura.v1.MeasureKind
-    pub kind: i16,
+    /// 监督措施种类
+    pub kind: MeasureKind,
     /// 发出日期
     pub issued_on: NaiveDate,
-    /// procura.v1.AddresseeType
-    pub addressee_type: i16,
+    /// 监督对象类型
+    pub addressee_type: AddresseeType,
     /// 监督对象名称
     pub addressee: String,
-    /// procura.v1.Adoption
-    pub adoption: i16,
+    /// 采纳情况
+    pub adoption: Adoption,
     /// 回复日期
     pub answered_on: Option<NaiveDate>,
 }
 
 /// A resolution as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ResolutionState {
-    /// procura.v1.ResolutionMethod
-    pub method: i16,
+pub struct Resolution {
+    /// 化解方式
+    pub method: ResolutionMethod,
     /// 化解日期
     pub resolved_on: NaiveDate,
     /// 说明
@@ -87,7 +87,7 @@ pub struct ResolutionState {
 
 /// An aid grant as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AidState {
+pub struct AidGrant {
     /// Its id.
     pub id: i64,
     /// 救助日期
@@ -109,11 +109,11 @@ pub struct Contribution {
     pub amount: i64,
 }
 
-impl CaseState {
+impl Case {
     /// Everything this case adds to the stored figures. A withdrawn case adds nothing.
     pub fn contributions(&self) -> Vec<Contribution> {
         let mut out = Vec::new();
-        if self.status == STATUS_WITHDRAWN {
+        if self.status == CaseStatus::Withdrawn {
             return out;
         }
         let mut add = |date: NaiveDate, metric: usize, amount: i64| {
@@ -144,17 +144,17 @@ impl CaseState {
             }
         }
         for m in &self.measures {
-            if let Some(kind) = metric::measure_kind(m.kind) {
+            if let Some(kind) = metric::measure_kind(m.kind.number()) {
                 add(m.issued_on, kind, 1);
             }
-            if m.adoption == ADOPTION_ADOPTED
-                && let Some(adopted) = metric::measure_kind_adopted(m.kind)
+            if m.adoption == Adoption::Adopted
+                && let Some(adopted) = metric::measure_kind_adopted(m.kind.number())
             {
                 add(m.issued_on, adopted, 1);
             }
         }
         if let Some(r) = &self.resolution {
-            if let Some(method) = metric::resolution_method(r.method) {
+            if let Some(method) = metric::resolution_method(r.method.number()) {
                 add(r.resolved_on, method, 1);
             }
             add(r.resolved_on, index::RESOLUTIONS_TOTAL, 1);
@@ -172,14 +172,14 @@ impl CaseState {
     /// Whether the case was pending on `day`: accepted by then, not concluded by then, and
     /// not withdrawn.
     pub fn pending_on(&self, day: NaiveDate) -> bool {
-        self.status != STATUS_WITHDRAWN
+        self.status != CaseStatus::Withdrawn
             && self.accepted_on <= day
             && self.concluded_on.is_none_or(|concluded| concluded > day)
     }
 
     /// The SPP listing batch of a counted case, if listed.
     pub fn listing_batch(&self) -> Option<i32> {
-        (self.spp_listed_batch > 0 && self.status != STATUS_WITHDRAWN)
+        (self.spp_listed_batch > 0 && self.status != CaseStatus::Withdrawn)
             .then_some(self.spp_listed_batch)
     }
 
@@ -198,19 +198,13 @@ impl CaseState {
         let date = |d: Option<NaiveDate>| d.map(|d| d.to_string()).unwrap_or_default();
         f.insert("region".into(), format!("regions/{}", self.region_code));
         f.insert("case_number".into(), self.case_number.clone());
-        f.insert(
-            "case_type".into(),
-            name(self.case_type, pb::CaseType::as_str_name),
-        );
-        f.insert(
-            "status".into(),
-            name(self.status, pb::CaseStatus::as_str_name),
-        );
+        f.insert("case_type".into(), self.case_type.as_str().to_owned());
+        f.insert("status".into(), self.status.as_str().to_owned());
         f.insert(
             "applicant_type".into(),
-            name(self.applicant_type, pb::ApplicantType::as_str_name),
+            self.applicant_type.as_str().to_owned(),
         );
-        f.insert("sector".into(), name(self.sector, pb::Sector::as_str_name));
+        f.insert("sector".into(), self.sector.as_str().to_owned());
         f.insert("accepted_on".into(), self.accepted_on.to_string());
         f.insert("concluded_on".into(), date(self.concluded_on));
         f.insert("leader_handled".into(), self.leader_handled.to_string());
@@ -224,27 +218,18 @@ impl CaseState {
         f.insert("summary".into(), self.summary.clone());
         for m in &self.measures {
             let p = format!("measures/{}", m.id);
-            f.insert(
-                format!("{p}.kind"),
-                name(m.kind, pb::MeasureKind::as_str_name),
-            );
+            f.insert(format!("{p}.kind"), m.kind.as_str().to_owned());
             f.insert(format!("{p}.issued_on"), m.issued_on.to_string());
             f.insert(
                 format!("{p}.addressee_type"),
-                name(m.addressee_type, pb::AddresseeType::as_str_name),
+                m.addressee_type.as_str().to_owned(),
             );
             f.insert(format!("{p}.addressee"), m.addressee.clone());
-            f.insert(
-                format!("{p}.adoption"),
-                name(m.adoption, pb::Adoption::as_str_name),
-            );
+            f.insert(format!("{p}.adoption"), m.adoption.as_str().to_owned());
             f.insert(format!("{p}.answered_on"), date(m.answered_on));
         }
         if let Some(r) = &self.resolution {
-            f.insert(
-                "resolution.method".into(),
-                name(r.method, pb::ResolutionMethod::as_str_name),
-            );
+            f.insert("resolution.method".into(), r.method.as_str().to_owned());
             f.insert("resolution.resolved_on".into(), r.resolved_on.to_string());
             f.insert("resolution.note".into(), r.note.clone());
         }
@@ -258,17 +243,26 @@ impl CaseState {
     }
 }
 
-/// The proto name of a stored enum number, e.g. `CASE_STATUS_CONCLUDED`, or the number.
-fn name<E: TryFrom<i32>>(value: i16, as_str_name: fn(&E) -> &'static str) -> String {
-    E::try_from(i32::from(value))
-        .map(|e| as_str_name(&e).to_owned())
-        .unwrap_or_else(|_| value.to_string())
+/// Whether a measure of `kind` may go to an addressee of `addressee_type`.
+pub fn addressee_fits(kind: MeasureKind, addressee_type: AddresseeType) -> Result<(), String> {
+    match kind {
+        MeasureKind::SocialGovernanceSuggestion => Ok(()),
+        MeasureKind::AdministrativeOrganSuggestion => {
+            if addressee_type == AddresseeType::AdministrativeOrgan {
+                Ok(())
+            } else {
+                Err("a suggestion to an administrative organ must be addressed to an administrative organ".to_owned())
+            }
+        }
+        _ if addressee_type == AddresseeType::Court => Ok(()),
+        _ => Err("protests and the four court suggestions must be addressed to a court".to_owned()),
+    }
 }
 
 /// One field that differs between two states.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FieldChange {
-    /// Path, as in [`CaseState::fields`].
+    /// Path, as in [`Case::fields`].
     pub field: String,
     /// Value before; empty when absent.
     pub old: String,
@@ -277,8 +271,8 @@ pub struct FieldChange {
 }
 
 /// The fields that differ from `before` (none for a new case) to `after`.
-pub fn changes(before: Option<&CaseState>, after: &CaseState) -> Vec<FieldChange> {
-    let old = before.map(CaseState::fields).unwrap_or_default();
+pub fn changes(before: Option<&Case>, after: &Case) -> Vec<FieldChange> {
+    let old = before.map(Case::fields).unwrap_or_default();
     let new = after.fields();
     let mut paths: Vec<&String> = old.keys().chain(new.keys()).collect();
     paths.sort();
@@ -305,14 +299,14 @@ mod tests {
         NaiveDate::parse_from_str(text, "%Y-%m-%d").expect("test date")
     }
 
-    fn state() -> CaseState {
-        CaseState {
-            region_code: "530102".into(),
+    fn state() -> Case {
+        Case {
+            region_code: RegionCode::parse("530102").expect("code"),
             case_number: "N-1".into(),
-            case_type: 1,
-            status: 2,
-            applicant_type: 2,
-            sector: 1,
+            case_type: CaseType::JudgmentSupervision,
+            status: CaseStatus::Concluded,
+            applicant_type: ApplicantType::PrivateEnterprise,
+            sector: Sector::NaturalResources,
             accepted_on: d("2020-03-01"),
             concluded_on: Some(d("2020-06-01")),
             leader_handled: true,
@@ -321,27 +315,58 @@ mod tests {
             spp_listed_batch: 1,
             typical: false,
             summary: String::new(),
-            measures: vec![MeasureState {
+            measures: vec![Measure {
                 id: 7,
-                kind: 1,
+                kind: MeasureKind::Protest,
                 issued_on: d("2020-04-01"),
-                addressee_type: 1,
+                addressee_type: AddresseeType::Court,
                 addressee: "court".into(),
-                adoption: ADOPTION_ADOPTED,
+                adoption: Adoption::Adopted,
                 answered_on: Some(d("2020-05-01")),
             }],
-            resolution: Some(ResolutionState {
-                method: 2,
+            resolution: Some(Resolution {
+                method: ResolutionMethod::Reconciliation,
                 resolved_on: d("2020-05-02"),
                 note: String::new(),
             }),
-            aid: vec![AidState {
+            aid: vec![AidGrant {
                 id: 3,
                 granted_on: d("2020-05-03"),
                 amount_fen: 12_345,
                 recipient: String::new(),
             }],
         }
+    }
+
+    /// A snapshot as revisions stored it when the state held its enums as plain numbers.
+    const STORED_SNAPSHOT: &str = r#"{"region_code":"530102","case_number":"N-1","case_type":1,
+        "status":2,"applicant_type":2,"sector":1,"accepted_on":"2020-03-01",
+        "concluded_on":"2020-06-01","leader_handled":true,"public_hearing":false,
+        "private_enterprise":true,"spp_listed_batch":1,"typical":false,"summary":"",
+        "measures":[{"id":7,"kind":1,"issued_on":"2020-04-01","addressee_type":1,
+        "addressee":"court","adoption":2,"answered_on":"2020-05-01"}],
+        "resolution":{"method":2,"resolved_on":"2020-05-02","note":""},
+        "aid":[{"id":3,"granted_on":"2020-05-03","amount_fen":12345,"recipient":""}]}"#;
+
+    #[test]
+    fn stored_snapshots_still_read_and_keep_their_shape() {
+        let read: Case = serde_json::from_str(STORED_SNAPSHOT).expect("old snapshot");
+        assert_eq!(read, state());
+        let written = serde_json::to_value(state()).expect("json");
+        let stored: serde_json::Value = serde_json::from_str(STORED_SNAPSHOT).expect("json");
+        assert_eq!(written, stored);
+    }
+
+    #[test]
+    fn fields_use_the_proto_names() {
+        let fields = state().fields();
+        assert_eq!(fields["status"], "CASE_STATUS_CONCLUDED");
+        assert_eq!(fields["region"], "regions/530102");
+        assert_eq!(fields["measures/7.adoption"], "ADOPTION_ADOPTED");
+        assert_eq!(
+            fields["resolution.method"],
+            "RESOLUTION_METHOD_RECONCILIATION"
+        );
     }
 
     #[test]
@@ -365,9 +390,19 @@ mod tests {
     }
 
     #[test]
+    fn addressees_fit_kinds() {
+        use AddresseeType as A;
+        use MeasureKind as K;
+        assert!(addressee_fits(K::Protest, A::Court).is_ok());
+        assert!(addressee_fits(K::Protest, A::AdministrativeOrgan).is_err());
+        assert!(addressee_fits(K::AdministrativeOrganSuggestion, A::Court).is_err());
+        assert!(addressee_fits(K::SocialGovernanceSuggestion, A::OtherOrgan).is_ok());
+    }
+
+    #[test]
     fn withdrawn_cases_count_nowhere() {
         let mut s = state();
-        s.status = STATUS_WITHDRAWN;
+        s.status = CaseStatus::Withdrawn;
         assert!(s.contributions().is_empty());
     }
 
@@ -375,8 +410,8 @@ mod tests {
     fn changes_name_the_fields() {
         let before = state();
         let mut after = before.clone();
-        after.measures[0].adoption = 3;
-        after.status = 1;
+        after.measures[0].adoption = Adoption::NotAdopted;
+        after.status = CaseStatus::Accepted;
         let fields: Vec<String> = changes(Some(&before), &after)
             .into_iter()
             .map(|c| c.field)

@@ -5,7 +5,10 @@ use std::fmt;
 
 /// A six-digit administrative division code, e.g. `530100` (Kunming). Well-formed, but not
 /// necessarily in the region tree: the database says whether it exists.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(try_from = "String", into = "String")]
 pub struct RegionCode(String);
 
 /// The code of the root of the tree, the nation (全国).
@@ -43,6 +46,20 @@ impl RegionCode {
     /// The resource name, `regions/{code}`.
     pub fn name(&self) -> String {
         format!("regions/{}", self.0)
+    }
+}
+
+impl TryFrom<String> for RegionCode {
+    type Error = String;
+
+    fn try_from(code: String) -> Result<Self, String> {
+        Self::parse(&code)
+    }
+}
+
+impl From<RegionCode> for String {
+    fn from(code: RegionCode) -> String {
+        code.0
     }
 }
 

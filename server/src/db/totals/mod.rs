@@ -14,7 +14,7 @@ use super::rollup::{BucketTally, RollupQuery};
 use crate::domain::metric::STORED;
 use crate::domain::metric::index::AID_AMOUNT_FEN;
 use crate::domain::period::Grain;
-use crate::domain::record::CaseState;
+use crate::domain::record::Case;
 
 /// Largest number of rows written by one upsert statement.
 const UPSERT_CHUNK: usize = 20_000;
@@ -116,28 +116,28 @@ impl Deltas {
     }
 
     /// Adds (`sign` = 1) or takes away (`sign` = -1) everything `state` contributes.
-    pub fn add_state(&mut self, state: &CaseState, sign: i64) {
-        let province = province_of(&state.region_code);
+    pub fn add_state(&mut self, state: &Case, sign: i64) {
+        let province = province_of(state.region_code.as_str());
         let province = province.as_deref();
         for c in state.contributions() {
             let Some(position) = STORED.iter().position(|i| *i == c.metric) else {
                 continue;
             };
-            for key in keys_of(&state.region_code, province, c.date) {
+            for key in keys_of(state.region_code.as_str(), province, c.date) {
                 self.figures
                     .entry(key)
                     .or_insert_with(|| Box::new([0; STORED.len()]))[position] += sign * c.amount;
             }
         }
         if let Some(batch) = state.listing_batch() {
-            for key in keys_of(&state.region_code, province, state.accepted_on) {
+            for key in keys_of(state.region_code.as_str(), province, state.accepted_on) {
                 *self.listings.entry((key, batch)).or_insert(0) += sign;
             }
         }
     }
 
     /// The change from `before` (none for a new case) to `after` (none for a removed one).
-    pub fn change(&mut self, before: Option<&CaseState>, after: Option<&CaseState>) {
+    pub fn change(&mut self, before: Option<&Case>, after: Option<&Case>) {
         if let Some(before) = before {
             self.add_state(before, -1);
         }

@@ -1,0 +1,58 @@
+//! The work behind each request: transactions, the kept totals and answers. Functions here take
+//! and return domain values and typed commands, never protocol messages.
+
+pub mod cases;
+
+use std::sync::Arc;
+
+use crate::db::{Pool, PooledConnection};
+use crate::domain::region::{RegionCode, RegionTree};
+use crate::error::ApiError;
+
+/// What every service holds: the database pool and the region tree.
+#[derive(Clone)]
+pub struct AppState {
+    /// Pooled PostgreSQL connections.
+    pub pool: Pool,
+    /// The region tree, loaded at start-up (the tree is fixed data).
+    pub regions: Arc<RegionTree>,
+}
+
+impl AppState {
+    /// A state over `pool`, loading the region tree's codes.
+    pub async fn load(pool: Pool) -> Result<Self, ApiError> {
+        let mut conn = pool.get().await?;
+        let rows = crate::db::regions::all(&mut conn).await?;
+        let tree = RegionTree::new(
+            rows.into_iter()
+                .map(|r| (r.code, r.parent_code, r.level, r.name)),
+        );
+        Ok(Self {
+            pool,
+            regions: Arc::new(tree),
+        })
+    }
+
+    /// Whether `code` is in the region tree.
+    pub fn region_exists(&self, code: &RegionCode) -> bool {
+        self.regions.get(code.as_str()).is_some()
+    }
+
+    /// A connection from the pool, or UNAVAILABLE.
+    pub async fn conn(&self) -> Result<PooledConnection, ApiError> {
+        Ok(self.pool.get().await?)
+    }
+}
+
+/// The region a request names, which must exist: NOT_FOUND otherwise.
+pub async fn existing_region(
+    conn: &mut diesel_async::AsyncPgConnection,
+    code: &RegionCode,
+) -> Result<crate::db::models::RegionRow, ApiError> {
+    crate::db::regions::find(conn, code.as_str())
+        .await?
+        .ok_or_else(|| ApiError::NotFound {
+            reason: "REGION_NOT_FOUND",
+            resource: code.name(),
+        })
+}
