@@ -170,7 +170,8 @@ impl Deltas {
 }
 
 /// The order in which writers lock totals rows, least shared first: every procuratorate's own
-/// day rows (two batches of an import rarely share one), then its month rows, then the province rows, which every batch shares. A
+/// day rows (two batches of an import rarely share one), then its month rows, then the
+/// province rows, which every batch shares. A
 /// writer that meets a row another holds waits for that one's commit, so the later a shared
 /// row is locked, the less two writers wait for each other. One order for all writers: no
 /// deadlocks.
