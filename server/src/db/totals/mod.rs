@@ -1,6 +1,7 @@
 //! The totals kept up to date (`figure_totals`, and `listing_totals` for the distinct listing
-//! batches): how writes change them and how rollups read them. Every write adds the difference between a case's contributions after and before it,
-//! in the same transaction, so the totals always equal a plain aggregate over the records.
+//! batches): how writes change them and how rollups read them. Every write adds the difference
+//! between a case's contributions after and before it, in the same transaction, so the totals
+//! always equal a plain aggregate over the records.
 
 use std::collections::{BTreeMap, HashMap};
 
