@@ -260,4 +260,53 @@ mod tests {
         assert!(release_name("12").is_err());
         assert!(release_name("").is_err());
     }
+
+    #[test]
+    fn a_rollup_request_names_every_bad_field_at_once() {
+        let request = pb::GetRollupRequest {
+            region: "regions/53".into(),
+            period: Some(pb::Period {
+                kind: Some(pb::period::Kind::Quarter(pb::YearQuarter {
+                    year: 2020,
+                    quarter: 5,
+                })),
+            }),
+            breakdown: 99,
+            comparison: 99,
+            ..Default::default()
+        };
+        let fields: Vec<String> = rollup(&request, "rollup.")
+            .expect_err("invalid")
+            .into_iter()
+            .map(|v| v.field)
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                "rollup.region",
+                "rollup.period.quarter",
+                "rollup.breakdown",
+                "rollup.comparison"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_valid_rollup_request_becomes_its_command() {
+        let request = pb::GetRollupRequest {
+            region: "regions/530000".into(),
+            period: Some(pb::Period {
+                kind: Some(pb::period::Kind::Year(2020)),
+            }),
+            comparison: pb::Comparison::None as i32,
+            include_indicators: true,
+            ..Default::default()
+        };
+        let command = rollup(&request, "").expect("valid");
+        assert_eq!(command.region.as_str(), "530000");
+        assert_eq!(command.period, Period::year(2020).expect("a year"));
+        assert_eq!(command.breakdown, None);
+        assert!(!command.compare);
+        assert!(command.indicators);
+    }
 }
