@@ -333,6 +333,63 @@ pub fn pending_age(accepted_on: chrono::NaiveDate, end: chrono::NaiveDate) -> us
     }
 }
 
+/// A ratio reported beside the figures (e.g. 采纳率).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Indicator {
+    /// Stable identifier, e.g. `adoption_rate`.
+    pub id: &'static str,
+    /// English and Chinese label.
+    pub label: &'static str,
+    /// The part counted.
+    pub numerator: i64,
+    /// The whole it is a part of.
+    pub denominator: i64,
+}
+
+impl Indicator {
+    /// The numerator in percent of the denominator; none when the denominator is 0.
+    pub fn percent(&self) -> Option<f64> {
+        (self.denominator != 0).then(|| self.numerator as f64 / self.denominator as f64 * 100.0)
+    }
+}
+
+/// The indicators of a subtree's figures `total`, with its pending cases by age class.
+pub fn indicators(total: &Tally, pending: [i64; 4]) -> Vec<Indicator> {
+    let adopted: i64 = (1..=6)
+        .filter_map(measure_kind_adopted)
+        .map(|i| total.value(i))
+        .sum();
+    let all_pending: i64 = pending.iter().sum();
+    let mut out = vec![
+        Indicator {
+            id: "adoption_rate",
+            label: "Adoption rate of measures (采纳率)",
+            numerator: adopted,
+            denominator: total.value(index::MEASURES_TOTAL),
+        },
+        Indicator {
+            id: "resolution_rate",
+            label: "Disputes resolved per case concluded (化解率)",
+            numerator: total.value(index::RESOLUTIONS_TOTAL),
+            denominator: total.value(index::CASES_CONCLUDED),
+        },
+    ];
+    for ((id, label), count) in PENDING_AGES.iter().zip(pending) {
+        out.push(Indicator {
+            id,
+            label,
+            numerator: count,
+            denominator: all_pending,
+        });
+    }
+    out
+}
+
+/// The index of the figure with id `id`.
+pub fn index_of(id: &str) -> Option<usize> {
+    METRICS.iter().position(|m| m.id == id)
+}
+
 /// Year-on-year change in percent: (current − previous) / previous × 100, or `None` when the
 /// previous value is 0 and the change is undefined.
 pub fn change_percent(current: i64, previous: i64) -> Option<f64> {

@@ -63,9 +63,14 @@ impl DateSpan {
 }
 
 /// A period as asked for. Calendar periods compare with the same calendar period a year
-/// earlier; a range of days compares with the same days a year earlier.
+/// earlier; a range of days compares with the same days a year earlier. Made only by the
+/// constructors that check it ([`Period::year`], [`Period::quarter`], [`Period::month`],
+/// [`Period::range`]), so it holds no quarter 5 and no range that ends before it starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Period {
+pub struct Period(Kind);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
     /// A calendar year.
     Year(i32),
     /// A calendar quarter, 1..=4.
@@ -95,14 +100,14 @@ fn check_year(year: i32) -> Result<i32, String> {
 impl Period {
     /// A calendar year, validated.
     pub fn year(year: i32) -> Result<Self, String> {
-        Ok(Period::Year(check_year(year)?))
+        Ok(Period(Kind::Year(check_year(year)?)))
     }
 
     /// A calendar quarter, validated.
     pub fn quarter(year: i32, quarter: i32) -> Result<Self, String> {
         let year = check_year(year)?;
         match u32::try_from(quarter) {
-            Ok(q @ 1..=4) => Ok(Period::Quarter(year, q)),
+            Ok(q @ 1..=4) => Ok(Period(Kind::Quarter(year, q))),
             _ => Err(format!("quarter {quarter} is not 1 to 4")),
         }
     }
@@ -111,7 +116,7 @@ impl Period {
     pub fn month(year: i32, month: i32) -> Result<Self, String> {
         let year = check_year(year)?;
         match u32::try_from(month) {
-            Ok(m @ 1..=12) => Ok(Period::Month(year, m)),
+            Ok(m @ 1..=12) => Ok(Period(Kind::Month(year, m))),
             _ => Err(format!("month {month} is not 1 to 12")),
         }
     }
@@ -123,51 +128,51 @@ impl Period {
             return Err(format!("the end {end} is before the start {start}"));
         }
         check_year(start.year())?;
-        Ok(Period::Range(DateSpan { start, end }))
+        Ok(Period(Kind::Range(DateSpan { start, end })))
     }
 
     /// The days the period covers.
     pub fn span(&self) -> DateSpan {
         let first_of = |year: i32, month: u32| ymd(year, month, 1).unwrap_or(NaiveDate::MIN);
         let last_before = |date: NaiveDate| date.pred_opt().unwrap_or(date);
-        match *self {
-            Period::Year(year) => DateSpan {
+        match self.0 {
+            Kind::Year(year) => DateSpan {
                 start: first_of(year, 1),
                 end: last_before(first_of(year + 1, 1)),
             },
-            Period::Quarter(year, quarter) => {
+            Kind::Quarter(year, quarter) => {
                 let start = first_of(year, 3 * quarter - 2);
                 DateSpan {
                     start,
                     end: last_before(start + Months::new(3)),
                 }
             }
-            Period::Month(year, month) => {
+            Kind::Month(year, month) => {
                 let start = first_of(year, month);
                 DateSpan {
                     start,
                     end: last_before(start + Months::new(1)),
                 }
             }
-            Period::Range(span) => span,
+            Kind::Range(span) => span,
         }
     }
 
     /// The same period one year earlier (同比). For a range, each day moves back one year and
     /// 29 February becomes 28 February.
     pub fn year_earlier(&self) -> Period {
-        match *self {
-            Period::Year(year) => Period::Year(year - 1),
-            Period::Quarter(year, quarter) => Period::Quarter(year - 1, quarter),
-            Period::Month(year, month) => Period::Month(year - 1, month),
-            Period::Range(span) => {
+        Period(match self.0 {
+            Kind::Year(year) => Kind::Year(year - 1),
+            Kind::Quarter(year, quarter) => Kind::Quarter(year - 1, quarter),
+            Kind::Month(year, month) => Kind::Month(year - 1, month),
+            Kind::Range(span) => {
                 let back = |date: NaiveDate| date - Months::new(12);
-                Period::Range(DateSpan {
+                Kind::Range(DateSpan {
                     start: back(span.start),
                     end: back(span.end),
                 })
             }
-        }
+        })
     }
 }
 
@@ -187,27 +192,27 @@ mod tests {
     #[test]
     fn calendar_periods_cover_their_days() {
         assert_eq!(
-            span(Period::Year(2020)),
+            span(Period(Kind::Year(2020))),
             ("2020-01-01".into(), "2020-12-31".into())
         );
         assert_eq!(
-            span(Period::Quarter(2020, 2)),
+            span(Period(Kind::Quarter(2020, 2))),
             ("2020-04-01".into(), "2020-06-30".into())
         );
         assert_eq!(
-            span(Period::Quarter(2020, 4)),
+            span(Period(Kind::Quarter(2020, 4))),
             ("2020-10-01".into(), "2020-12-31".into())
         );
         assert_eq!(
-            span(Period::Month(2020, 2)),
+            span(Period(Kind::Month(2020, 2))),
             ("2020-02-01".into(), "2020-02-29".into())
         );
         assert_eq!(
-            span(Period::Month(2020, 2).year_earlier()),
+            span(Period(Kind::Month(2020, 2)).year_earlier()),
             ("2019-02-01".into(), "2019-02-28".into())
         );
         assert_eq!(
-            span(Period::Month(2021, 2).year_earlier()),
+            span(Period(Kind::Month(2021, 2)).year_earlier()),
             ("2020-02-01".into(), "2020-02-29".into())
         );
     }
@@ -249,7 +254,7 @@ mod tests {
             ]
         );
         assert_eq!(
-            Period::Year(2020).span().tiles(),
+            Period(Kind::Year(2020)).span().tiles(),
             vec![(Grain::Year, d("2020-01-01"))]
         );
         assert_eq!(Grain::Month.bucket(d("2020-02-29")), d("2020-02-01"));

@@ -2,6 +2,9 @@
 //! and return domain values and typed commands, never protocol messages.
 
 pub mod cases;
+pub mod explanations;
+pub mod releases;
+pub mod rollups;
 
 use std::sync::Arc;
 

@@ -1,6 +1,7 @@
 //! The totals kept up to date (`figure_totals`, and `listing_totals` for the distinct listing
-//! batches): how writes change them and how rollups read them. Every write adds the difference between a case's contributions after and before it,
-//! in the same transaction, so the totals always equal a plain aggregate over the records.
+//! batches): how writes change them and how rollups read them. Every write adds the difference
+//! between a case's contributions after and before it, in the same transaction, so the totals
+//! always equal a plain aggregate over the records.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -11,6 +12,8 @@ use diesel::sql_types::{Array, BigInt, Date, Integer, Nullable, SmallInt, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use super::rollup::{BucketTally, RollupQuery};
+#[cfg(test)]
+use crate::domain::metric::METRICS;
 use crate::domain::metric::STORED;
 use crate::domain::metric::index::AID_AMOUNT_FEN;
 use crate::domain::period::Grain;
@@ -19,11 +22,28 @@ use crate::domain::record::Case;
 /// Largest number of rows written by one upsert statement.
 const UPSERT_CHUNK: usize = 20_000;
 
-/// (grain, bucket start, region, scope).
-type Key = (i16, NaiveDate, String, i16);
+/// The key of a totals row: which bucket of which region's rows it holds.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Key {
+    /// The bucket's [`Grain`], as stored.
+    grain: i16,
+    /// The first day of the bucket.
+    bucket: NaiveDate,
+    /// The region code of the procuratorate (own rows) or province (subtree rows).
+    region: String,
+    /// [`SCOPE_OWN`] or [`SCOPE_PROVINCE`].
+    scope: i16,
+}
 
-/// The changes to one totals row, one per stored figure. Boxed: an import batch changes tens
-/// of thousands of rows, and hashing and sorting them moves a pointer instead of 232 bytes.
+/// A row of `listing_totals`: a totals key and a listing batch.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct ListingKey {
+    key: Key,
+    batch: i32,
+}
+
+/// The changes to one totals row, one per stored figure. Boxed: an import batch changes many
+/// rows, and hashing and sorting them moves a pointer instead of the whole array.
 type Values = Box<[i64; STORED.len()]>;
 
 /// Scope of a totals row: the records of the procuratorate at its region.
@@ -48,7 +68,14 @@ const KEY_EPOCH: NaiveDate = NaiveDate::from_ymd_opt(1900, 1, 1).expect("a valid
 /// `grain << 46 | days from 1900-01-01 to the bucket << 24 | scope << 20 | region code`. Its
 /// order is that of (grain, bucket, scope, region). An error for what does not fit: a date
 /// before 1900, a region code that is not six digits (as none of the region tree is).
-fn packed_key((grain, bucket, region, scope): &Key) -> Result<i64, String> {
+fn packed_key(
+    Key {
+        grain,
+        bucket,
+        region,
+        scope,
+    }: &Key,
+) -> Result<i64, String> {
     let days = bucket.signed_duration_since(KEY_EPOCH).num_days();
     // Six digits, so that no two codes share a number.
     let code: i64 = Some(region)
@@ -65,8 +92,8 @@ fn packed_key((grain, bucket, region, scope): &Key) -> Result<i64, String> {
 
 /// The grains of a procuratorate's own rows. There are no own year rows: a year of one
 /// procuratorate is read as its twelve month rows, which costs a rollup a few more rows and
-/// saves every write the year row it would move (about one row in twelve an import writes;
-/// the year rows of a batch are the rows its writers share most after the province rows).
+/// saves every write the year row it would move (the year rows of a batch are the rows its
+/// writers share most after the province rows).
 pub const OWN_GRAINS: [Grain; 2] = [Grain::Month, Grain::Day];
 
 /// The grains of a province's subtree rows.
@@ -80,23 +107,19 @@ fn keys_of<'a>(
     province: Option<&'a str>,
     date: NaiveDate,
 ) -> impl Iterator<Item = Key> + 'a {
-    let own = OWN_GRAINS.into_iter().map(move |grain| {
-        (
-            grain as i16,
-            grain.bucket(date),
-            region.to_owned(),
-            SCOPE_OWN,
-        )
-    });
+    let key = move |grain: Grain, region: &str, scope: i16| Key {
+        grain: grain as i16,
+        bucket: grain.bucket(date),
+        region: region.to_owned(),
+        scope,
+    };
+    let own = OWN_GRAINS
+        .into_iter()
+        .map(move |grain| key(grain, region, SCOPE_OWN));
     let subtree = province.into_iter().flat_map(move |province| {
-        PROVINCE_GRAINS.into_iter().map(move |grain| {
-            (
-                grain as i16,
-                grain.bucket(date),
-                province.to_owned(),
-                SCOPE_PROVINCE,
-            )
-        })
+        PROVINCE_GRAINS
+            .into_iter()
+            .map(move |grain| key(grain, province, SCOPE_PROVINCE))
     });
     own.chain(subtree)
 }
@@ -106,7 +129,7 @@ fn keys_of<'a>(
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Deltas {
     figures: HashMap<Key, Values>,
-    listings: HashMap<(Key, i32), i64>,
+    listings: HashMap<ListingKey, i64>,
 }
 
 impl Deltas {
@@ -131,7 +154,7 @@ impl Deltas {
         }
         if let Some(batch) = state.listing_batch() {
             for key in keys_of(state.region_code.as_str(), province, state.accepted_on) {
-                *self.listings.entry((key, batch)).or_insert(0) += sign;
+                *self.listings.entry(ListingKey { key, batch }).or_insert(0) += sign;
             }
         }
     }
@@ -148,17 +171,17 @@ impl Deltas {
 }
 
 /// The order in which writers lock totals rows, least shared first: every procuratorate's own
-/// day rows (two batches of an import rarely share one), then its month rows (two batches
-/// share about a quarter of theirs), then the province rows, which every batch shares. A
+/// day rows (two batches of an import rarely share one), then its month rows, then the
+/// province rows, which every batch shares. A
 /// writer that meets a row another holds waits for that one's commit, so the later a shared
 /// row is locked, the less two writers wait for each other. One order for all writers: no
 /// deadlocks.
 fn lock_order(key: &Key) -> (bool, std::cmp::Reverse<i16>, NaiveDate, &str) {
     (
-        key.3 == SCOPE_PROVINCE,
-        std::cmp::Reverse(key.0),
-        key.1,
-        key.2.as_str(),
+        key.scope == SCOPE_PROVINCE,
+        std::cmp::Reverse(key.grain),
+        key.bucket,
+        key.region.as_str(),
     )
 }
 
@@ -187,7 +210,7 @@ pub async fn apply(conn: &mut AsyncPgConnection, deltas: Deltas) -> QueryResult<
 /// locks for as short a time as it can.
 pub struct Ordered {
     figures: Vec<(Key, Values)>,
-    listings: Vec<((Key, i32), i64)>,
+    listings: Vec<(ListingKey, i64)>,
     shared_figures: usize,
     shared_listings: usize,
 }
@@ -202,11 +225,12 @@ impl Deltas {
         );
         let listings = nonzero(
             self.listings,
-            |a, b| (lock_order(&a.0), a.1).cmp(&(lock_order(&b.0), b.1)),
+            |a, b| (lock_order(&a.key), a.batch).cmp(&(lock_order(&b.key), b.batch)),
             |count| *count == 0,
         );
-        let shared_figures = figures.partition_point(|(key, _)| key.3 != SCOPE_PROVINCE);
-        let shared_listings = listings.partition_point(|((key, _), _)| key.3 != SCOPE_PROVINCE);
+        let shared_figures = figures.partition_point(|(key, _)| key.scope != SCOPE_PROVINCE);
+        let shared_listings =
+            listings.partition_point(|(listing, _)| listing.key.scope != SCOPE_PROVINCE);
         Ordered {
             figures,
             listings,
@@ -234,7 +258,7 @@ async fn upsert_figures(conn: &mut AsyncPgConnection, rows: &[(Key, Values)]) ->
     for chunk in rows.chunks(UPSERT_CHUNK) {
         let keys = chunk
             .iter()
-            .map(|r| packed_key(&r.0))
+            .map(|(key, _)| packed_key(key))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| diesel::result::Error::SerializationError(e.into()))?;
         let mut query = diesel::sql_query(include_str!("upsert.sql"))
@@ -244,11 +268,11 @@ async fn upsert_figures(conn: &mut AsyncPgConnection, rows: &[(Key, Values)]) ->
             // No change is sent as NULL, which the upsert leaves as it is (a zero is kept NULL).
             let values = chunk
                 .iter()
-                .map(|r| Some(r.1[position]).filter(|v| *v != 0));
+                .map(|(_, values)| Some(values[position]).filter(|v| *v != 0));
             query = if *metric == AID_AMOUNT_FEN {
                 query.bind::<Array<Nullable<BigInt>>, _>(values.collect::<Vec<_>>())
             } else {
-                // Counts: a third less to send and parse than as bigint.
+                // Counts: less to send and parse than as bigint.
                 let counts = values
                     .map(|v| v.map(i32::try_from).transpose())
                     .collect::<Result<Vec<_>, _>>()
@@ -263,67 +287,27 @@ async fn upsert_figures(conn: &mut AsyncPgConnection, rows: &[(Key, Values)]) ->
 
 async fn upsert_listings(
     conn: &mut AsyncPgConnection,
-    rows: &[((Key, i32), i64)],
+    rows: &[(ListingKey, i64)],
 ) -> QueryResult<()> {
     for chunk in rows.chunks(UPSERT_CHUNK) {
+        let column =
+            |f: fn(&ListingKey) -> i16| chunk.iter().map(|(k, _)| f(k)).collect::<Vec<_>>();
         diesel::sql_query(include_str!("upsert_listings.sql"))
-            .bind::<Array<SmallInt>, _>(chunk.iter().map(|r| r.0.0.0).collect::<Vec<_>>())
-            .bind::<Array<Date>, _>(chunk.iter().map(|r| r.0.0.1).collect::<Vec<_>>())
-            .bind::<Array<Text>, _>(chunk.iter().map(|r| r.0.0.2.as_str()).collect::<Vec<_>>())
-            .bind::<Array<SmallInt>, _>(chunk.iter().map(|r| r.0.0.3).collect::<Vec<_>>())
-            .bind::<Array<Integer>, _>(chunk.iter().map(|r| r.0.1).collect::<Vec<_>>())
-            .bind::<Array<BigInt>, _>(chunk.iter().map(|r| r.1).collect::<Vec<_>>())
+            .bind::<Array<SmallInt>, _>(column(|k| k.key.grain))
+            .bind::<Array<Date>, _>(chunk.iter().map(|(k, _)| k.key.bucket).collect::<Vec<_>>())
+            .bind::<Array<Text>, _>(
+                chunk
+                    .iter()
+                    .map(|(k, _)| k.key.region.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .bind::<Array<SmallInt>, _>(column(|k| k.key.scope))
+            .bind::<Array<Integer>, _>(chunk.iter().map(|(k, _)| k.batch).collect::<Vec<_>>())
+            .bind::<Array<BigInt>, _>(chunk.iter().map(|(_, cases)| *cases).collect::<Vec<_>>())
             .execute(conn)
             .await?;
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn provinces_come_from_the_code() {
-        assert_eq!(province_of("530102").as_deref(), Some("530000"));
-        assert_eq!(province_of("530000").as_deref(), Some("530000"));
-        assert_eq!(province_of("000000"), None);
-    }
-
-    #[test]
-    fn keys_keep_the_order_of_their_parts() {
-        let day = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).expect("a date");
-        let key = |grain: i16, bucket, scope: i16, region: &str| {
-            packed_key(&(grain, bucket, region.to_owned(), scope)).expect("a key")
-        };
-        assert_eq!(key(1, day(1900, 1, 1), 0, "000000"), 1 << 46);
-        assert_eq!(
-            key(3, day(2020, 6, 30), 2, "370000"),
-            3 << 46 | 44_010 << 24 | 2 << 20 | 370_000
-        );
-        let mut keys = vec![
-            key(3, day(2020, 1, 2), 0, "110101"),
-            key(2, day(2020, 2, 1), 2, "110000"),
-            key(3, day(2020, 1, 1), 2, "110000"),
-            key(3, day(2020, 1, 1), 0, "990000"),
-            key(2, day(9999, 12, 1), 0, "000000"),
-        ];
-        keys.sort_unstable();
-        assert_eq!(
-            keys,
-            [
-                key(2, day(2020, 2, 1), 2, "110000"),
-                key(2, day(9999, 12, 1), 0, "000000"),
-                key(3, day(2020, 1, 1), 0, "990000"),
-                key(3, day(2020, 1, 1), 2, "110000"),
-                key(3, day(2020, 1, 2), 0, "110101"),
-            ]
-        );
-        assert!(packed_key(&(3, day(1899, 12, 31), "110101".to_owned(), 0)).is_err());
-        assert!(packed_key(&(3, day(2020, 1, 1), "11010x".to_owned(), 0)).is_err());
-        assert!(packed_key(&(3, day(2020, 1, 1), "1101011".to_owned(), 0)).is_err());
-        assert!(packed_key(&(3, day(2020, 1, 1), "+11010".to_owned(), 0)).is_err());
-    }
 }
 
 #[derive(QueryableByName)]
@@ -544,4 +528,141 @@ pub async fn by_bucket(
         }
     }
     Ok(buckets)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key_of(grain: i16, bucket: NaiveDate, region: &str) -> Key {
+        Key {
+            grain,
+            bucket,
+            region: region.to_owned(),
+            scope: SCOPE_OWN,
+        }
+    }
+
+    #[test]
+    fn provinces_come_from_the_code() {
+        assert_eq!(province_of("530102").as_deref(), Some("530000"));
+        assert_eq!(province_of("530000").as_deref(), Some("530000"));
+        assert_eq!(province_of("000000"), None);
+    }
+
+    #[test]
+    fn keys_keep_the_order_of_their_parts() {
+        let day = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).expect("a date");
+        let key = |grain: i16, bucket, scope: i16, region: &str| {
+            packed_key(&Key {
+                grain,
+                bucket,
+                region: region.to_owned(),
+                scope,
+            })
+            .expect("a key")
+        };
+        assert_eq!(key(1, day(1900, 1, 1), 0, "000000"), 1 << 46);
+        assert_eq!(
+            key(3, day(2020, 6, 30), 2, "370000"),
+            3 << 46 | 44_010 << 24 | 2 << 20 | 370_000
+        );
+        let mut keys = vec![
+            key(3, day(2020, 1, 2), 0, "110101"),
+            key(2, day(2020, 2, 1), 2, "110000"),
+            key(3, day(2020, 1, 1), 2, "110000"),
+            key(3, day(2020, 1, 1), 0, "990000"),
+            key(2, day(9999, 12, 1), 0, "000000"),
+        ];
+        keys.sort_unstable();
+        assert_eq!(
+            keys,
+            [
+                key(2, day(2020, 2, 1), 2, "110000"),
+                key(2, day(9999, 12, 1), 0, "000000"),
+                key(3, day(2020, 1, 1), 0, "990000"),
+                key(3, day(2020, 1, 1), 2, "110000"),
+                key(3, day(2020, 1, 2), 0, "110101"),
+            ]
+        );
+        assert!(packed_key(&key_of(3, day(1899, 12, 31), "110101")).is_err());
+        assert!(packed_key(&key_of(3, day(2020, 1, 1), "11010x")).is_err());
+        assert!(packed_key(&key_of(3, day(2020, 1, 1), "1101011")).is_err());
+        assert!(packed_key(&key_of(3, day(2020, 1, 1), "+11010")).is_err());
+    }
+
+    /// The column names of `figure_totals` in `sql` after `marker`, up to the closing `)` or
+    /// `]`, with `prefix` and `suffix` taken off each.
+    fn columns(sql: &str, marker: &str, prefix: &str, suffix: &str) -> Vec<String> {
+        let (_, rest) = sql.split_once(marker).expect("the marker");
+        let list = &rest[..rest.find([')', ']']).map_or(rest.len(), |i| i + 1)];
+        list.trim_end_matches([')', ']'])
+            .split(',')
+            .map(|c| {
+                c.trim()
+                    .trim_start_matches(prefix)
+                    .trim_end_matches(suffix)
+                    .to_owned()
+            })
+            .collect()
+    }
+
+    /// The column of each stored figure: its id with dots as underscores.
+    fn stored_columns() -> Vec<String> {
+        STORED
+            .iter()
+            .map(|i| METRICS[*i].id.replace('.', "_"))
+            .collect()
+    }
+
+    #[test]
+    fn totals_statements_name_every_stored_figure_in_order() {
+        let read = include_str!("read.sql");
+        let sums: Vec<String> = read
+            .split("sum(t.")
+            .skip(1)
+            .filter_map(|part| part.split_once(')'))
+            .map(|(column, _)| column.to_owned())
+            .collect();
+        assert_eq!(sums, stored_columns(), "read.sql");
+
+        let upsert = include_str!("upsert.sql");
+        let inserted = columns(upsert, "INSERT INTO figure_totals AS t (key, ", "", "");
+        assert_eq!(inserted, stored_columns(), "upsert.sql columns");
+        let unnests = upsert.matches("unnest($").count();
+        assert_eq!(
+            unnests,
+            1 + STORED.len(),
+            "upsert.sql: the key and one array per figure"
+        );
+        let updated: Vec<String> = upsert
+            .split_once("DO UPDATE SET")
+            .expect("an update")
+            .1
+            .split(",\n")
+            .flat_map(|part| part.lines())
+            .filter_map(|line| line.trim().split_once(" = CASE"))
+            .map(|(column, _)| column.to_owned())
+            .collect();
+        assert_eq!(updated, stored_columns(), "upsert.sql updates");
+        // The aid amount is the one bigint figure.
+        let position = STORED
+            .iter()
+            .position(|i| *i == AID_AMOUNT_FEN)
+            .expect("stored");
+        assert!(upsert.contains(&format!("unnest(${}::bigint[])", position + 2)));
+    }
+
+    #[test]
+    fn listing_statements_name_the_listing_columns() {
+        let upsert = include_str!("upsert_listings.sql");
+        assert_eq!(
+            columns(upsert, "INSERT INTO listing_totals AS t (", "", ""),
+            ["grain", "bucket", "region_code", "scope", "batch", "cases"]
+        );
+        assert_eq!(upsert.matches("unnest($").count(), 6);
+        let read = include_str!("read_listings.sql");
+        assert!(read.contains("SELECT m.bucket_region, p.side, t.batch"));
+        assert!(read.contains("HAVING sum(t.cases) > 0"));
+    }
 }
