@@ -1,30 +1,36 @@
-//! The `procura-server` binary: parse configuration, start telemetry, run until a signal.
+//! The `procura-server` binary: parse configuration, start telemetry, then serve until a
+//! signal, or run one maintenance command.
 
 use clap::Parser;
-use procura_server::{config::Cli, startup::Application, telemetry};
+use procura_server::{config::Cli, startup, telemetry};
 
 /// mimalloc instead of the system allocator: a GetCase call allocates for its rows, its
-/// message and its HTTP/2 frames, and glibc's malloc took about 12% of the server's CPU
-/// under load (perf, GetCase at concurrency 64).
+/// message and its HTTP/2 frames (docs/benchmarks.md, "Design measurements").
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    let settings = Cli::parse().into_settings();
+    let cli = Cli::parse();
+    let settings = cli.into_settings();
     telemetry::init("info");
-    let app = match Application::build(settings).await {
-        Ok(app) => app,
-        Err(error) => {
-            eprintln!("procura-server: {error:#}");
-            return std::process::ExitCode::FAILURE;
-        }
+    let outcome = match cli.command {
+        Some(command) => startup::run_command(&settings, command).await,
+        None => serve(settings).await,
     };
-    match app.run_until_stopped().await {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+    match outcome {
+        Ok(code) => code,
         Err(error) => {
             eprintln!("procura-server: {error:#}");
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+async fn serve(
+    settings: procura_server::config::Settings,
+) -> anyhow::Result<std::process::ExitCode> {
+    let app = startup::Application::build(settings).await?;
+    app.run_until_stopped().await?;
+    Ok(std::process::ExitCode::SUCCESS)
 }

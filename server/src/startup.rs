@@ -16,7 +16,7 @@ use tonic::server::NamedService;
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 
-use crate::api::{AppState, cases::CaseApi, regions::RegionApi, reports::ReportApi};
+use crate::api::{AppState, cases::CaseApi, convert, regions::RegionApi, reports::ReportApi};
 use crate::config::Settings;
 use crate::db::{self, Pool};
 
@@ -75,7 +75,7 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let state = AppState::load(self.pool.clone())
+        let state = AppState::load(self.pool.clone(), convert::encode_case)
             .await
             .map_err(|e| anyhow::anyhow!("cannot read the region tree: {e}"))?;
         let (reporter, health) = tonic_health::server::health_reporter();
@@ -84,8 +84,7 @@ impl Application {
         let pools = vec![self.pool.clone(), self.readers.clone()];
         let first = report_database(&pools, &reporter, None).await;
         let watcher = tokio::spawn(watch_database(pools, reporter, first));
-        // Answers for GetCase of cases stored before answers were kept; none on a new database.
-        let backfill = tokio::spawn(db::docs::backfill(self.pool.clone()));
+        report_unanswered(&self.pool).await;
         let reflection_v1 = reflection_builder().build_v1()?;
         let reflection_v1alpha = reflection_builder().build_v1alpha()?;
 
@@ -110,9 +109,76 @@ impl Application {
             )
             .await;
         watcher.abort();
-        backfill.abort();
         tracing::info!("procura-server stopped");
         result.context("the gRPC server failed")
+    }
+}
+
+/// Runs a maintenance command against the database of `settings` (prepared and migrated
+/// first, as the server does) and says what it found; status 1 when kept answers differ
+/// from their records.
+pub async fn run_command(
+    settings: &Settings,
+    command: crate::config::Command,
+) -> anyhow::Result<std::process::ExitCode> {
+    use crate::config::{AnswersCommand, Command};
+    use crate::service::answers;
+    db::prepare_database(&settings.database_url).await?;
+    let pool = db::build_pool(&settings.database_url, 2)?;
+    let Command::Answers(command) = command;
+    match command {
+        AnswersCommand::Backfill => {
+            let built = answers::backfill(&pool, convert::encode_case, |built| {
+                tracing::info!(built, "kept answers built so far");
+            })
+            .await
+            .map_err(|e| anyhow::anyhow!("building kept answers failed: {e}"))?;
+            println!("built the kept answers of {built} cases");
+            Ok(std::process::ExitCode::SUCCESS)
+        }
+        AnswersCommand::Verify => {
+            let found = answers::verify(&pool, convert::encode_case, |cases| {
+                tracing::info!(cases, "cases verified so far");
+            })
+            .await
+            .map_err(|e| anyhow::anyhow!("verifying kept answers failed: {e}"))?;
+            println!(
+                "{} cases: {} kept answers, {} without one, {} differing from their records",
+                found.cases,
+                found.kept,
+                found.missing,
+                found.differing.len()
+            );
+            if found.missing > 0 {
+                println!(
+                    "cases without a kept answer are read from their records; \
+                     `procura-server answers backfill` builds theirs"
+                );
+            }
+            if found.is_clean() {
+                return Ok(std::process::ExitCode::SUCCESS);
+            }
+            let names: Vec<String> = found
+                .differing
+                .iter()
+                .map(|id| crate::domain::names::case(*id))
+                .collect();
+            println!("differing: {}", names.join(" "));
+            Ok(std::process::ExitCode::FAILURE)
+        }
+    }
+}
+
+/// Says at start when cases stored before answers were kept may lack theirs, and the command
+/// that builds them. GetCase serves those cases from their records meanwhile.
+async fn report_unanswered(pool: &Pool) {
+    match crate::service::answers::backfill_pending(pool).await {
+        Ok(true) => tracing::warn!(
+            "cases stored before GetCase answers were kept may lack theirs: GetCase reads them \
+             from their records until `procura-server answers backfill` has built them"
+        ),
+        Ok(false) => {}
+        Err(error) => tracing::warn!(%error, "could not tell whether kept answers are missing"),
     }
 }
 

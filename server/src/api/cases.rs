@@ -14,6 +14,7 @@ use crate::domain::names;
 use crate::domain::record::{Case, Measure};
 use crate::domain::region::RegionCode;
 use crate::error::{AllChecked, ApiError, Checked, field};
+use crate::service::answers;
 use crate::service::cases::{
     self as service, CaseFilter, CaseUpdate, MeasureUpdate, NewCaseCommand, NewRecord,
     case_not_found,
@@ -57,15 +58,15 @@ pub const MEASURE_UPDATABLE: [&str; 6] = [
 /// Serves the case records.
 pub struct CaseApi {
     state: AppState,
-    loader: super::loader::CaseLoader,
+    answers: answers::Reader<pb::Case>,
 }
 
 impl CaseApi {
     /// A service over `state`; starts the batching of case reads on `readers` (needs a tokio
     /// runtime).
     pub fn new(state: AppState, readers: crate::db::Pool) -> Self {
-        let loader = super::loader::CaseLoader::start(readers);
-        Self { state, loader }
+        let answers = answers::Reader::start(readers, convert::case_answers());
+        Self { state, answers }
     }
 }
 
@@ -404,7 +405,7 @@ impl CaseService for CaseApi {
     }
 
     // The hottest read: its span is at debug level, so that at the default `info` it costs
-    // next to nothing per call (the reads themselves run in the loader's tasks, outside it).
+    // next to nothing per call (the reads themselves run in the reader's tasks, outside it).
     #[tracing::instrument(level = "debug", skip_all, fields(name = %request.get_ref().name))]
     async fn get_case(
         &self,
@@ -413,8 +414,8 @@ impl CaseService for CaseApi {
         let request = request.into_inner();
         let id = names::parse_case(&request.name).map_err(|e| ApiError::invalid("name", e))?;
         let case = self
-            .loader
-            .load(id)
+            .answers
+            .read(id)
             .await?
             .ok_or_else(|| case_not_found(id))?;
         Ok(Response::new(pb::GetCaseResponse { case: Some(case) }))

@@ -2,10 +2,12 @@
 
 use chrono::{DateTime, Utc};
 use procura_proto::v1 as pb;
+use prost::Message;
 
 use crate::db::models::{AidRow, CaseRecord, MeasureRow, RegionRow, ResolutionRow, RevisionRow};
 use crate::domain::record::FieldChange;
 use crate::domain::{names, region::RegionCode};
+use crate::service::answers;
 
 /// Conversion between `procura.v1.Date` and calendar dates.
 pub mod date {
@@ -104,6 +106,20 @@ pub fn aid(row: AidRow) -> pb::JudicialAid {
         recipient: row.recipient,
         create_time: Some(timestamp(row.create_time)),
     }
+}
+
+/// How GetCase answers are kept: a case's message, encoded, and read back.
+pub fn case_answers() -> answers::Codec<pb::Case> {
+    answers::Codec {
+        encode: encode_case,
+        decode: |bytes| pb::Case::decode(bytes).ok(),
+        build: case,
+    }
+}
+
+/// The GetCase message of a case as stored, encoded: its kept answer.
+pub fn encode_case(record: CaseRecord) -> Vec<u8> {
+    case(record).encode_to_vec()
 }
 
 /// A case message with everything under it.

@@ -3,7 +3,6 @@
 
 pub mod cases;
 pub mod convert;
-pub mod loader;
 pub mod pagination;
 pub mod regions;
 pub mod reports;

@@ -22,8 +22,8 @@ macro_rules! snapshot {
 }
 pub(crate) use snapshot;
 
+pub mod answers;
 pub mod cases;
-pub mod docs;
 pub mod history;
 pub mod models;
 pub mod regions;
@@ -207,7 +207,7 @@ async fn create_database(url: &DbUrl<'_>) -> Result<(), DbSetupError> {
 /// connection forever, and its name in `pg_stat_activity`.
 const SESSION: &str = "SET statement_timeout = '60s'; SET application_name = 'procura-server'";
 
-/// The connections of the case reader ([`crate::api::loader`]): as [`SESSION`], and their
+/// The connections of the case reader (GetCase's batches): as [`SESSION`], and their
 /// prepared statements (cases, measures, resolutions and aid grants by `= ANY($1)`) keep one
 /// plan each. PostgreSQL would otherwise plan them anew at every call, because the plan it
 /// keeps is costed for ten ids.
@@ -216,13 +216,9 @@ const READER_SESSION: &str = "SET statement_timeout = '60s'; \
 
 /// Connections of the case reader by default (`--reader-connections`), each with a batch out
 /// at a time. Two: since a batch is one statement reading kept answers (no transaction around
-/// it), the database reads one batch while the server answers the other. GetCase at
-/// concurrency 64 on 1M cases, × Health/Check, two runs each: 0.48 and 0.40 with two, 0.43 and
-/// 0.37 with one; at 10M, 0.30 with two against 0.28 with four and 0.27 with eight (one run
-/// each). (When a batch was a transaction of four statements, two connections gained nothing:
-/// 0.20 with either at 10M.)
-/// The price of each: a slow batch holds up the calls queued behind it (at most
-/// `statement_timeout`).
+/// it), the database reads one batch while the server answers the other (docs/benchmarks.md,
+/// "Design measurements"). The price of each: a slow batch holds up the calls queued behind
+/// it (at most `statement_timeout`).
 pub const READER_CONNECTIONS: usize = 2;
 
 /// Builds the pool, each connection set up with [`SESSION`] and, where the database allows

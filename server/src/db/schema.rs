@@ -124,7 +124,7 @@ diesel::table! {
 
 diesel::table! {
     /// Each case's GetCase answer, ready (`procura.v1.Case`, protobuf-encoded), as of the
-    /// case's current version; see `db::docs`.
+    /// case's current version; see `service::answers`.
     case_docs (case_id) {
         case_id -> BigInt,
         doc -> Bytea,

@@ -7,12 +7,13 @@ use futures::future::BoxFuture;
 use uuid::Uuid;
 
 use super::AppState;
+use super::answers;
 use crate::db::cases::{self as store, Stored};
 use crate::db::models::{
     AidRow, CaseRecord, CaseRow, MeasureRow, NewAid, NewCaseRecord, NewMeasure, NewResolution,
     ResolutionRow, RevisionRow,
 };
-use crate::db::{docs, revisions};
+use crate::db::revisions;
 use crate::domain::date::not_before;
 use crate::domain::names;
 use crate::domain::record::{AidGrant, Case, Measure, Resolution};
@@ -104,6 +105,7 @@ pub async fn create_case(
     command: NewCaseCommand,
     actor: &str,
 ) -> Result<CaseRecord, ApiError> {
+    let encode = state.encode_answer;
     let (region, number) = (
         command.case.region_code.name(),
         command.case.case_number.clone(),
@@ -114,7 +116,7 @@ pub async fn create_case(
     let outcome = conn
         .transaction::<_, ApiError, _>(async move |conn| {
             let mut outcomes =
-                insert_batch(conn, std::slice::from_ref(&new), &actor, "created").await?;
+                insert_batch(conn, encode, std::slice::from_ref(&new), &actor, "created").await?;
             outcomes
                 .pop()
                 .ok_or_else(|| ApiError::Internal("insert returned nothing".into()))
@@ -151,6 +153,7 @@ pub async fn import_batch(
     cases: Vec<NewCaseCommand>,
     actor: &str,
 ) -> Result<Imported, ApiError> {
+    let encode = state.encode_answer;
     let mut imported = Imported::default();
     if cases.is_empty() {
         return Ok(imported);
@@ -163,7 +166,7 @@ pub async fn import_batch(
     let mut conn = state.conn().await?;
     let outcomes = conn
         .transaction::<_, ApiError, _>(async move |conn| {
-            insert_batch(conn, &batch, &actor, "imported").await
+            insert_batch(conn, encode, &batch, &actor, "imported").await
         })
         .await?;
     for outcome in outcomes {
@@ -181,6 +184,7 @@ pub async fn update_case(
     update: CaseUpdate,
     actor: &str,
 ) -> Result<CaseRecord, ApiError> {
+    let encode = state.encode_answer;
     let CaseUpdate {
         id,
         etag,
@@ -203,7 +207,7 @@ pub async fn update_case(
         let earliest = store::earliest_record_date(conn, id).await?;
         let after = edit(&before, earliest)?;
         store::save_case(conn, &stored.with(&after)).await?;
-        record_change(conn, id, &before, &actor, &reason).await?;
+        record_change(conn, encode, id, &before, &actor, &reason).await?;
         Ok(())
     })
     .await?;
@@ -221,6 +225,7 @@ pub async fn update_measure(
     update: MeasureUpdate,
     actor: &str,
 ) -> Result<MeasureRow, ApiError> {
+    let encode = state.encode_answer;
     let MeasureUpdate {
         case_id,
         measure_id,
@@ -241,7 +246,7 @@ pub async fn update_measure(
         let after = edit(&stored.to_domain()?, case.accepted_on)?;
         store::save_measure(conn, &stored.with(&after)).await?;
         store::touch_case(conn, case_id).await?;
-        record_change(conn, case_id, &before, &actor, &reason).await?;
+        record_change(conn, encode, case_id, &before, &actor, &reason).await?;
         store::lock_measure(conn, case_id, measure_id)
             .await?
             .ok_or_else(|| ApiError::Internal("measure vanished".into()))
@@ -378,6 +383,7 @@ pub async fn add_record<R: CaseChild>(
     new: NewRecord<R>,
     actor: &str,
 ) -> Result<R::Row, ApiError> {
+    let encode = state.encode_answer;
     let NewRecord {
         case_id,
         record,
@@ -397,7 +403,7 @@ pub async fn add_record<R: CaseChild>(
             .map_err(|reason| ApiError::invalid(R::DATE_FIELD, reason))?;
         let row = record.insert(conn, case_id, request_id).await?;
         store::touch_case(conn, case_id).await?;
-        record_change(conn, case_id, &before, &actor, R::ADDED).await?;
+        record_change(conn, encode, case_id, &before, &actor, R::ADDED).await?;
         Ok(row)
     })
     .await
@@ -442,20 +448,14 @@ pub async fn list_revisions(
 /// answers and their part of the kept totals, the totals last.
 async fn insert_batch(
     conn: &mut AsyncPgConnection,
+    encode: answers::Encoder,
     batch: &[NewCaseRecord],
     actor: &str,
     reason: &str,
 ) -> Result<Vec<Stored>, ApiError> {
     let inserted = store::insert_batch(conn, batch, actor, reason).await?;
     match inserted.created {
-        Some(created) if created.is_empty() => {}
-        Some(created) => {
-            let answers: Vec<(i64, Vec<u8>)> = created
-                .into_iter()
-                .map(|record| (record.case.id, docs::encode(record)))
-                .collect();
-            docs::insert(conn, &answers).await?;
-        }
+        Some(created) => answers::store_new(conn, encode, created).await?,
         None => tracing::warn!(
             "the ids returned by an import's inserts did not line up with its records: its \
              cases will be read from their records"
@@ -470,14 +470,14 @@ async fn insert_batch(
 /// and its kept GetCase answer.
 async fn record_change(
     conn: &mut AsyncPgConnection,
+    encode: answers::Encoder,
     id: i64,
     before: &Case,
     actor: &str,
     reason: &str,
 ) -> Result<(), ApiError> {
     let after = store::record_change(conn, id, before, actor, reason).await?;
-    docs::replace(conn, &[(id, docs::encode(after))]).await?;
-    Ok(())
+    answers::store_changed(conn, encode, after).await
 }
 
 /// The case as stored now, read in one snapshot (outside any transaction).

@@ -1,6 +1,7 @@
 //! The work behind each request: transactions, the kept totals and answers. Functions here take
 //! and return domain values and typed commands, never protocol messages.
 
+pub mod answers;
 pub mod cases;
 pub mod explanations;
 pub mod releases;
@@ -19,11 +20,14 @@ pub struct AppState {
     pub pool: Pool,
     /// The region tree, loaded at start-up (the tree is fixed data).
     pub regions: Arc<RegionTree>,
+    /// How a case's kept GetCase answer is encoded (given by the api layer).
+    pub encode_answer: answers::Encoder,
 }
 
 impl AppState {
-    /// A state over `pool`, loading the region tree's codes.
-    pub async fn load(pool: Pool) -> Result<Self, ApiError> {
+    /// A state over `pool`, loading the region tree's codes; writes keep GetCase answers
+    /// encoded by `encode_answer`.
+    pub async fn load(pool: Pool, encode_answer: answers::Encoder) -> Result<Self, ApiError> {
         let mut conn = pool.get().await?;
         let rows = crate::db::regions::all(&mut conn).await?;
         let tree = RegionTree::new(
@@ -33,6 +37,7 @@ impl AppState {
         Ok(Self {
             pool,
             regions: Arc::new(tree),
+            encode_answer,
         })
     }
 

@@ -257,8 +257,28 @@ async fn a_change_made_by_hand_in_the_database_is_never_answered_stale() {
     assert_eq!(kept(&app, &[&id]).await, 0);
 }
 
+/// Runs `procura-server answers <action> --database-url <the app's database>`.
+async fn answers_command(app: &TestApp, action: &str) -> CliOutput {
+    let binary =
+        cli_binary().with_file_name(format!("procura-server{}", std::env::consts::EXE_SUFFIX));
+    let mut command = std::process::Command::new(binary);
+    command
+        .args(["answers", action, "--database-url", &app.db_url])
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::null());
+    let output = tokio::task::spawn_blocking(move || command.output())
+        .await
+        .unwrap()
+        .expect("cannot start the procura-server binary");
+    CliOutput {
+        code: output.status.code(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
 #[tokio::test]
-async fn cases_stored_before_answers_were_kept_get_them_from_the_next_server_started() {
+async fn cases_stored_before_answers_were_kept_get_them_from_the_backfill_command() {
     let app = spawn_app().await;
     let mut names = Vec::new();
     for i in 0..5 {
@@ -280,30 +300,71 @@ async fn cases_stored_before_answers_were_kept_get_them_from_the_next_server_sta
     for name in &names {
         assert_eq!(app.get_case(name).await, listed(&app, name).await);
     }
+    let verified = answers_command(&app, "verify").await;
+    assert_eq!(
+        verified.expect_success("answers verify").lines().next(),
+        Some("5 cases: 0 kept answers, 5 without one, 0 differing from their records")
+    );
 
-    // A server started on the database builds them.
-    let settings = procura_server::config::Settings {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        database_url: app.db_url.clone(),
-        pool_max_size: 2,
-        reader_connections: procura_server::db::READER_CONNECTIONS,
-    };
-    let second = procura_server::startup::Application::build(settings)
-        .await
-        .unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(second.run_until(async move {
-        let _ = stopped.await;
-    }));
-    let mut waited = 0;
-    while kept(&app, &ids).await < 5 {
-        waited += 1;
-        assert!(waited < 500, "the answers were not built in 5 s");
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
+    let built = answers_command(&app, "backfill").await;
+    assert_eq!(
+        built.expect_success("answers backfill").trim(),
+        "built the kept answers of 5 cases"
+    );
+    assert_eq!(kept(&app, &ids).await, 5);
     for name in &names {
         assert_served_as_stored(&app, name, "answer built").await;
     }
-    let _ = stop.send(());
-    server.await.unwrap().unwrap();
+    let flag: i64 = diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
+        "(SELECT up_to - done_to FROM case_docs_backfill)",
+    ))
+    .get_result(&mut conn)
+    .await
+    .unwrap();
+    assert!(flag <= 0, "the backfill left its marker pending");
+    let again = answers_command(&app, "backfill").await;
+    assert_eq!(
+        again.expect_success("answers backfill").trim(),
+        "built the kept answers of 0 cases"
+    );
+    let verified = answers_command(&app, "verify").await;
+    assert_eq!(
+        verified.expect_success("answers verify").trim(),
+        "5 cases: 5 kept answers, 0 without one, 0 differing from their records"
+    );
+}
+
+#[tokio::test]
+async fn verify_names_the_cases_whose_kept_answer_differs_from_their_records() {
+    let app = spawn_app().await;
+    let mut names = Vec::new();
+    for i in 0..3 {
+        let case = valid_case("530102", &format!("V-{i}"));
+        names.push(app.create_case(case).await.name);
+    }
+    let ids: Vec<&str> = names.iter().map(|n| trailing_id(n)).collect();
+    let verified = answers_command(&app, "verify").await;
+    assert_eq!(
+        verified.expect_success("answers verify").trim(),
+        "3 cases: 3 kept answers, 0 without one, 0 differing from their records"
+    );
+
+    // The second case's kept answer becomes the first case's: GetCase would serve it wrong.
+    let mut conn = AsyncPgConnection::establish(&app.db_url).await.unwrap();
+    conn.batch_execute(&format!(
+        "UPDATE case_docs SET doc = (SELECT doc FROM case_docs WHERE case_id = {}) \
+         WHERE case_id = {}",
+        ids[0], ids[1]
+    ))
+    .await
+    .unwrap();
+    let verified = answers_command(&app, "verify").await;
+    assert_eq!(verified.code, Some(1), "{verified:?}");
+    assert_eq!(
+        verified.stdout.lines().collect::<Vec<_>>(),
+        [
+            "3 cases: 3 kept answers, 0 without one, 1 differing from their records",
+            &format!("differing: {}", names[1]),
+        ]
+    );
 }
