@@ -8,7 +8,7 @@ pub mod regions;
 pub mod reports;
 pub mod validate;
 
-pub use crate::service::{AppState, existing_region};
+pub use crate::service::AppState;
 
 /// The request header naming who makes a change, kept in revisions and releases.
 pub const ACTOR_HEADER: &str = "procura-actor";

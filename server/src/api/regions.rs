@@ -1,14 +1,12 @@
 //! `procura.v1.RegionService`: the region tree, read-only.
 
-use std::collections::HashMap;
-
 use procura_proto::v1::{self as pb, region_service_server::RegionService};
 use tonic::{Request, Response, Status};
 
-use super::{AppState, convert, existing_region, pagination};
-use crate::db::regions::{self, Scope};
+use super::{AppState, convert, pagination, validate};
 use crate::domain::region::{Level, NATIONAL, RegionCode};
-use crate::error::{ApiError, Violations};
+use crate::error::{AllChecked, ApiError, Checked, field};
+use crate::service::regions::{self as service, RegionListing};
 
 const DEFAULT_PAGE: i64 = 100;
 const MAX_PAGE: i64 = 1000;
@@ -25,6 +23,42 @@ impl RegionApi {
     }
 }
 
+/// The listing a request asks for, and the fingerprint its page tokens carry.
+fn listing(request: &pb::ListRegionsRequest) -> Checked<(RegionListing, String)> {
+    let parent = if request.parent.is_empty() {
+        RegionCode::parse(NATIONAL)
+    } else {
+        RegionCode::from_name(&request.parent)
+    };
+    let level = match request.level {
+        0 => Ok(None),
+        n => Level::from_number(n)
+            .map(Some)
+            .ok_or_else(|| format!("{n} is not a region level")),
+    };
+    let print = pagination::fingerprint(&[&request.parent, &request.level.to_string()]);
+    let (parent, level, page_size, after) = (
+        field("parent", parent),
+        field("level", level),
+        field(
+            "page_size",
+            pagination::page_size(request.page_size, DEFAULT_PAGE, MAX_PAGE),
+        ),
+        field(
+            "page_token",
+            pagination::decode(&request.page_token, &print),
+        ),
+    )
+        .all()?;
+    let listing = RegionListing {
+        parent,
+        level,
+        page_size,
+        after,
+    };
+    Ok((listing, print))
+}
+
 #[tonic::async_trait]
 impl RegionService for RegionApi {
     #[tracing::instrument(skip_all, fields(name = %request.get_ref().name))]
@@ -35,14 +69,9 @@ impl RegionService for RegionApi {
         let request = request.into_inner();
         let code =
             RegionCode::from_name(&request.name).map_err(|e| ApiError::invalid("name", e))?;
-        let mut conn = self.state.conn().await?;
-        let row = existing_region(&mut conn, &code).await?;
-        let children = regions::child_counts(&mut conn, std::slice::from_ref(&row.code))
-            .await
-            .map_err(ApiError::from)?;
-        let count = children.first().map_or(0, |(_, n)| *n);
+        let entry = service::get(&self.state, &code).await?;
         Ok(Response::new(pb::GetRegionResponse {
-            region: Some(convert::region(row, count)),
+            region: Some(convert::region(entry.row, entry.child_count)),
         }))
     }
 
@@ -51,89 +80,19 @@ impl RegionService for RegionApi {
         &self,
         request: Request<pb::ListRegionsRequest>,
     ) -> Result<Response<pb::ListRegionsResponse>, Status> {
-        let request = request.into_inner();
-        let mut v = Violations::new();
-        let parent = if request.parent.is_empty() {
-            RegionCode::parse(NATIONAL).ok()
-        } else {
-            v.check("parent", RegionCode::from_name(&request.parent))
-        };
-        let level = match request.level {
-            0 => Some(None),
-            n => v.check(
-                "level",
-                Level::from_number(n)
-                    .map(Some)
-                    .ok_or_else(|| format!("{n} is not a region level")),
-            ),
-        };
-        let page_size = v.check(
-            "page_size",
-            pagination::page_size(request.page_size, DEFAULT_PAGE, MAX_PAGE),
-        );
-        let print = pagination::fingerprint(&[&request.parent, &request.level.to_string()]);
-        let after = v.check(
-            "page_token",
-            pagination::decode(&request.page_token, &print),
-        );
-        v.finish()?;
-        let (Some(parent), Some(level), Some(page_size), Some(after)) =
-            (parent, level, page_size, after)
-        else {
-            return Err(ApiError::Internal("validation passed without values".into()).into());
-        };
-
-        let mut conn = self.state.conn().await?;
-        let parent_row = existing_region(&mut conn, &parent).await?;
-        let scope = match level {
-            None => Scope::Children(parent.as_str()),
-            Some(level) => {
-                if level.number() <= parent_row.level {
-                    return Err(ApiError::invalid(
-                        "level",
-                        format!(
-                            "{} is not below {} ({}), which is a {} region",
-                            level.as_str(),
-                            parent.name(),
-                            parent_row.name,
-                            Level::from_number(i32::from(parent_row.level))
-                                .map_or("?", Level::as_str)
-                        ),
-                    )
-                    .into());
-                }
-                Scope::LevelWithin(parent.as_str(), level.number())
-            }
-        };
-        let rows = regions::list(&mut conn, scope, after.as_deref(), page_size + 1)
-            .await
-            .map_err(ApiError::from)?;
-        let total = regions::count(&mut conn, scope)
-            .await
-            .map_err(ApiError::from)?;
-        let has_more = rows.len() as i64 > page_size;
-        let rows: Vec<_> = rows.into_iter().take(page_size as usize).collect();
-        let next_page_token = match rows.last() {
-            Some(last) if has_more => pagination::encode(&print, &last.code),
-            _ => String::new(),
-        };
-        let codes: Vec<String> = rows.iter().map(|r| r.code.clone()).collect();
-        let counts: HashMap<String, i64> = regions::child_counts(&mut conn, &codes)
-            .await
-            .map_err(ApiError::from)?
-            .into_iter()
-            .collect();
-        let regions = rows
-            .into_iter()
-            .map(|row| {
-                let count = counts.get(&row.code).copied().unwrap_or(0);
-                convert::region(row, count)
-            })
-            .collect();
+        let (listing, print) = validate::finish(listing(request.get_ref()))?;
+        let page = service::list(&self.state, listing).await?;
         Ok(Response::new(pb::ListRegionsResponse {
-            regions,
-            next_page_token,
-            total_size: i32::try_from(total).unwrap_or(i32::MAX),
+            regions: page
+                .regions
+                .into_iter()
+                .map(|entry| convert::region(entry.row, entry.child_count))
+                .collect(),
+            next_page_token: page
+                .next_after
+                .map(|code| pagination::encode(&print, &code))
+                .unwrap_or_default(),
+            total_size: i32::try_from(page.total).unwrap_or(i32::MAX),
         }))
     }
 }

@@ -4,6 +4,7 @@
 pub mod answers;
 pub mod cases;
 pub mod explanations;
+pub mod regions;
 pub mod releases;
 pub mod rollups;
 

@@ -243,7 +243,7 @@ pub async fn diff(
     let released = read(&row)?;
     let released_at = row.as_of;
     let spec = RollupSpec {
-        region_row: rollups::existing_region(conn, &released.region).await?,
+        region_row: super::existing_region(conn, &released.region).await?,
         region: released.region.clone(),
         span: released.span,
         previous: released.previous,

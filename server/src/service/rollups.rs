@@ -8,7 +8,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use diesel_async::AsyncPgConnection;
 
 use crate::db::models::RegionRow;
-use crate::db::{history, regions, rollup, snapshot, totals};
+use crate::db::{history, rollup, snapshot, totals};
 use crate::domain::metric::{self, BucketTally, Indicator};
 use crate::domain::period::{DateSpan, Period};
 use crate::domain::region::{Level, NATIONAL, RegionCode, RegionTree};
@@ -42,19 +42,6 @@ pub(crate) struct RollupSpec {
     pub(crate) indicators: bool,
 }
 
-/// The region `code` names, which must exist: NOT_FOUND otherwise.
-pub(crate) async fn existing_region(
-    conn: &mut AsyncPgConnection,
-    code: &RegionCode,
-) -> Result<RegionRow, ApiError> {
-    regions::find(conn, code.as_str())
-        .await?
-        .ok_or_else(|| ApiError::NotFound {
-            reason: "REGION_NOT_FOUND",
-            resource: code.name(),
-        })
-}
-
 impl RollupSpec {
     /// The rollup `request` asks for: its region must exist and its breakdown lie below the
     /// region's level (INVALID_ARGUMENT on `breakdown` otherwise).
@@ -62,7 +49,7 @@ impl RollupSpec {
         conn: &mut AsyncPgConnection,
         request: &RollupRequest,
     ) -> Result<Self, ApiError> {
-        let region_row = existing_region(conn, &request.region).await?;
+        let region_row = super::existing_region(conn, &request.region).await?;
         if let Some(level) = request.breakdown
             && level.number() <= region_row.level
         {
