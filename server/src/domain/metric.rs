@@ -267,29 +267,6 @@ pub struct BucketTally {
 }
 
 impl BucketTally {
-    /// Adds everything `state` contributes to the period `current` and the period `previous`.
-    pub fn add_state(
-        &mut self,
-        state: &crate::domain::record::Case,
-        current: crate::domain::period::DateSpan,
-        previous: crate::domain::period::DateSpan,
-    ) {
-        let contributions = state.contributions();
-        for (tally, span) in [(&mut self.current, current), (&mut self.previous, previous)] {
-            for c in &contributions {
-                if c.date >= span.start && c.date <= span.end {
-                    tally.add(c.metric, c.amount);
-                }
-            }
-            if let Some(batch) = state.listing_batch()
-                && state.accepted_on >= span.start
-                && state.accepted_on <= span.end
-            {
-                tally.add_batch(batch);
-            }
-        }
-    }
-
     /// Adds another bucket's figures.
     pub fn merge(&mut self, other: &BucketTally) {
         self.current.merge(&other.current);

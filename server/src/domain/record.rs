@@ -12,7 +12,8 @@ use super::enums::{
     AddresseeType, Adoption, ApplicantType, CaseStatus, CaseType, MeasureKind, ResolutionMethod,
     Sector,
 };
-use super::metric::{self, index};
+use super::metric::{self, BucketTally, index};
+use super::period::DateSpan;
 use super::region::RegionCode;
 
 /// A case with everything under it, as stored at one moment. Its JSON (revisions' snapshots)
@@ -186,8 +187,8 @@ impl Case {
     /// What the case adds to figure `metric` between `start` and `end`, both included,
     /// derived figures included (counted as [`super::metric::Tally::value`] counts them).
     pub fn value_in(&self, metric: usize, start: NaiveDate, end: NaiveDate) -> i64 {
-        let mut tally = super::metric::BucketTally::default();
-        let span = super::period::DateSpan { start, end };
+        let mut tally = BucketTally::default();
+        let span = DateSpan { start, end };
         tally.add_state(self, span, span);
         tally.current.value(metric)
     }
@@ -289,6 +290,28 @@ pub fn changes(before: Option<&Case>, after: &Case) -> Vec<FieldChange> {
             })
         })
         .collect()
+}
+
+/// A case's part of a bucket's figures (the tally lives with the figures; what a case adds to
+/// it is counted here, beside [`Case::contributions`]).
+impl BucketTally {
+    /// Adds everything `state` contributes to the period `current` and the period `previous`.
+    pub fn add_state(&mut self, state: &Case, current: DateSpan, previous: DateSpan) {
+        let contributions = state.contributions();
+        for (tally, span) in [(&mut self.current, current), (&mut self.previous, previous)] {
+            for c in &contributions {
+                if c.date >= span.start && c.date <= span.end {
+                    tally.add(c.metric, c.amount);
+                }
+            }
+            if let Some(batch) = state.listing_batch()
+                && state.accepted_on >= span.start
+                && state.accepted_on <= span.end
+            {
+                tally.add_batch(batch);
+            }
+        }
+    }
 }
 
 #[cfg(test)]
