@@ -5,9 +5,10 @@
 use procura_proto::v1::{
     AddresseeType, Adoption, ApplicantType, Case, CaseStatus, CaseType, CreateCaseRequest,
     CreateJudicialAidRequest, CreateMeasureRequest, CreateResolutionRequest, GetRollupRequest,
-    ListCasesRequest, MeasureKind, RegionLevel, ResolutionMethod, Sector, UpdateMeasureRequest,
+    JudicialAid, ListCasesRequest, Measure, MeasureKind, RegionLevel, ResolutionMethod, Sector,
+    UpdateMeasureRequest,
 };
-use tonic::Code;
+use tonic::{Code, Status};
 
 use crate::helpers::{
     TestApp, aid, assert_invalid_field, assert_invalid_fields, assert_status,
@@ -699,77 +700,81 @@ async fn rollup_requests_are_validated() {
     assert!(fields.iter().any(|(f, _)| is_period(f)), "{fields:?}");
 }
 
+/// A request to add a record to a case.
+enum CreateRecord {
+    Measure(CreateMeasureRequest),
+    Resolution(CreateResolutionRequest),
+    Aid(CreateJudicialAidRequest),
+}
+
+impl CreateRecord {
+    /// Sends the request; the record added is dropped.
+    async fn send(self, app: &TestApp) -> Result<(), Status> {
+        let mut cases = app.cases.clone();
+        match self {
+            CreateRecord::Measure(r) => cases.create_measure(r).await.map(drop),
+            CreateRecord::Resolution(r) => cases.create_resolution(r).await.map(drop),
+            CreateRecord::Aid(r) => cases.create_judicial_aid(r).await.map(drop),
+        }
+    }
+}
+
 #[tokio::test]
 async fn measure_requests_are_validated() {
     let app = spawn_app().await;
     let case = app.create_case(valid_case("530102", "N-1")).await;
 
-    let mut bad = measure(MeasureKind::Protest, date(2020, 4, 1));
-    bad.addressee_type = AddresseeType::AdministrativeOrgan as i32;
-    let status = expect_err(
-        app.cases
-            .clone()
-            .create_measure(CreateMeasureRequest {
-                parent: case.name.clone(),
-                measure: Some(bad),
-                request_id: String::new(),
-            })
-            .await,
-        "CreateMeasure protest to an administrative organ",
-    );
-    assert_invalid_field(&status, "measure.addressee_type");
-
-    let status = expect_err(
-        app.cases
-            .clone()
-            .create_measure(CreateMeasureRequest {
-                parent: case.name.clone(),
-                measure: Some(measure(MeasureKind::Protest, date(2020, 2, 1))),
-                request_id: String::new(),
-            })
-            .await,
-        "CreateMeasure issued before acceptance",
-    );
-    assert_invalid_field(&status, "measure.issued_on");
-
-    let status = expect_err(
-        app.cases
-            .clone()
-            .create_resolution(CreateResolutionRequest {
+    let mut to_organ = measure(MeasureKind::Protest, date(2020, 4, 1));
+    to_organ.addressee_type = AddresseeType::AdministrativeOrgan as i32;
+    let measure_request = |measure: Measure| {
+        CreateRecord::Measure(CreateMeasureRequest {
+            parent: case.name.clone(),
+            measure: Some(measure),
+            request_id: String::new(),
+        })
+    };
+    let aid_request = |aid_grant: JudicialAid, request_id: &str| {
+        CreateRecord::Aid(CreateJudicialAidRequest {
+            parent: case.name.clone(),
+            aid_grant: Some(aid_grant),
+            request_id: request_id.to_owned(),
+        })
+    };
+    let cases = [
+        (
+            "CreateMeasure protest to an administrative organ",
+            measure_request(to_organ),
+            "measure.addressee_type",
+        ),
+        (
+            "CreateMeasure issued before acceptance",
+            measure_request(measure(MeasureKind::Protest, date(2020, 2, 1))),
+            "measure.issued_on",
+        ),
+        (
+            "CreateResolution without a method",
+            CreateRecord::Resolution(CreateResolutionRequest {
                 parent: case.name.clone(),
                 resolution: Some(resolution(ResolutionMethod::Unspecified, date(2020, 6, 1))),
                 request_id: String::new(),
-            })
-            .await,
-        "CreateResolution without a method",
-    );
-    assert_invalid_field(&status, "resolution.method");
-
-    let status = expect_err(
-        app.cases
-            .clone()
-            .create_judicial_aid(CreateJudicialAidRequest {
-                parent: case.name.clone(),
-                aid_grant: Some(aid(date(2020, 6, 2), 0)),
-                request_id: String::new(),
-            })
-            .await,
-        "CreateJudicialAid of 0 fen",
-    );
-    assert_invalid_field(&status, "aid_grant.amount_fen");
-
-    let status = expect_err(
-        app.cases
-            .clone()
-            .create_judicial_aid(CreateJudicialAidRequest {
-                parent: case.name.clone(),
-                aid_grant: Some(aid(date(2020, 6, 2), 100)),
-                request_id: "123".to_owned(),
-            })
-            .await,
-        "CreateJudicialAid with a bad request_id",
-    );
-    assert_invalid_field(&status, "request_id");
+            }),
+            "resolution.method",
+        ),
+        (
+            "CreateJudicialAid of 0 fen",
+            aid_request(aid(date(2020, 6, 2), 0), ""),
+            "aid_grant.amount_fen",
+        ),
+        (
+            "CreateJudicialAid with a bad request_id",
+            aid_request(aid(date(2020, 6, 2), 100), "123"),
+            "request_id",
+        ),
+    ];
+    for (what, request, field) in cases {
+        let status = expect_err(request.send(&app).await, what);
+        assert_invalid_field(&status, field);
+    }
 
     assert_eq!(app.get_case(&case.name).await, case, "nothing was added");
 }
