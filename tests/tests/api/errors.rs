@@ -8,10 +8,10 @@ use procura_proto::v1::{
     JudicialAid, ListCasesRequest, Measure, MeasureKind, RegionLevel, ResolutionMethod, Sector,
     UpdateMeasureRequest,
 };
-use tonic::{Code, Status};
+use tonic::Code;
 
 use crate::helpers::{
-    TestApp, aid, assert_invalid_field, assert_invalid_fields, assert_status,
+    CreateRecord, TestApp, aid, assert_invalid_field, assert_invalid_fields, assert_status,
     check_field_violations, check_invalid_fields, date, expect_err, field_mask, field_violations,
     measure, month, on, quarter, range, resolution, spawn_app, valid_case, year,
 };
@@ -698,25 +698,6 @@ async fn rollup_requests_are_validated() {
     let fields = field_violations(&status);
     assert!(fields.iter().any(|(f, _)| f == "region"), "{fields:?}");
     assert!(fields.iter().any(|(f, _)| is_period(f)), "{fields:?}");
-}
-
-/// A request to add a record to a case.
-enum CreateRecord {
-    Measure(CreateMeasureRequest),
-    Resolution(CreateResolutionRequest),
-    Aid(CreateJudicialAidRequest),
-}
-
-impl CreateRecord {
-    /// Sends the request; the record added is dropped.
-    async fn send(self, app: &TestApp) -> Result<(), Status> {
-        let mut cases = app.cases.clone();
-        match self {
-            CreateRecord::Measure(r) => cases.create_measure(r).await.map(drop),
-            CreateRecord::Resolution(r) => cases.create_resolution(r).await.map(drop),
-            CreateRecord::Aid(r) => cases.create_judicial_aid(r).await.map(drop),
-        }
-    }
 }
 
 #[tokio::test]

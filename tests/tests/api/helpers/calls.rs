@@ -1,8 +1,10 @@
 //! The calls tests make through a `TestApp`: typed wrappers of the gRPC methods that must
-//! succeed, and small request helpers.
+//! succeed, small request helpers, and `CreateRecord` for the requests that add a record to a
+//! case.
 
 use procura_proto::v1::{
-    Case, CreateCaseRequest, GetCaseRequest, GetRollupRequest, ListCasesRequest, ListCasesResponse,
+    Case, CreateCaseRequest, CreateJudicialAidRequest, CreateMeasureRequest,
+    CreateResolutionRequest, GetCaseRequest, GetRollupRequest, ListCasesRequest, ListCasesResponse,
     Rollup, UpdateCaseRequest,
 };
 use tonic::Status;
@@ -132,4 +134,26 @@ pub fn field_mask(paths: &[&str]) -> prost_types::FieldMask {
 /// The numeric id in a resource name such as `cases/12` or `cases/12/measures/3`.
 pub fn trailing_id(name: &str) -> &str {
     name.rsplit('/').next().unwrap_or_default()
+}
+
+/// A request to add a record to a case.
+pub enum CreateRecord {
+    /// CreateMeasure.
+    Measure(CreateMeasureRequest),
+    /// CreateResolution.
+    Resolution(CreateResolutionRequest),
+    /// CreateJudicialAid.
+    Aid(CreateJudicialAidRequest),
+}
+
+impl CreateRecord {
+    /// Sends the request; the record added is dropped.
+    pub async fn send(self, app: &TestApp) -> Result<(), Status> {
+        let mut cases = app.cases.clone();
+        match self {
+            CreateRecord::Measure(r) => cases.create_measure(r).await.map(drop),
+            CreateRecord::Resolution(r) => cases.create_resolution(r).await.map(drop),
+            CreateRecord::Aid(r) => cases.create_judicial_aid(r).await.map(drop),
+        }
+    }
 }
