@@ -463,44 +463,36 @@ async fn resource_names_are_validated() {
         assert_invalid_field(&status, "name");
     }
 
-    let status = expect_err(
-        app.cases
-            .clone()
-            .create_measure(CreateMeasureRequest {
+    let requests = [
+        (
+            "CreateMeasure with a bad parent",
+            CreateRecord::Measure(CreateMeasureRequest {
                 parent: "cases/abc".to_owned(),
                 measure: Some(measure(MeasureKind::Protest, date(2020, 4, 1))),
                 request_id: String::new(),
-            })
-            .await,
-        "CreateMeasure with a bad parent",
-    );
-    assert_invalid_field(&status, "parent");
-
-    let status = expect_err(
-        app.cases
-            .clone()
-            .create_resolution(CreateResolutionRequest {
+            }),
+        ),
+        (
+            "CreateResolution with a bad parent",
+            CreateRecord::Resolution(CreateResolutionRequest {
                 parent: "nonsense".to_owned(),
                 resolution: Some(resolution(ResolutionMethod::Other, date(2020, 6, 1))),
                 request_id: String::new(),
-            })
-            .await,
-        "CreateResolution with a bad parent",
-    );
-    assert_invalid_field(&status, "parent");
-
-    let status = expect_err(
-        app.cases
-            .clone()
-            .create_judicial_aid(CreateJudicialAidRequest {
+            }),
+        ),
+        (
+            "CreateJudicialAid without a parent",
+            CreateRecord::Aid(CreateJudicialAidRequest {
                 parent: String::new(),
                 aid_grant: Some(aid(date(2020, 6, 2), 100)),
                 request_id: String::new(),
-            })
-            .await,
-        "CreateJudicialAid without a parent",
-    );
-    assert_invalid_field(&status, "parent");
+            }),
+        ),
+    ];
+    for (what, request) in requests {
+        let status = expect_err(request.send(&app).await, what);
+        assert_invalid_field(&status, "parent");
+    }
 
     let mut bad_measure = measure(MeasureKind::Protest, date(2020, 4, 1));
     bad_measure.name = "cases/1/measure/1".to_owned();
@@ -721,7 +713,7 @@ async fn measure_requests_are_validated() {
             request_id: request_id.to_owned(),
         })
     };
-    let cases = [
+    let requests = [
         (
             "CreateMeasure protest to an administrative organ",
             measure_request(to_organ),
@@ -752,7 +744,7 @@ async fn measure_requests_are_validated() {
             "request_id",
         ),
     ];
-    for (what, request, field) in cases {
+    for (what, request, field) in requests {
         let status = expect_err(request.send(&app).await, what);
         assert_invalid_field(&status, field);
     }

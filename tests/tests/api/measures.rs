@@ -313,7 +313,7 @@ async fn records_under_a_case_must_not_predate_it() {
     let app = spawn_app().await;
     let case = app.create_case(valid_case("530102", "N-1")).await;
 
-    let cases = [
+    let requests = [
         (
             "resolution before acceptance",
             CreateRecord::Resolution(CreateResolutionRequest {
@@ -333,7 +333,7 @@ async fn records_under_a_case_must_not_predate_it() {
             "aid_grant.granted_on",
         ),
     ];
-    for (what, request, field) in cases {
+    for (what, request, field) in requests {
         let status = expect_err(request.send(&app).await, what);
         assert_invalid_field(&status, field);
     }
