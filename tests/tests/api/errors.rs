@@ -5,12 +5,13 @@
 use procura_proto::v1::{
     AddresseeType, Adoption, ApplicantType, Case, CaseStatus, CaseType, CreateCaseRequest,
     CreateJudicialAidRequest, CreateMeasureRequest, CreateResolutionRequest, GetRollupRequest,
-    ListCasesRequest, MeasureKind, RegionLevel, ResolutionMethod, Sector, UpdateMeasureRequest,
+    JudicialAid, ListCasesRequest, Measure, MeasureKind, RegionLevel, ResolutionMethod, Sector,
+    UpdateMeasureRequest,
 };
 use tonic::Code;
 
 use crate::helpers::{
-    TestApp, aid, assert_invalid_field, assert_invalid_fields, assert_status,
+    CreateRecord, TestApp, aid, assert_invalid_field, assert_invalid_fields, assert_status,
     check_field_violations, check_invalid_fields, date, expect_err, field_mask, field_violations,
     measure, month, on, quarter, range, resolution, spawn_app, valid_case, year,
 };
@@ -462,44 +463,36 @@ async fn resource_names_are_validated() {
         assert_invalid_field(&status, "name");
     }
 
-    let status = expect_err(
-        app.cases
-            .clone()
-            .create_measure(CreateMeasureRequest {
+    let requests = [
+        (
+            "CreateMeasure with a bad parent",
+            CreateRecord::Measure(CreateMeasureRequest {
                 parent: "cases/abc".to_owned(),
                 measure: Some(measure(MeasureKind::Protest, date(2020, 4, 1))),
                 request_id: String::new(),
-            })
-            .await,
-        "CreateMeasure with a bad parent",
-    );
-    assert_invalid_field(&status, "parent");
-
-    let status = expect_err(
-        app.cases
-            .clone()
-            .create_resolution(CreateResolutionRequest {
+            }),
+        ),
+        (
+            "CreateResolution with a bad parent",
+            CreateRecord::Resolution(CreateResolutionRequest {
                 parent: "nonsense".to_owned(),
                 resolution: Some(resolution(ResolutionMethod::Other, date(2020, 6, 1))),
                 request_id: String::new(),
-            })
-            .await,
-        "CreateResolution with a bad parent",
-    );
-    assert_invalid_field(&status, "parent");
-
-    let status = expect_err(
-        app.cases
-            .clone()
-            .create_judicial_aid(CreateJudicialAidRequest {
+            }),
+        ),
+        (
+            "CreateJudicialAid without a parent",
+            CreateRecord::Aid(CreateJudicialAidRequest {
                 parent: String::new(),
                 aid_grant: Some(aid(date(2020, 6, 2), 100)),
                 request_id: String::new(),
-            })
-            .await,
-        "CreateJudicialAid without a parent",
-    );
-    assert_invalid_field(&status, "parent");
+            }),
+        ),
+    ];
+    for (what, request) in requests {
+        let status = expect_err(request.send(&app).await, what);
+        assert_invalid_field(&status, "parent");
+    }
 
     let mut bad_measure = measure(MeasureKind::Protest, date(2020, 4, 1));
     bad_measure.name = "cases/1/measure/1".to_owned();
@@ -704,72 +697,57 @@ async fn measure_requests_are_validated() {
     let app = spawn_app().await;
     let case = app.create_case(valid_case("530102", "N-1")).await;
 
-    let mut bad = measure(MeasureKind::Protest, date(2020, 4, 1));
-    bad.addressee_type = AddresseeType::AdministrativeOrgan as i32;
-    let status = expect_err(
-        app.cases
-            .clone()
-            .create_measure(CreateMeasureRequest {
-                parent: case.name.clone(),
-                measure: Some(bad),
-                request_id: String::new(),
-            })
-            .await,
-        "CreateMeasure protest to an administrative organ",
-    );
-    assert_invalid_field(&status, "measure.addressee_type");
-
-    let status = expect_err(
-        app.cases
-            .clone()
-            .create_measure(CreateMeasureRequest {
-                parent: case.name.clone(),
-                measure: Some(measure(MeasureKind::Protest, date(2020, 2, 1))),
-                request_id: String::new(),
-            })
-            .await,
-        "CreateMeasure issued before acceptance",
-    );
-    assert_invalid_field(&status, "measure.issued_on");
-
-    let status = expect_err(
-        app.cases
-            .clone()
-            .create_resolution(CreateResolutionRequest {
+    let mut to_organ = measure(MeasureKind::Protest, date(2020, 4, 1));
+    to_organ.addressee_type = AddresseeType::AdministrativeOrgan as i32;
+    let measure_request = |measure: Measure| {
+        CreateRecord::Measure(CreateMeasureRequest {
+            parent: case.name.clone(),
+            measure: Some(measure),
+            request_id: String::new(),
+        })
+    };
+    let aid_request = |aid_grant: JudicialAid, request_id: &str| {
+        CreateRecord::Aid(CreateJudicialAidRequest {
+            parent: case.name.clone(),
+            aid_grant: Some(aid_grant),
+            request_id: request_id.to_owned(),
+        })
+    };
+    let requests = [
+        (
+            "CreateMeasure protest to an administrative organ",
+            measure_request(to_organ),
+            "measure.addressee_type",
+        ),
+        (
+            "CreateMeasure issued before acceptance",
+            measure_request(measure(MeasureKind::Protest, date(2020, 2, 1))),
+            "measure.issued_on",
+        ),
+        (
+            "CreateResolution without a method",
+            CreateRecord::Resolution(CreateResolutionRequest {
                 parent: case.name.clone(),
                 resolution: Some(resolution(ResolutionMethod::Unspecified, date(2020, 6, 1))),
                 request_id: String::new(),
-            })
-            .await,
-        "CreateResolution without a method",
-    );
-    assert_invalid_field(&status, "resolution.method");
-
-    let status = expect_err(
-        app.cases
-            .clone()
-            .create_judicial_aid(CreateJudicialAidRequest {
-                parent: case.name.clone(),
-                aid_grant: Some(aid(date(2020, 6, 2), 0)),
-                request_id: String::new(),
-            })
-            .await,
-        "CreateJudicialAid of 0 fen",
-    );
-    assert_invalid_field(&status, "aid_grant.amount_fen");
-
-    let status = expect_err(
-        app.cases
-            .clone()
-            .create_judicial_aid(CreateJudicialAidRequest {
-                parent: case.name.clone(),
-                aid_grant: Some(aid(date(2020, 6, 2), 100)),
-                request_id: "123".to_owned(),
-            })
-            .await,
-        "CreateJudicialAid with a bad request_id",
-    );
-    assert_invalid_field(&status, "request_id");
+            }),
+            "resolution.method",
+        ),
+        (
+            "CreateJudicialAid of 0 fen",
+            aid_request(aid(date(2020, 6, 2), 0), ""),
+            "aid_grant.amount_fen",
+        ),
+        (
+            "CreateJudicialAid with a bad request_id",
+            aid_request(aid(date(2020, 6, 2), 100), "123"),
+            "request_id",
+        ),
+    ];
+    for (what, request, field) in requests {
+        let status = expect_err(request.send(&app).await, what);
+        assert_invalid_field(&status, field);
+    }
 
     assert_eq!(app.get_case(&case.name).await, case, "nothing was added");
 }

@@ -1,7 +1,5 @@
 //! gRPC health checking and server reflection (v1 and v1alpha), as grpcurl uses them.
 
-use std::collections::BTreeSet;
-
 use prost::Message;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
@@ -57,56 +55,6 @@ const SERVICES: [&str; 4] = [
     "grpc.health.v1.Health",
 ];
 
-/// Asks reflection v1 one question and returns the answer.
-async fn reflect_v1(
-    app: &TestApp,
-    request: tonic_reflection::pb::v1::server_reflection_request::MessageRequest,
-) -> tonic_reflection::pb::v1::server_reflection_response::MessageResponse {
-    use tonic_reflection::pb::v1::ServerReflectionRequest;
-    use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
-    let request = ServerReflectionRequest {
-        host: String::new(),
-        message_request: Some(request),
-    };
-    let mut stream = ServerReflectionClient::new(app.channel.clone())
-        .server_reflection_info(tokio_stream::iter(vec![request]))
-        .await
-        .expect("reflection v1 is served")
-        .into_inner();
-    stream
-        .message()
-        .await
-        .expect("a reflection v1 answer")
-        .expect("one message")
-        .message_response
-        .expect("message_response is set")
-}
-
-/// Asks reflection v1alpha one question and returns the answer.
-async fn reflect_v1alpha(
-    app: &TestApp,
-    request: tonic_reflection::pb::v1alpha::server_reflection_request::MessageRequest,
-) -> tonic_reflection::pb::v1alpha::server_reflection_response::MessageResponse {
-    use tonic_reflection::pb::v1alpha::ServerReflectionRequest;
-    use tonic_reflection::pb::v1alpha::server_reflection_client::ServerReflectionClient;
-    let request = ServerReflectionRequest {
-        host: String::new(),
-        message_request: Some(request),
-    };
-    let mut stream = ServerReflectionClient::new(app.channel.clone())
-        .server_reflection_info(tokio_stream::iter(vec![request]))
-        .await
-        .expect("reflection v1alpha is served")
-        .into_inner();
-    stream
-        .message()
-        .await
-        .expect("a reflection v1alpha answer")
-        .expect("one message")
-        .message_response
-        .expect("message_response is set")
-}
-
 fn declares(file_descriptors: &[Vec<u8>], package: &str, message: &str) -> bool {
     file_descriptors.iter().any(|bytes| {
         let file = prost_types::FileDescriptorProto::decode(bytes.as_slice())
@@ -115,83 +63,85 @@ fn declares(file_descriptors: &[Vec<u8>], package: &str, message: &str) -> bool 
     })
 }
 
-#[tokio::test]
-async fn reflection_v1_lists_services_and_resolves_error_details() {
-    use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
-    use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
-    let app = spawn_app().await;
+/// The tests of one version of server reflection (`tonic_reflection::pb::<version>`): it lists
+/// the services and resolves each symbol of `$symbols` to a file declaring `(package, message)`.
+macro_rules! reflection_tests {
+    ($version:ident, [$(($symbol:literal, $package:literal, $message:literal)),+ $(,)?]) => {
+        mod $version {
+            use std::collections::BTreeSet;
 
-    let MessageResponse::ListServicesResponse(list) =
-        reflect_v1(&app, MessageRequest::ListServices(String::new())).await
-    else {
-        panic!("ListServices answered with something else");
-    };
-    let names: BTreeSet<String> = list.service.into_iter().map(|s| s.name).collect();
-    for service in SERVICES {
-        assert!(
-            names.contains(service),
-            "{service} is not listed: {names:?}"
-        );
-    }
+            use tonic_reflection::pb::$version::server_reflection_request::MessageRequest;
+            use tonic_reflection::pb::$version::server_reflection_response::MessageResponse;
 
-    let MessageResponse::FileDescriptorResponse(files) = reflect_v1(
-        &app,
-        MessageRequest::FileContainingSymbol("google.rpc.BadRequest".to_owned()),
-    )
-    .await
-    else {
-        panic!("FileContainingSymbol google.rpc.BadRequest failed");
-    };
-    assert!(declares(
-        &files.file_descriptor_proto,
-        "google.rpc",
-        "BadRequest"
-    ));
+            use super::{SERVICES, declares};
+            use crate::helpers::{TestApp, spawn_app};
 
-    let MessageResponse::FileDescriptorResponse(files) = reflect_v1(
-        &app,
-        MessageRequest::FileContainingSymbol("procura.v1.CaseService".to_owned()),
-    )
-    .await
-    else {
-        panic!("FileContainingSymbol procura.v1.CaseService failed");
+            /// Asks reflection one question and returns the answer.
+            async fn reflect(app: &TestApp, request: MessageRequest) -> MessageResponse {
+                use tonic_reflection::pb::$version::ServerReflectionRequest;
+                use tonic_reflection::pb::$version::server_reflection_client::ServerReflectionClient;
+                let request = ServerReflectionRequest {
+                    host: String::new(),
+                    message_request: Some(request),
+                };
+                let mut stream = ServerReflectionClient::new(app.channel.clone())
+                    .server_reflection_info(tokio_stream::iter(vec![request]))
+                    .await
+                    .expect(concat!("reflection ", stringify!($version), " is served"))
+                    .into_inner();
+                stream
+                    .message()
+                    .await
+                    .expect(concat!("a reflection ", stringify!($version), " answer"))
+                    .expect("one message")
+                    .message_response
+                    .expect("message_response is set")
+            }
+
+            #[tokio::test]
+            async fn reflection_lists_services_and_resolves_error_details() {
+                let app = spawn_app().await;
+
+                let MessageResponse::ListServicesResponse(list) =
+                    reflect(&app, MessageRequest::ListServices(String::new())).await
+                else {
+                    panic!("ListServices answered with something else");
+                };
+                let names: BTreeSet<String> = list.service.into_iter().map(|s| s.name).collect();
+                for service in SERVICES {
+                    assert!(
+                        names.contains(service),
+                        "{service} is not listed: {names:?}"
+                    );
+                }
+
+                $(
+                    let MessageResponse::FileDescriptorResponse(files) = reflect(
+                        &app,
+                        MessageRequest::FileContainingSymbol($symbol.to_owned()),
+                    )
+                    .await
+                    else {
+                        panic!(concat!("FileContainingSymbol ", $symbol, " failed"));
+                    };
+                    assert!(declares(&files.file_descriptor_proto, $package, $message));
+                )+
+            }
+        }
     };
-    assert!(declares(&files.file_descriptor_proto, "procura.v1", "Case"));
 }
 
-#[tokio::test]
-async fn reflection_v1alpha_lists_services_and_resolves_error_details() {
-    use tonic_reflection::pb::v1alpha::server_reflection_request::MessageRequest;
-    use tonic_reflection::pb::v1alpha::server_reflection_response::MessageResponse;
-    let app = spawn_app().await;
-
-    let MessageResponse::ListServicesResponse(list) =
-        reflect_v1alpha(&app, MessageRequest::ListServices(String::new())).await
-    else {
-        panic!("ListServices answered with something else");
-    };
-    let names: BTreeSet<String> = list.service.into_iter().map(|s| s.name).collect();
-    for service in SERVICES {
-        assert!(
-            names.contains(service),
-            "{service} is not listed: {names:?}"
-        );
-    }
-
-    let MessageResponse::FileDescriptorResponse(files) = reflect_v1alpha(
-        &app,
-        MessageRequest::FileContainingSymbol("google.rpc.BadRequest".to_owned()),
-    )
-    .await
-    else {
-        panic!("FileContainingSymbol google.rpc.BadRequest failed");
-    };
-    assert!(declares(
-        &files.file_descriptor_proto,
-        "google.rpc",
-        "BadRequest"
-    ));
-}
+reflection_tests!(
+    v1,
+    [
+        ("google.rpc.BadRequest", "google.rpc", "BadRequest"),
+        ("procura.v1.CaseService", "procura.v1", "Case"),
+    ]
+);
+reflection_tests!(
+    v1alpha,
+    [("google.rpc.BadRequest", "google.rpc", "BadRequest")]
+);
 
 /// The harness itself: every test gets its own server and its own database.
 #[tokio::test]

@@ -7,8 +7,8 @@ use procura_proto::v1::{
 use tonic::Code;
 
 use crate::helpers::{
-    TestApp, aid, assert_invalid_field, assert_status, date, expect_err, field_mask, measure, on,
-    resolution, spawn_app, trailing_id, valid_case,
+    CreateRecord, TestApp, aid, assert_invalid_field, assert_status, date, expect_err, field_mask,
+    measure, on, resolution, spawn_app, trailing_id, valid_case,
 };
 
 async fn create_measure(
@@ -313,31 +313,30 @@ async fn records_under_a_case_must_not_predate_it() {
     let app = spawn_app().await;
     let case = app.create_case(valid_case("530102", "N-1")).await;
 
-    let status = expect_err(
-        app.cases
-            .clone()
-            .create_resolution(CreateResolutionRequest {
+    let requests = [
+        (
+            "resolution before acceptance",
+            CreateRecord::Resolution(CreateResolutionRequest {
                 parent: case.name.clone(),
                 resolution: Some(resolution(ResolutionMethod::Other, date(2020, 2, 29))),
                 request_id: String::new(),
-            })
-            .await,
-        "resolution before acceptance",
-    );
-    assert_invalid_field(&status, "resolution.resolved_on");
-
-    let status = expect_err(
-        app.cases
-            .clone()
-            .create_judicial_aid(CreateJudicialAidRequest {
+            }),
+            "resolution.resolved_on",
+        ),
+        (
+            "aid before acceptance",
+            CreateRecord::Aid(CreateJudicialAidRequest {
                 parent: case.name.clone(),
                 aid_grant: Some(aid(date(2020, 2, 29), 100)),
                 request_id: String::new(),
-            })
-            .await,
-        "aid before acceptance",
-    );
-    assert_invalid_field(&status, "aid_grant.granted_on");
+            }),
+            "aid_grant.granted_on",
+        ),
+    ];
+    for (what, request, field) in requests {
+        let status = expect_err(request.send(&app).await, what);
+        assert_invalid_field(&status, field);
+    }
 
     assert_eq!(app.get_case(&case.name).await, case);
 }

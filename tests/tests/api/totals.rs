@@ -11,9 +11,10 @@ use procura_proto::v1::{
     ImportCasesResponse, ListCasesRequest, MeasureKind, RegionLevel, ResolutionMethod,
     UpdateMeasureRequest,
 };
-use procura_server::db::rollup::{self, RollupQuery};
+use procura_server::db::rollup::RollupQuery;
 use procura_server::domain::metric::{BucketTally, METRICS};
 use procura_server::domain::period::DateSpan;
+use procura_tests::reference;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use tokio_stream::StreamExt;
@@ -152,7 +153,7 @@ async fn plain(
     level: i16,
     with_rows: bool,
 ) -> BTreeMap<(String, String), (i64, i64)> {
-    let buckets = rollup::by_bucket(
+    let buckets = reference::by_bucket(
         conn,
         RollupQuery {
             region,

@@ -1,0 +1,163 @@
+//! The application under test: `spawn_app` starts the real server (the same
+//! `Application::build` that `main` uses) on `127.0.0.1:0` against a fresh database cloned
+//! from the migrated template, and `TestApp` drops that database when the test ends.
+
+use std::net::SocketAddr;
+
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use procura_proto::v1::case_service_client::CaseServiceClient;
+use procura_proto::v1::region_service_client::RegionServiceClient;
+use procura_proto::v1::report_service_client::ReportServiceClient;
+use tokio::sync::oneshot;
+use tonic::transport::{Channel, Endpoint};
+
+use super::database::{admin_connection, database_url, run_admin, template_database};
+
+/// A running server with its own fresh database, and clients to talk to it.
+pub struct TestApp {
+    /// Where the server listens.
+    pub addr: SocketAddr,
+    /// `http://127.0.0.1:PORT`, for the CLI's `--server`.
+    pub url: String,
+    /// URL of this test's own database.
+    pub db_url: String,
+    /// A channel to the server, for clients beyond the three below (health, reflection).
+    pub channel: Channel,
+    /// `procura.v1.RegionService`.
+    pub regions: RegionServiceClient<Channel>,
+    /// `procura.v1.CaseService`.
+    pub cases: CaseServiceClient<Channel>,
+    /// `procura.v1.ReportService`.
+    pub reports: ReportServiceClient<Channel>,
+    db_name: String,
+    shutdown: Option<oneshot::Sender<()>>,
+}
+
+/// Starts the application on `127.0.0.1:0` with a fresh database cloned from the template.
+pub async fn spawn_app() -> TestApp {
+    init_tracing();
+    let template = template_database().await;
+    let db_name = format!(
+        "procura_test_{}_{}",
+        std::process::id(),
+        uuid::Uuid::new_v4().simple()
+    );
+    let mut admin = admin_connection().await;
+    run_admin(
+        &mut admin,
+        &format!("CREATE DATABASE \"{db_name}\" TEMPLATE \"{template}\""),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("cannot create test database {db_name} from {template}: {e}"));
+    drop(admin);
+    let db_url = database_url(&db_name);
+
+    let settings = procura_server::config::Settings {
+        listen: "127.0.0.1:0".parse().expect("a socket address"),
+        database_url: db_url.clone(),
+        pool_max_size: 4,
+        reader_connections: procura_server::db::READER_CONNECTIONS,
+    };
+    // From here on the guard drops the database, even if the application fails to build.
+    let mut guard = DatabaseGuard(Some(db_name.clone()));
+    let app = procura_server::startup::Application::build(settings)
+        .await
+        .expect("Application::build failed on a fresh test database");
+    let addr = app.local_addr();
+    let (tx, rx) = oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let shutdown = async move {
+            let _ = rx.await;
+        };
+        if let Err(error) = app.run_until(shutdown).await {
+            eprintln!("the application under test stopped with an error: {error:#}");
+        }
+    });
+
+    let url = format!("http://{addr}");
+    let channel = Endpoint::from_shared(url.clone())
+        .expect("a valid endpoint URL")
+        .connect()
+        .await
+        .unwrap_or_else(|e| panic!("cannot connect to the application at {url}: {e}"));
+    guard.0 = None;
+    TestApp {
+        addr,
+        url,
+        db_url,
+        regions: RegionServiceClient::new(channel.clone()),
+        cases: CaseServiceClient::new(channel.clone()),
+        reports: ReportServiceClient::new(channel.clone()),
+        channel,
+        db_name,
+        shutdown: Some(tx),
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        drop_database_blocking(&self.db_name);
+    }
+}
+
+/// Drops a test database when dropped, unless disarmed (`.0 = None`).
+struct DatabaseGuard(Option<String>);
+
+impl Drop for DatabaseGuard {
+    fn drop(&mut self) {
+        if let Some(name) = self.0.take() {
+            drop_database_blocking(&name);
+        }
+    }
+}
+
+/// Drops a database from a plain thread with its own runtime: `Drop` cannot await, and the
+/// test's runtime may be single-threaded. `WITH (FORCE)` ends the server's pooled connections.
+/// Never panics (it may run while a failed test unwinds).
+pub fn drop_database_blocking(name: &str) {
+    if std::env::var_os("PROCURA_TEST_KEEP_DB").is_some() {
+        eprintln!("keeping test database {name}");
+        return;
+    }
+    let name = name.to_owned();
+    let result = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())?;
+        runtime.block_on(async {
+            let mut admin = AsyncPgConnection::establish(&database_url("postgres"))
+                .await
+                .map_err(|e| e.to_string())?;
+            run_admin(
+                &mut admin,
+                &format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"),
+            )
+            .await
+            .map_err(|e| format!("dropping {name}: {e}"))
+        })
+    })
+    .join();
+    match result {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => eprintln!("warning: could not drop a test database: {e}"),
+        Err(_) => eprintln!("warning: the thread dropping a test database panicked"),
+    }
+}
+
+fn init_tracing() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        if std::env::var_os("TEST_LOG").is_some() {
+            let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(filter)
+                .with_test_writer()
+                .try_init();
+        }
+    });
+}
