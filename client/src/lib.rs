@@ -5,11 +5,13 @@
 //!   picks ([`demo::regions`]), calendar ([`demo::calendar`]) and the tally of its figures
 //!   ([`demo::tally`]).
 //! - [`records`]: reading and writing cases as JSON lines and CSV.
+//! - [`call`]: one call to the server with the retry policy.
 //! - [`figures`]: the metric ids a rollup reports, in the order of `report.proto`.
 //! - [`convert`]: command-line values to and from proto values (dates, regions, enums, amounts).
 //! - [`commands`]: the subcommands and their shared [`commands::Context`]; [`output`],
 //!   [`chart`] and [`error`] print, draw and describe what they return.
 
+pub mod call;
 pub mod chart;
 pub mod commands;
 pub mod convert;

@@ -30,7 +30,7 @@ use serde_json::{Map, Value};
 use tokio::sync::mpsc;
 use tonic::{Code, Status};
 
-use super::{Context, Transport, new_request_id, with_retry};
+use super::{Context, Transport, call, new_request_id};
 use crate::error::{code_in_words, describe_status, violations};
 use crate::output::{emit, format_count};
 use crate::records::{CASE_COLUMNS, OUTPUT_ONLY_FIELDS, case_from_record};
@@ -808,10 +808,8 @@ impl Importer {
                             case: Some(case),
                             request_id: new_request_id(),
                         };
-                        let result = with_retry(|| {
-                            let mut client = client.clone();
-                            let request = request.clone();
-                            async move { client.create_case(request).await }
+                        let result = call(&client, &request, |mut c, r| async move {
+                            c.create_case(r).await
                         })
                         .await;
                         (position, result)
