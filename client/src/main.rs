@@ -2,22 +2,16 @@
 //! administrative procuratorial supervision (行政检察监督) and answers regional rollups.
 //!
 //! This file only parses the command line, builds the [`Context`] (server URL, output format,
-//! connection on first use) and hands over to one module per subcommand group.
-
-mod chart;
-mod commands;
-mod convert;
-mod demo;
-mod error;
-mod output;
-mod records;
+//! connection on first use) and hands over to one module per subcommand group of the
+//! `procura_client` library.
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use commands::Context;
-use output::OutputFormat;
+use procura_client::commands::{self, Context};
+use procura_client::error;
+use procura_client::output::OutputFormat;
 
 /// Command-line client of the procura service: regions, cases, supervision measures, dispute
 /// resolutions, judicial aid and rollups.

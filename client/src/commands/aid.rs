@@ -4,7 +4,7 @@ use clap::{Args, Subcommand};
 use procura_proto::v1::case_service_client::CaseServiceClient;
 use procura_proto::v1::{CreateJudicialAidRequest, Date, JudicialAid};
 
-use super::{Context, FormatArg, new_request_id, with_retry};
+use super::{Context, FormatArg, call, request_id};
 use crate::convert::{format_date, format_optional_date, parse_case_name, parse_date, parse_yuan};
 use crate::output::{
     OutputFormat, Table, aid_json, emit, emit_csv, emit_json, format_yuan, render_fields,
@@ -50,15 +50,11 @@ pub async fn run(command: AidCommand, ctx: &Context) -> anyhow::Result<()> {
             recipient: args.recipient.unwrap_or_default(),
             ..JudicialAid::default()
         }),
-        request_id: args
-            .request_id
-            .map_or_else(new_request_id, |id| id.to_string()),
+        request_id: request_id(args.request_id),
     };
     let client = CaseServiceClient::new(ctx.channel().await?);
-    let response = with_retry(|| {
-        let mut client = client.clone();
-        let request = request.clone();
-        async move { client.create_judicial_aid(request).await }
+    let response = call(&client, &request, |mut c, r| async move {
+        c.create_judicial_aid(r).await
     })
     .await?;
     let aid = response.aid_grant.unwrap_or_default();

@@ -10,7 +10,7 @@ use procura_proto::v1::{
 };
 use serde_json::Value;
 
-use super::{Context, FormatArg, new_request_id, with_retry};
+use super::{Context, FormatArg, call, request_id};
 use crate::commands::{aid, import, measures};
 use crate::convert::{
     enum_name, format_date, format_optional_date, format_timestamp, parse_case_name, parse_date,
@@ -183,11 +183,11 @@ pub async fn run(command: CasesCommand, ctx: &Context) -> anyhow::Result<std::pr
         CasesCommand::Get { case, format } => {
             let client = CaseServiceClient::new(ctx.channel().await?);
             let request = GetCaseRequest { name: case };
-            let response = with_retry(|| {
-                let mut client = client.clone();
-                let request = request.clone();
-                async move { client.get_case(request).await }
-            })
+            let response = call(
+                &client,
+                &request,
+                |mut c, r| async move { c.get_case(r).await },
+            )
             .await?;
             print_case(&response.case.unwrap_or_default(), ctx.format(&format))?;
         }
@@ -249,15 +249,11 @@ async fn create(args: CreateArgs, ctx: &Context) -> anyhow::Result<()> {
     };
     let request = CreateCaseRequest {
         case: Some(case),
-        request_id: args
-            .request_id
-            .map_or_else(new_request_id, |id| id.to_string()),
+        request_id: request_id(args.request_id),
     };
     let client = CaseServiceClient::new(ctx.channel().await?);
-    let response = with_retry(|| {
-        let mut client = client.clone();
-        let request = request.clone();
-        async move { client.create_case(request).await }
+    let response = call(&client, &request, |mut c, r| async move {
+        c.create_case(r).await
     })
     .await?;
     print_case(&response.case.unwrap_or_default(), ctx.format(&args.format))
@@ -287,10 +283,8 @@ async fn list(args: ListArgs, ctx: &Context) -> anyhow::Result<()> {
             page_size,
             page_token: page_token.clone(),
         };
-        let response = with_retry(|| {
-            let mut client = client.clone();
-            let request = request.clone();
-            async move { client.list_cases(request).await }
+        let response = call(&client, &request, |mut c, r| async move {
+            c.list_cases(r).await
         })
         .await?;
         cases.extend(response.cases);
@@ -392,10 +386,8 @@ async fn revisions(case: String, ctx: &Context, format: FormatArg) -> anyhow::Re
             page_size: 1000,
             page_token: page_token.clone(),
         };
-        let response = with_retry(|| {
-            let mut client = client.clone();
-            let request = request.clone();
-            async move { client.list_case_revisions(request).await }
+        let response = call(&client, &request, |mut c, r| async move {
+            c.list_case_revisions(r).await
         })
         .await?;
         revisions.extend(response.revisions);

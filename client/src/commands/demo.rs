@@ -16,7 +16,7 @@ use procura_proto::v1::case_service_client::CaseServiceClient;
 use procura_proto::v1::{Case, CreateCaseRequest, ImportCasesRequest, MeasureKind};
 use tonic::{Code, Status};
 
-use super::{Context, Transport, new_request_id, with_retry};
+use super::{Context, Transport, call, new_request_id};
 use crate::demo::calendar::{Day, date};
 use crate::demo::tally::{Figures, tally};
 use crate::demo::{self, ACTIVITY, DEFAULT_SEED, FIRST_DAY, LAST_DAY, YEAR_2019, YEAR_2020};
@@ -282,10 +282,8 @@ async fn create_each(
                 request_id: new_request_id(),
             };
             async move {
-                let result = with_retry(|| {
-                    let mut client = client.clone();
-                    let request = request.clone();
-                    async move { client.create_case(request).await }
+                let result = call(&client, &request, |mut c, r| async move {
+                    c.create_case(r).await
                 })
                 .await;
                 (index, result.map(|_| ()))

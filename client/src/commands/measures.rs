@@ -7,7 +7,7 @@ use procura_proto::v1::{
     AddresseeType, Adoption, CreateMeasureRequest, Date, Measure, MeasureKind, UpdateMeasureRequest,
 };
 
-use super::{Context, FormatArg, new_request_id, with_retry};
+use super::{Context, FormatArg, call, request_id};
 use crate::convert::{
     default_addressee_type, enum_name, enum_parser, format_optional_date, parse_case_name,
     parse_date, parse_measure_name,
@@ -100,15 +100,11 @@ pub async fn run(command: MeasuresCommand, ctx: &Context) -> anyhow::Result<()> 
                     addressee: args.addressee,
                     ..Measure::default()
                 }),
-                request_id: args
-                    .request_id
-                    .map_or_else(new_request_id, |id| id.to_string()),
+                request_id: request_id(args.request_id),
             };
             let client = CaseServiceClient::new(ctx.channel().await?);
-            let response = with_retry(|| {
-                let mut client = client.clone();
-                let request = request.clone();
-                async move { client.create_measure(request).await }
+            let response = call(&client, &request, |mut c, r| async move {
+                c.create_measure(r).await
             })
             .await?;
             print_measure(

@@ -11,16 +11,16 @@ pub mod releases;
 pub mod resolutions;
 pub mod rollup;
 
-use std::future::Future;
 use std::time::Duration;
 
 use tokio::sync::OnceCell;
+use tonic::Status;
 use tonic::metadata::MetadataValue;
 use tonic::service::Interceptor;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint};
-use tonic::{Code, Status};
 
+pub use crate::call::call;
 use crate::error::{Unreachable, cause_chain};
 use crate::output::OutputFormat;
 
@@ -124,33 +124,12 @@ pub struct FormatArg {
     pub format: Option<OutputFormat>,
 }
 
-/// How many times an idempotent call is tried when the server is unavailable.
-const ATTEMPTS: u32 = 3;
-
-/// Makes a call, trying again (after 0.2 s, then 0.4 s) while the server answers
-/// UNAVAILABLE. Only for calls that are safe to repeat: reads, and creates that carry a
-/// `request_id` (AIP-155), which the server answers with the record first stored.
-pub async fn with_retry<T, F, Fut>(mut call: F) -> Result<T, Status>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<tonic::Response<T>, Status>>,
-{
-    let mut delay = Duration::from_millis(200);
-    let mut attempt = 1;
-    loop {
-        match call().await {
-            Ok(response) => return Ok(response.into_inner()),
-            Err(status) if status.code() == Code::Unavailable && attempt < ATTEMPTS => {
-                tokio::time::sleep(delay).await;
-                delay *= 2;
-                attempt += 1;
-            }
-            Err(status) => return Err(status),
-        }
-    }
-}
-
 /// A fresh idempotency key (AIP-155) for a create call: a random UUID (v4).
 pub fn new_request_id() -> String {
     uuid::Uuid::new_v4().to_string()
+}
+
+/// The request id of a create call: the one given with `--request-id`, else a fresh one.
+pub fn request_id(given: Option<uuid::Uuid>) -> String {
+    given.map_or_else(new_request_id, |id| id.to_string())
 }

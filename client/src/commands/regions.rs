@@ -5,7 +5,7 @@ use procura_proto::v1::region_service_client::RegionServiceClient;
 use procura_proto::v1::{GetRegionRequest, ListRegionsRequest, Region, RegionLevel};
 use serde_json::Value;
 
-use super::{Context, FormatArg, with_retry};
+use super::{Context, FormatArg, call};
 use crate::convert::{enum_name, parse_region_code, region_code, region_name};
 use crate::output::{
     OutputFormat, Table, emit, emit_csv, emit_json, format_count, region_json, render_fields,
@@ -52,10 +52,8 @@ pub async fn run(command: RegionsCommand, ctx: &Context) -> anyhow::Result<()> {
             let request = GetRegionRequest {
                 name: region_name(&code),
             };
-            let response = with_retry(|| {
-                let mut client = client.clone();
-                let request = request.clone();
-                async move { client.get_region(request).await }
+            let response = call(&client, &request, |mut c, r| async move {
+                c.get_region(r).await
             })
             .await?;
             let region = response.region.unwrap_or_default();
@@ -83,10 +81,8 @@ pub async fn run(command: RegionsCommand, ctx: &Context) -> anyhow::Result<()> {
                     page_size: i32::try_from(page_size).unwrap_or(1000),
                     page_token: page_token.clone(),
                 };
-                let response = with_retry(|| {
-                    let request = request.clone();
-                    let mut client = client.clone();
-                    async move { client.list_regions(request).await }
+                let response = call(&client, &request, |mut c, r| async move {
+                    c.list_regions(r).await
                 })
                 .await?;
                 regions.extend(response.regions);

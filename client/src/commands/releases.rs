@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use super::cases::{change_text, revision_json};
 use super::rollup::{RollupQuery, rollup_csv, rollup_heading, rollup_json, rollup_text};
-use super::{Context, FormatArg, new_request_id, with_retry};
+use super::{Context, FormatArg, call, request_id};
 use crate::convert::{enum_name, format_timestamp, region_code};
 use crate::output::{
     OutputFormat, Table, emit, emit_csv, emit_json, format_count, format_figure_cell, format_range,
@@ -112,15 +112,11 @@ pub async fn run(command: ReleasesCommand, ctx: &Context) -> anyhow::Result<()> 
                 rollup: Some(args.query.request()?),
                 title: args.title,
                 qualifiers: qualifiers(&args.more_than, &args.exact)?,
-                request_id: args
-                    .request_id
-                    .map_or_else(new_request_id, |id| id.to_string()),
+                request_id: request_id(args.request_id),
             };
             let client = ReportServiceClient::new(ctx.channel().await?);
-            let response = with_retry(|| {
-                let mut client = client.clone();
-                let request = request.clone();
-                async move { client.publish_rollup(request).await }
+            let response = call(&client, &request, |mut c, r| async move {
+                c.publish_rollup(r).await
             })
             .await?;
             print_release(
@@ -141,10 +137,8 @@ pub async fn run(command: ReleasesCommand, ctx: &Context) -> anyhow::Result<()> 
                     page_size: 100,
                     page_token: page_token.clone(),
                 };
-                let response = with_retry(|| {
-                    let mut client = client.clone();
-                    let request = request.clone();
-                    async move { client.list_releases(request).await }
+                let response = call(&client, &request, |mut c, r| async move {
+                    c.list_releases(r).await
                 })
                 .await?;
                 releases.extend(response.releases);
@@ -165,10 +159,8 @@ pub async fn run(command: ReleasesCommand, ctx: &Context) -> anyhow::Result<()> 
             let released = get_release(ctx, &release).await?;
             let client = ReportServiceClient::new(ctx.channel().await?);
             let request = DiffReleaseRequest { name: release };
-            let diff = with_retry(|| {
-                let mut client = client.clone();
-                let request = request.clone();
-                async move { client.diff_release(request).await }
+            let diff = call(&client, &request, |mut c, r| async move {
+                c.diff_release(r).await
             })
             .await?;
             let rollup = released.rollup.clone().unwrap_or_default();
@@ -186,10 +178,8 @@ async fn get_release(ctx: &Context, name: &str) -> anyhow::Result<Release> {
     let request = GetReleaseRequest {
         name: name.to_owned(),
     };
-    let response = with_retry(|| {
-        let mut client = client.clone();
-        let request = request.clone();
-        async move { client.get_release(request).await }
+    let response = call(&client, &request, |mut c, r| async move {
+        c.get_release(r).await
     })
     .await?;
     Ok(response.release.unwrap_or_default())

@@ -5,7 +5,7 @@ use clap::{Args, Subcommand};
 use procura_proto::v1::case_service_client::CaseServiceClient;
 use procura_proto::v1::{CreateResolutionRequest, Date, Resolution, ResolutionMethod};
 
-use super::{Context, FormatArg, new_request_id, with_retry};
+use super::{Context, FormatArg, call, request_id};
 use crate::convert::{
     enum_name, enum_parser, format_date, format_optional_date, parse_case_name, parse_date,
 };
@@ -51,15 +51,11 @@ pub async fn run(command: ResolutionsCommand, ctx: &Context) -> anyhow::Result<(
             note: args.note.unwrap_or_default(),
             ..Resolution::default()
         }),
-        request_id: args
-            .request_id
-            .map_or_else(new_request_id, |id| id.to_string()),
+        request_id: request_id(args.request_id),
     };
     let client = CaseServiceClient::new(ctx.channel().await?);
-    let response = with_retry(|| {
-        let mut client = client.clone();
-        let request = request.clone();
-        async move { client.create_resolution(request).await }
+    let response = call(&client, &request, |mut c, r| async move {
+        c.create_resolution(r).await
     })
     .await?;
     let resolution = response.resolution.unwrap_or_default();

@@ -15,7 +15,7 @@ use procura_proto::v1::{
 };
 use serde_json::{Value, json};
 
-use super::{Context, FormatArg, with_retry};
+use super::{Context, FormatArg, call};
 use crate::chart;
 use crate::convert::{
     enum_name, format_date, format_timestamp, parse_date, parse_region_code, parse_timestamp,
@@ -203,10 +203,8 @@ async fn rollup(args: RollupArgs, ctx: &Context) -> anyhow::Result<()> {
         None => None,
     };
     let client = ReportServiceClient::new(ctx.channel().await?);
-    let response = with_retry(|| {
-        let mut client = client.clone();
-        let request = request.clone();
-        async move { client.get_rollup(request).await }
+    let response = call(&client, &request, |mut c, r| async move {
+        c.get_rollup(r).await
     })
     .await?;
     let rollup = response.rollup.unwrap_or_default();
@@ -526,10 +524,8 @@ async fn explain(args: ExplainArgs, ctx: &Context) -> anyhow::Result<()> {
             page_size: i32::try_from((limit - cases.len()).min(500)).unwrap_or(500),
             page_token: page_token.clone(),
         };
-        let mut response = with_retry(|| {
-            let mut client = client.clone();
-            let request = request.clone();
-            async move { client.explain_figure(request).await }
+        let mut response = call(&client, &request, |mut c, r| async move {
+            c.explain_figure(r).await
         })
         .await?;
         cases.append(&mut response.cases);
