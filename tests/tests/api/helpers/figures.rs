@@ -3,41 +3,8 @@
 
 use procura_proto::v1::Figure;
 
-/// Every metric a rollup reports, as listed in `report.proto`.
-pub const METRICS: [&str; 32] = [
-    "measures.total",
-    "measures.protest_and_retrial",
-    "measures.protest",
-    "measures.retrial_suggestion",
-    "measures.trial_violation_suggestion",
-    "measures.enforcement_violation_suggestion",
-    "measures.social_governance_suggestion",
-    "measures.administrative_organ_suggestion",
-    "measures.protest.adopted",
-    "measures.retrial_suggestion.adopted",
-    "measures.trial_violation_suggestion.adopted",
-    "measures.enforcement_violation_suggestion.adopted",
-    "measures.social_governance_suggestion.adopted",
-    "measures.administrative_organ_suggestion.adopted",
-    "cases.accepted",
-    "cases.concluded",
-    "resolutions.total",
-    "resolutions.private_enterprise",
-    "resolutions.supervision_correction",
-    "resolutions.reconciliation",
-    "resolutions.judicial_assistance",
-    "resolutions.public_hearing_settlement",
-    "resolutions.other",
-    "aid.grants",
-    "aid.amount_fen",
-    "markers.leader_handled",
-    "markers.public_hearing",
-    "markers.private_enterprise",
-    "markers.spp_listed",
-    "markers.spp_listed_private_enterprise",
-    "markers.spp_listed_batches",
-    "markers.typical",
-];
+/// Every metric a rollup reports, as listed in `report.proto` (the CLI's list).
+pub use procura_client::figures::METRICS;
 
 /// The figure `metric` of `figures`; panics if it is missing or repeated.
 pub fn figure<'a>(figures: &'a [Figure], metric: &str) -> &'a Figure {
