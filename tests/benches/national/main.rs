@@ -128,26 +128,7 @@ async fn run(args: Args) -> Result<String> {
     let generator_rate = sample as f64 / started.elapsed().as_secs_f64();
 
     // 1. COPY baseline into a fresh database with the same schema.
-    let copy = if args.import_only || args.get_only {
-        None
-    } else {
-        eprintln!("COPY baseline: {n} cases into {copy_db}");
-        cleanup.databases.push(copy_db.clone());
-        procura_server::db::prepare_database(&db_url(&copy_db)).await?;
-        let copy = {
-            let generator = generator.clone();
-            let url = db_url(&copy_db);
-            tokio::task::spawn_blocking(move || copy_baseline(&generator, &url, n)).await??
-        };
-        if !args.keep_db {
-            psql(
-                &db_url("postgres"),
-                &format!("DROP DATABASE IF EXISTS \"{copy_db}\" WITH (FORCE)"),
-            )?;
-            cleanup.databases.retain(|d| *d != copy_db);
-        }
-        Some(copy)
-    };
+    let copy = copy_step(&args, &generator, &copy_db, &mut cleanup).await?;
 
     // 2. The server on a fresh database, and the import (none on a kept database).
     if args.database.is_none() {
@@ -157,24 +138,7 @@ async fn run(args: Args) -> Result<String> {
         std::env::var("PROCURA_BENCH_SERVER_DB_SETTINGS"),
         &args.database,
     ) {
-        // An empty database with the settings; the server applies its own migrations.
-        psql(
-            &db_url("postgres"),
-            &format!("CREATE DATABASE \"{server_db}\""),
-        )?;
-        for setting in settings.split(';').filter(|s| !s.trim().is_empty()) {
-            let (name, value) = setting.split_once('=').ok_or_else(|| {
-                anyhow!("PROCURA_BENCH_SERVER_DB_SETTINGS: `{setting}` is not name=value")
-            })?;
-            psql(
-                &db_url("postgres"),
-                &format!(
-                    "ALTER DATABASE \"{server_db}\" SET {} = '{}'",
-                    name.trim(),
-                    value.trim().replace('\'', "''")
-                ),
-            )?;
-        }
+        create_with_settings(&server_db, &settings)?;
     }
     let log = binary.with_file_name("procura-bench-server.log");
     let (url, server_pid) = start_server(&binary, &db_url(&server_db), &log, &mut cleanup).await?;
@@ -198,59 +162,19 @@ async fn run(args: Args) -> Result<String> {
         Ok(())
     };
 
-    let mut import = ImportResult {
-        counts: Counts::default(),
-        elapsed: Duration::ZERO,
-        batches: 0,
-        encoded_bytes: 0,
-    };
-    let mut growth: Vec<(u64, Latency, Option<u64>)> = Vec::new();
-    // Segment ends; none on a kept database, which has its cases already.
-    let bounds: Vec<u64> = match args.database {
-        Some(_) => Vec::new(),
-        None => CHECKPOINTS
-            .iter()
-            .copied()
-            .filter(|c| *c < n)
-            .chain(std::iter::once(n))
-            .collect(),
-    };
-    let mut from = 0;
     let ticks = clock_ticks();
-    let mut cpu = (0.0, 0.0, 0.0, 0.0);
-    for to in bounds {
-        eprintln!("importing cases {from}..{to}");
-        let before = cpu_snapshot(server_pid, &server_db, ticks);
-        let part = import_range(channel.clone(), generator.clone(), from, to, &args).await?;
-        let used = cpu_used(&before, &cpu_snapshot(server_pid, &server_db, ticks));
-        cpu = (
-            cpu.0 + used.0,
-            cpu.1 + used.1,
-            cpu.2 + used.2,
-            cpu.3 + used.3,
-        );
-        eprintln!(
-            "  {} cases in {:.1} s: {} cases/s",
-            part.counts.cases,
-            part.elapsed.as_secs_f64(),
-            thousands(part.counts.cases as f64 / part.elapsed.as_secs_f64())
-        );
-        import.counts.merge(part.counts);
-        import.elapsed += part.elapsed;
-        import.batches += part.batches;
-        import.encoded_bytes += part.encoded_bytes;
-        if to < n {
-            settle()?;
-            let (lat, _) = time_rollup(&mut reports, &cases[0].request, args.rollup_calls).await?;
-            eprintln!(
-                "  national rollup at {to} cases: p50 {:.2} ms, p99 {:.2} ms",
-                ms(lat.p50),
-                ms(lat.p99)
-            );
-            growth.push((to, lat, proc_status_kb(server_pid, "VmRSS")));
-        }
-        from = to;
-    }
+    let (import, mut growth, cpu) = import_segments(Segments {
+        channel: &channel,
+        generator: &generator,
+        args: &args,
+        server_pid,
+        server_db: &server_db,
+        reports: &mut reports,
+        national: &cases[0].request,
+        ticks,
+        settle: &settle,
+    })
+    .await?;
     let peak_rss_import = proc_status_kb(server_pid, "VmHWM")
         .ok_or_else(|| anyhow!("cannot read /proc/{server_pid}/status"))?;
     let import_rate = import.counts.cases as f64 / import.elapsed.as_secs_f64();
@@ -343,6 +267,271 @@ async fn run(args: Args) -> Result<String> {
     drop(cleanup);
 
     // 5. The report.
+    Ok(write_report(Report {
+        args,
+        machine,
+        server,
+        n,
+        generator_rate,
+        copy,
+        import,
+        import_rate,
+        batch_line,
+        cpu_line,
+        peak_rss_import,
+        peak_rss_end,
+        server_bytes,
+        cases,
+        rollups,
+        national_p99,
+        at_100k,
+        growth,
+        ids,
+        rates,
+        warmup,
+    }))
+}
+
+fn main() -> ExitCode {
+    let args = match Args::parse() {
+        Ok(args) => args,
+        Err(error) => {
+            eprintln!("{error:#}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if !args.full {
+        eprintln!(
+            "smoke run ({} cases); the benchmark is `cargo bench -p procura-tests --bench national`",
+            args.cases
+        );
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("cannot start tokio: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(args.clone())) {
+        Ok(report) => {
+            println!("figures match\n\n{report}");
+            if let Some(path) = &args.report {
+                if let Err(error) = std::fs::write(path, &report) {
+                    eprintln!("cannot write {}: {error}", path.display());
+                    return ExitCode::FAILURE;
+                }
+                eprintln!("report written to {}", path.display());
+            }
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("benchmark failed: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The COPY baseline into a fresh database with the server's schema (dropped after unless
+/// `--keep-db`); none with `--import-only` or `--get-only`.
+async fn copy_step(
+    args: &Args,
+    generator: &Arc<Generator>,
+    copy_db: &str,
+    cleanup: &mut Cleanup,
+) -> Result<Option<CopyResult>> {
+    let n = args.cases;
+    let copy_db = copy_db.to_owned();
+    Ok(if args.import_only || args.get_only {
+        None
+    } else {
+        eprintln!("COPY baseline: {n} cases into {copy_db}");
+        cleanup.databases.push(copy_db.clone());
+        procura_server::db::prepare_database(&db_url(&copy_db)).await?;
+        let copy = {
+            let generator = generator.clone();
+            let url = db_url(&copy_db);
+            tokio::task::spawn_blocking(move || copy_baseline(&generator, &url, n)).await??
+        };
+        if !args.keep_db {
+            psql(
+                &db_url("postgres"),
+                &format!("DROP DATABASE IF EXISTS \"{copy_db}\" WITH (FORCE)"),
+            )?;
+            cleanup.databases.retain(|d| *d != copy_db);
+        }
+        Some(copy)
+    })
+}
+
+/// An empty database `server_db` with the parameters of `PROCURA_BENCH_SERVER_DB_SETTINGS`
+/// (`name=value;…`); the server applies its own migrations.
+fn create_with_settings(server_db: &str, settings: &str) -> Result<()> {
+    // An empty database with the settings; the server applies its own migrations.
+    psql(
+        &db_url("postgres"),
+        &format!("CREATE DATABASE \"{server_db}\""),
+    )?;
+    for setting in settings.split(';').filter(|s| !s.trim().is_empty()) {
+        let (name, value) = setting.split_once('=').ok_or_else(|| {
+            anyhow!("PROCURA_BENCH_SERVER_DB_SETTINGS: `{setting}` is not name=value")
+        })?;
+        psql(
+            &db_url("postgres"),
+            &format!(
+                "ALTER DATABASE \"{server_db}\" SET {} = '{}'",
+                name.trim(),
+                value.trim().replace('\'', "''")
+            ),
+        )?;
+    }
+    Ok(())
+}
+
+/// What the import of the generated cases needs.
+struct Segments<'a> {
+    channel: &'a Channel,
+    generator: &'a Arc<Generator>,
+    args: &'a Args,
+    server_pid: u32,
+    server_db: &'a str,
+    reports: &'a mut ReportServiceClient<Channel>,
+    national: &'a pb::GetRollupRequest,
+    ticks: f64,
+    settle: &'a dyn Fn() -> Result<()>,
+}
+
+/// Imports the generated cases through the server, one ImportCases stream per segment (none
+/// on a kept database), timing the national rollup at each segment's end but the last;
+/// returns the import's totals, the rollup's latency at each pause, and the CPU time used
+/// (this client, the server, its PostgreSQL backends, the whole machine).
+async fn import_segments(
+    segments: Segments<'_>,
+) -> Result<(
+    ImportResult,
+    Vec<(u64, Latency, Option<u64>)>,
+    (f64, f64, f64, f64),
+)> {
+    let Segments {
+        channel,
+        generator,
+        args,
+        server_pid,
+        server_db,
+        reports,
+        national,
+        ticks,
+        settle,
+    } = segments;
+    let n = args.cases;
+    let mut import = ImportResult {
+        counts: Counts::default(),
+        elapsed: Duration::ZERO,
+        batches: 0,
+        encoded_bytes: 0,
+    };
+    let mut growth: Vec<(u64, Latency, Option<u64>)> = Vec::new();
+    // Segment ends; none on a kept database, which has its cases already.
+    let bounds: Vec<u64> = match args.database {
+        Some(_) => Vec::new(),
+        None => CHECKPOINTS
+            .iter()
+            .copied()
+            .filter(|c| *c < n)
+            .chain(std::iter::once(n))
+            .collect(),
+    };
+    let mut from = 0;
+    let mut cpu = (0.0, 0.0, 0.0, 0.0);
+    for to in bounds {
+        eprintln!("importing cases {from}..{to}");
+        let before = cpu_snapshot(server_pid, server_db, ticks);
+        let part = import_range(channel.clone(), generator.clone(), from, to, args).await?;
+        let used = cpu_used(&before, &cpu_snapshot(server_pid, server_db, ticks));
+        cpu = (
+            cpu.0 + used.0,
+            cpu.1 + used.1,
+            cpu.2 + used.2,
+            cpu.3 + used.3,
+        );
+        eprintln!(
+            "  {} cases in {:.1} s: {} cases/s",
+            part.counts.cases,
+            part.elapsed.as_secs_f64(),
+            thousands(part.counts.cases as f64 / part.elapsed.as_secs_f64())
+        );
+        import.counts.merge(part.counts);
+        import.elapsed += part.elapsed;
+        import.batches += part.batches;
+        import.encoded_bytes += part.encoded_bytes;
+        if to < n {
+            settle()?;
+            let (lat, _) = time_rollup(reports, national, args.rollup_calls).await?;
+            eprintln!(
+                "  national rollup at {to} cases: p50 {:.2} ms, p99 {:.2} ms",
+                ms(lat.p50),
+                ms(lat.p99)
+            );
+            growth.push((to, lat, proc_status_kb(server_pid, "VmRSS")));
+        }
+        from = to;
+    }
+    Ok((import, growth, cpu))
+}
+
+/// Everything the final report is made of.
+struct Report {
+    args: Args,
+    machine: Vec<(String, String)>,
+    server: String,
+    n: u64,
+    generator_rate: f64,
+    copy: CopyResult,
+    import: ImportResult,
+    import_rate: f64,
+    batch_line: String,
+    cpu_line: String,
+    peak_rss_import: u64,
+    peak_rss_end: u64,
+    server_bytes: u64,
+    cases: Vec<RollupCase>,
+    rollups: Vec<(Latency, Latency, pb::Rollup)>,
+    national_p99: Duration,
+    at_100k: Option<Duration>,
+    growth: Vec<(u64, Latency, Option<u64>)>,
+    ids: Vec<i64>,
+    rates: Vec<GetRates>,
+    warmup: Vec<f64>,
+}
+
+/// The final report: the table of figures, baselines, ratios and targets, then the details.
+fn write_report(report: Report) -> String {
+    let Report {
+        args,
+        machine,
+        server,
+        n,
+        generator_rate,
+        copy,
+        import,
+        import_rate,
+        batch_line,
+        cpu_line,
+        peak_rss_import,
+        peak_rss_end,
+        server_bytes,
+        cases,
+        rollups,
+        national_p99,
+        at_100k,
+        growth,
+        ids,
+        rates,
+        warmup,
+    } = report;
     let copy_rate = copy.counts.cases as f64 / copy.total().as_secs_f64();
     let copy_cases_rows = copy.counts.cases as f64 / copy.cases.as_secs_f64();
     let import_ratio = import_rate / copy_rate;
@@ -574,48 +763,5 @@ async fn run(args: Args) -> Result<String> {
             );
         }
     }
-    Ok(out)
-}
-
-fn main() -> ExitCode {
-    let args = match Args::parse() {
-        Ok(args) => args,
-        Err(error) => {
-            eprintln!("{error:#}");
-            return ExitCode::FAILURE;
-        }
-    };
-    if !args.full {
-        eprintln!(
-            "smoke run ({} cases); the benchmark is `cargo bench -p procura-tests --bench national`",
-            args.cases
-        );
-    }
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("cannot start tokio: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(run(args.clone())) {
-        Ok(report) => {
-            println!("figures match\n\n{report}");
-            if let Some(path) = &args.report {
-                if let Err(error) = std::fs::write(path, &report) {
-                    eprintln!("cannot write {}: {error}", path.display());
-                    return ExitCode::FAILURE;
-                }
-                eprintln!("report written to {}", path.display());
-            }
-            ExitCode::SUCCESS
-        }
-        Err(error) => {
-            eprintln!("benchmark failed: {error:#}");
-            ExitCode::FAILURE
-        }
-    }
+    out
 }
