@@ -507,31 +507,17 @@ struct Report {
     warmup: Vec<f64>,
 }
 
-/// The final report: the table of figures, baselines, ratios and targets, then the details.
-fn write_report(report: Report) -> String {
-    let Report {
-        args,
-        machine,
-        server,
-        n,
-        generator_rate,
-        copy,
-        import,
-        import_rate,
-        batch_line,
-        cpu_line,
-        peak_rss_import,
-        peak_rss_end,
-        server_bytes,
-        cases,
-        rollups,
-        national_p99,
-        at_100k,
-        growth,
-        ids,
-        rates,
-        warmup,
-    } = report;
+/// The rows of the report's table: each figure with its baseline, ratio and target.
+fn target_rows(report: &Report) -> Vec<Row> {
+    let (copy, rollups, cases, rates) =
+        (&report.copy, &report.rollups, &report.cases, &report.rates);
+    let (import_rate, n, national_p99, at_100k, peak_rss_import) = (
+        report.import_rate,
+        report.n,
+        report.national_p99,
+        report.at_100k,
+        report.peak_rss_import,
+    );
     let copy_rate = copy.counts.cases as f64 / copy.total().as_secs_f64();
     let copy_cases_rows = copy.counts.cases as f64 / copy.cases.as_secs_f64();
     let import_ratio = import_rate / copy_rate;
@@ -603,7 +589,7 @@ fn write_report(report: Report) -> String {
             "≤ 1.5",
         )),
     }
-    for (case, (served, plain, _)) in cases.iter().zip(&rollups).skip(1) {
+    for (case, (served, plain, _)) in cases.iter().zip(rollups).skip(1) {
         rows.push(row(
             &format!("{}: GetRollup p50 / p99", case.title),
             pair(served),
@@ -612,7 +598,7 @@ fn write_report(report: Report) -> String {
             "—",
         ));
     }
-    for (concurrency, get, health, _) in &rates {
+    for (concurrency, get, health, _) in rates {
         let ratio = get.per_second / health.per_second;
         let r = row(
             &format!("GetCase at concurrency {concurrency}, calls/s"),
@@ -638,7 +624,35 @@ fn write_report(report: Report) -> String {
         )
         .met(rss_mb < 500.0),
     );
+    rows
+}
 
+/// The final report: the table of figures, baselines, ratios and targets, then the details.
+fn write_report(report: Report) -> String {
+    let rows = target_rows(&report);
+    let Report {
+        args,
+        machine,
+        server,
+        n,
+        generator_rate,
+        copy,
+        import,
+        batch_line,
+        cpu_line,
+        peak_rss_import,
+        peak_rss_end,
+        server_bytes,
+        cases,
+        rollups,
+        growth,
+        ids,
+        rates,
+        warmup,
+        ..
+    } = report;
+    let copy_rate = copy.counts.cases as f64 / copy.total().as_secs_f64();
+    let rss_mb = peak_rss_import as f64 / 1024.0;
     let mut out = String::new();
     let _ = writeln!(
         out,
