@@ -145,51 +145,42 @@ mod tests {
         }))
     }
 
-    fn codes(regions: &[Region]) -> Vec<&str> {
-        regions.iter().map(|r| r.code.as_str()).collect()
+    /// The codes `paginate` returns over [`list`] in pages of 2, and the (items read, page
+    /// token) of each request it made.
+    async fn read_pages(limit: Option<usize>) -> (Vec<String>, Vec<(usize, String)>) {
+        let mut requests = Vec::new();
+        let regions = paginate(
+            &(),
+            limit,
+            |read, page_token| {
+                requests.push((read, page_token.clone()));
+                ListRegionsRequest {
+                    page_size: 2,
+                    page_token,
+                    ..ListRegionsRequest::default()
+                }
+            },
+            |(), r| list(r),
+        )
+        .await
+        .unwrap();
+        (regions.into_iter().map(|r| r.code).collect(), requests)
     }
 
     #[tokio::test]
     async fn paginate_follows_the_tokens_to_the_last_page() {
-        let mut tokens = Vec::new();
-        let regions = paginate(
-            &(),
-            None,
-            |_, page_token| {
-                tokens.push(page_token.clone());
-                ListRegionsRequest {
-                    page_size: 2,
-                    page_token,
-                    ..ListRegionsRequest::default()
-                }
-            },
-            |(), r| list(r),
-        )
-        .await
-        .unwrap();
-        assert_eq!(codes(&regions), ["1", "2", "3", "4", "5"]);
-        assert_eq!(tokens, ["", "2", "4"]);
+        let (codes, requests) = read_pages(None).await;
+        assert_eq!(codes, ["1", "2", "3", "4", "5"]);
+        assert_eq!(
+            requests,
+            [(0, String::new()), (2, "2".to_owned()), (4, "4".to_owned())]
+        );
     }
 
     #[tokio::test]
     async fn paginate_stops_at_the_limit() {
-        let mut read_before = Vec::new();
-        let regions = paginate(
-            &(),
-            Some(3),
-            |read, page_token| {
-                read_before.push(read);
-                ListRegionsRequest {
-                    page_size: 2,
-                    page_token,
-                    ..ListRegionsRequest::default()
-                }
-            },
-            |(), r| list(r),
-        )
-        .await
-        .unwrap();
-        assert_eq!(codes(&regions), ["1", "2", "3"]);
-        assert_eq!(read_before, [0, 2]);
+        let (codes, requests) = read_pages(Some(3)).await;
+        assert_eq!(codes, ["1", "2", "3"]);
+        assert_eq!(requests, [(0, String::new()), (2, "2".to_owned())]);
     }
 }
