@@ -10,7 +10,7 @@ use procura_proto::v1::{
 };
 use serde_json::Value;
 
-use super::{Context, FormatArg, call, request_id};
+use super::{Context, FormatArg, call, paginate, request_id};
 use crate::commands::{aid, import, measures};
 use crate::convert::{
     enum_name, format_date, format_optional_date, format_timestamp, parse_case_name, parse_date,
@@ -262,40 +262,32 @@ async fn create(args: CreateArgs, ctx: &Context) -> anyhow::Result<()> {
 async fn list(args: ListArgs, ctx: &Context) -> anyhow::Result<()> {
     let client = CaseServiceClient::new(ctx.channel().await?);
     let limit = args.limit.map(|l| l as usize);
-    let mut cases: Vec<Case> = Vec::new();
-    let mut page_token = String::new();
-    loop {
-        let remaining = limit.map(|l| i32::try_from(l - cases.len()).unwrap_or(i32::MAX));
-        let page_size = match (args.page_size, remaining) {
-            (Some(size), Some(remaining)) => size.min(remaining),
-            (Some(size), None) => size,
-            (None, Some(remaining)) => remaining.min(500),
-            // Every page is read: ask for the largest pages.
-            (None, None) => 500,
-        };
-        let request = ListCasesRequest {
-            region: args.region.as_deref().map(region_name).unwrap_or_default(),
-            case_type: args.case_type.map_or(0, Into::into),
-            status: args.status.map_or(0, Into::into),
-            accepted_from: args.from,
-            accepted_to: args.to,
-            markers: args.marker.iter().map(|m| (*m).into()).collect(),
-            page_size,
-            page_token: page_token.clone(),
-        };
-        let response = call(&client, &request, |mut c, r| async move {
-            c.list_cases(r).await
-        })
-        .await?;
-        cases.extend(response.cases);
-        page_token = response.next_page_token;
-        if page_token.is_empty() || limit.is_some_and(|l| cases.len() >= l) {
-            break;
-        }
-    }
-    if let Some(limit) = limit {
-        cases.truncate(limit);
-    }
+    let cases: Vec<Case> = paginate(
+        &client,
+        limit,
+        |read, page_token| {
+            let remaining = limit.map(|l| i32::try_from(l - read).unwrap_or(i32::MAX));
+            let page_size = match (args.page_size, remaining) {
+                (Some(size), Some(remaining)) => size.min(remaining),
+                (Some(size), None) => size,
+                (None, Some(remaining)) => remaining.min(500),
+                // Every page is read: ask for the largest pages.
+                (None, None) => 500,
+            };
+            ListCasesRequest {
+                region: args.region.as_deref().map(region_name).unwrap_or_default(),
+                case_type: args.case_type.map_or(0, Into::into),
+                status: args.status.map_or(0, Into::into),
+                accepted_from: args.from,
+                accepted_to: args.to,
+                markers: args.marker.iter().map(|m| (*m).into()).collect(),
+                page_size,
+                page_token,
+            }
+        },
+        |mut c, r| async move { c.list_cases(r).await },
+    )
+    .await?;
     match ctx.format(&args.format) {
         OutputFormat::Table => {
             let mut table = Table::new([
@@ -378,24 +370,17 @@ async fn update(args: UpdateArgs, ctx: &Context) -> anyhow::Result<()> {
 /// Reads every revision of a case, page by page.
 async fn revisions(case: String, ctx: &Context, format: FormatArg) -> anyhow::Result<()> {
     let client = CaseServiceClient::new(ctx.channel().await?);
-    let mut revisions: Vec<CaseRevision> = Vec::new();
-    let mut page_token = String::new();
-    loop {
-        let request = ListCaseRevisionsRequest {
+    let revisions: Vec<CaseRevision> = paginate(
+        &client,
+        None,
+        |_, page_token| ListCaseRevisionsRequest {
             parent: case.clone(),
             page_size: 1000,
-            page_token: page_token.clone(),
-        };
-        let response = call(&client, &request, |mut c, r| async move {
-            c.list_case_revisions(r).await
-        })
-        .await?;
-        revisions.extend(response.revisions);
-        page_token = response.next_page_token;
-        if page_token.is_empty() {
-            break;
-        }
-    }
+            page_token,
+        },
+        |mut c, r| async move { c.list_case_revisions(r).await },
+    )
+    .await?;
     match ctx.format(&format) {
         OutputFormat::Table => emit(&format!(
             "{case}: {}\n\n{}",

@@ -20,7 +20,7 @@ use tonic::service::Interceptor;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint};
 
-pub use crate::call::call;
+pub use crate::call::{call, paginate};
 use crate::error::{Unreachable, cause_chain};
 use crate::output::OutputFormat;
 

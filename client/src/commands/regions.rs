@@ -5,7 +5,7 @@ use procura_proto::v1::region_service_client::RegionServiceClient;
 use procura_proto::v1::{GetRegionRequest, ListRegionsRequest, Region, RegionLevel};
 use serde_json::Value;
 
-use super::{Context, FormatArg, call};
+use super::{Context, FormatArg, call, paginate};
 use crate::convert::{enum_name, parse_region_code, region_code, region_name};
 use crate::output::{
     OutputFormat, Table, emit, emit_csv, emit_json, format_count, region_json, render_fields,
@@ -71,30 +71,21 @@ pub async fn run(command: RegionsCommand, ctx: &Context) -> anyhow::Result<()> {
             format,
         } => {
             let limit = limit.map(|l| l as usize);
-            let mut regions = Vec::new();
-            let mut page_token = String::new();
-            loop {
-                let page_size = limit.map_or(1000, |l| (l - regions.len()).min(1000));
-                let request = ListRegionsRequest {
-                    parent: parent.as_deref().map(region_name).unwrap_or_default(),
-                    level: level.map_or(0, Into::into),
-                    page_size: i32::try_from(page_size).unwrap_or(1000),
-                    page_token: page_token.clone(),
-                };
-                let response = call(&client, &request, |mut c, r| async move {
-                    c.list_regions(r).await
-                })
-                .await?;
-                regions.extend(response.regions);
-                page_token = response.next_page_token;
-                let full = limit.is_some_and(|l| regions.len() >= l);
-                if page_token.is_empty() || full {
-                    break;
-                }
-            }
-            if let Some(limit) = limit {
-                regions.truncate(limit);
-            }
+            let regions = paginate(
+                &client,
+                limit,
+                |read, page_token| {
+                    let page_size = limit.map_or(1000, |l| (l - read).min(1000));
+                    ListRegionsRequest {
+                        parent: parent.as_deref().map(region_name).unwrap_or_default(),
+                        level: level.map_or(0, Into::into),
+                        page_size: i32::try_from(page_size).unwrap_or(1000),
+                        page_token,
+                    }
+                },
+                |mut c, r| async move { c.list_regions(r).await },
+            )
+            .await?;
             match ctx.format(&format) {
                 OutputFormat::Table => {
                     let mut table =

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use super::cases::{change_text, revision_json};
 use super::rollup::{RollupQuery, rollup_csv, rollup_heading, rollup_json, rollup_text};
-use super::{Context, FormatArg, call, request_id};
+use super::{Context, FormatArg, call, paginate, request_id};
 use crate::convert::{enum_name, format_timestamp, region_code};
 use crate::output::{
     OutputFormat, Table, emit, emit_csv, emit_json, format_count, format_figure_cell, format_range,
@@ -130,23 +130,16 @@ pub async fn run(command: ReleasesCommand, ctx: &Context) -> anyhow::Result<()> 
         }
         ReleasesCommand::List { format } => {
             let client = ReportServiceClient::new(ctx.channel().await?);
-            let mut releases = Vec::new();
-            let mut page_token = String::new();
-            loop {
-                let request = ListReleasesRequest {
+            let releases = paginate(
+                &client,
+                None,
+                |_, page_token| ListReleasesRequest {
                     page_size: 100,
-                    page_token: page_token.clone(),
-                };
-                let response = call(&client, &request, |mut c, r| async move {
-                    c.list_releases(r).await
-                })
-                .await?;
-                releases.extend(response.releases);
-                page_token = response.next_page_token;
-                if page_token.is_empty() {
-                    break;
-                }
-            }
+                    page_token,
+                },
+                |mut c, r| async move { c.list_releases(r).await },
+            )
+            .await?;
             match ctx.format(&format) {
                 OutputFormat::Table => emit(&releases_table(&releases)),
                 OutputFormat::Json => emit_json(&Value::Array(

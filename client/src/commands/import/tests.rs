@@ -3,6 +3,17 @@
 
 #![allow(clippy::unwrap_used)]
 
+use std::io::BufRead;
+use std::path::PathBuf;
+
+use procura_proto::v1::{
+    Case, CreateCaseRequest, ImportCasesRequest, ImportCasesResponse, ImportRejection,
+};
+use tonic::{Code, Status};
+
+use super::progress::*;
+use super::read::*;
+use super::send::*;
 use super::*;
 
 const CSV: &str = "\

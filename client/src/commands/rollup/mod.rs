@@ -1,0 +1,275 @@
+//! `procura rollup`: the figures of a region's whole subtree for a period (汇总统计), with the
+//! year-on-year change (同比), an optional breakdown by a lower level, terminal bars and an
+//! optional SVG/PNG chart; and `procura rollup explain`, the drill-down of one figure (下钻).
+//!
+//! This module holds the arguments, the GetRollup call and the chart; [`table`] renders a rollup
+//! as text, JSON and CSV, [`explain`] runs and renders the drill-down.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use clap::{ArgGroup, Args, Subcommand};
+use procura_proto::v1::region_service_client::RegionServiceClient;
+use procura_proto::v1::report_service_client::ReportServiceClient;
+use procura_proto::v1::{
+    Comparison, Date, DateRange, GetRegionRequest, GetRollupRequest, ListRegionsRequest, Period,
+    RegionLevel, Rollup, YearMonth, YearQuarter, period,
+};
+
+use super::{Context, FormatArg, call};
+use crate::chart;
+use crate::convert::{
+    format_date, parse_date, parse_region_code, parse_timestamp, region_name,
+    sub_national_level_parser,
+};
+use crate::output::{OutputFormat, emit, emit_csv, emit_json};
+
+mod explain;
+mod table;
+
+pub use table::{indicator_value, rollup_csv, rollup_heading, rollup_json, rollup_text};
+
+use explain::explain;
+
+/// `procura rollup`: the figures of a region for a period, or `procura rollup explain`.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct RollupCommand {
+    #[command(subcommand)]
+    command: Option<RollupSubcommand>,
+    #[command(flatten)]
+    args: RollupArgs,
+}
+
+/// Subcommands of `procura rollup`.
+#[derive(Debug, Subcommand)]
+pub enum RollupSubcommand {
+    /// Drill one figure down (下钻): the parts one level below that make it up, and the cases
+    /// of the region's own procuratorate behind it.
+    Explain(ExplainArgs),
+}
+
+/// The period flags shared by `rollup`, `rollup explain` and `releases publish`.
+#[derive(Debug, Clone, Args)]
+#[command(group(ArgGroup::new("period").required(true).args(["year", "from"])))]
+pub struct PeriodArgs {
+    /// Count a calendar year (年度), e.g. 2020.
+    #[arg(long, value_parser = clap::value_parser!(i32).range(1900..=9999))]
+    year: Option<i32>,
+    /// With --year: count only this quarter (季度), 1 to 4.
+    #[arg(long, requires = "year", conflicts_with = "month", value_parser = clap::value_parser!(i32).range(1..=4))]
+    quarter: Option<i32>,
+    /// With --year: count only this month (月度), 1 to 12.
+    #[arg(long, requires = "year", value_parser = clap::value_parser!(i32).range(1..=12))]
+    month: Option<i32>,
+    /// Count a range of days from this day (with --to), e.g. 2019-11-01.
+    #[arg(long, value_name = "YYYY-MM-DD", requires = "to", value_parser = parse_date)]
+    from: Option<Date>,
+    /// Last day of the range (with --from), included, e.g. 2020-12-31.
+    #[arg(long, value_name = "YYYY-MM-DD", requires = "from", conflicts_with = "year", value_parser = parse_date)]
+    to: Option<Date>,
+}
+
+/// Arguments of `procura rollup`.
+#[derive(Debug, Args)]
+pub struct RollupArgs {
+    #[command(flatten)]
+    query: RollupQuery,
+    /// Also draw the rollup into this file, SVG or PNG by its extension: bars per region of
+    /// --chart-metric (with --by) and the main figures against the previous year.
+    #[arg(long, value_name = "FILE.svg|FILE.png")]
+    chart: Option<PathBuf>,
+    /// The figure drawn per region in the chart and as bars in the breakdown table.
+    #[arg(long, value_name = "METRIC", default_value = "measures.total")]
+    chart_metric: String,
+    #[command(flatten)]
+    format: FormatArg,
+}
+
+/// Arguments of `procura rollup explain`.
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// The region, e.g. 530000.
+    #[arg(long, value_parser = parse_region_code)]
+    region: String,
+    #[command(flatten)]
+    period: PeriodArgs,
+    /// The figure, as in `rollup --format csv`, e.g. measures.protest or aid.amount_fen.
+    #[arg(long)]
+    metric: String,
+    /// Count the records as they stood at this moment (回溯), RFC 3339 [default: now].
+    #[arg(long, value_name = "MOMENT", value_parser = parse_timestamp)]
+    as_of: Option<prost_types::Timestamp>,
+    /// List at most this many cases.
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..))]
+    limit: u32,
+    #[command(flatten)]
+    format: FormatArg,
+}
+
+impl PeriodArgs {
+    /// The period the flags describe.
+    pub fn period(&self) -> anyhow::Result<Period> {
+        let kind = match (self.year, self.quarter, self.month, self.from, self.to) {
+            (Some(year), Some(quarter), _, _, _) => {
+                period::Kind::Quarter(YearQuarter { year, quarter })
+            }
+            (Some(year), None, Some(month), _, _) => period::Kind::Month(YearMonth { year, month }),
+            (Some(year), None, None, _, _) => period::Kind::Year(year),
+            (None, _, _, Some(start), Some(end)) => {
+                if (start.year, start.month, start.day) > (end.year, end.month, end.day) {
+                    anyhow::bail!(
+                        "--from {} is after --to {}",
+                        format_date(&start),
+                        format_date(&end)
+                    );
+                }
+                period::Kind::Range(DateRange {
+                    start: Some(start),
+                    end: Some(end),
+                })
+            }
+            _ => anyhow::bail!("give --year (with --quarter or --month) or --from and --to"),
+        };
+        Ok(Period { kind: Some(kind) })
+    }
+}
+
+/// The rollup flags that `rollup` and `releases publish` share: region, period, breakdown,
+/// comparison, as-of moment and indicators. (`region` is an option that clap requires, so that
+/// `rollup explain` can do without it.)
+#[derive(Debug, Args)]
+pub struct RollupQuery {
+    /// The region whose subtree is counted, e.g. 530000 (000000 for the whole country).
+    #[arg(long, required = true, value_parser = parse_region_code)]
+    pub region: Option<String>,
+    #[command(flatten)]
+    pub period: PeriodArgs,
+    /// Also break the figures down by the regions of this level inside the region.
+    #[arg(long, value_parser = sub_national_level_parser())]
+    pub by: Option<RegionLevel>,
+    /// Do not compare with the same period one year earlier.
+    #[arg(long)]
+    pub no_compare: bool,
+    /// Count the records as they stood at this moment (回溯), RFC 3339 [default: now].
+    #[arg(long, value_name = "MOMENT", value_parser = parse_timestamp)]
+    pub as_of: Option<prost_types::Timestamp>,
+    /// Also include the indicators (指标).
+    #[arg(long)]
+    pub indicators: bool,
+}
+
+impl RollupQuery {
+    /// The GetRollup request the flags describe.
+    pub fn request(&self) -> anyhow::Result<GetRollupRequest> {
+        let region = self
+            .region
+            .as_deref()
+            .ok_or_else(|| anyhow::anyhow!("--region is required"))?;
+        Ok(GetRollupRequest {
+            region: region_name(region),
+            period: Some(self.period.period()?),
+            breakdown: self.by.map_or(0, Into::into),
+            comparison: if self.no_compare {
+                Comparison::None.into()
+            } else {
+                Comparison::PreviousYear.into()
+            },
+            as_of: self.as_of,
+            include_indicators: self.indicators,
+        })
+    }
+}
+
+/// Runs `procura rollup` or `procura rollup explain`.
+pub async fn run(command: RollupCommand, ctx: &Context) -> anyhow::Result<()> {
+    match command.command {
+        Some(RollupSubcommand::Explain(args)) => explain(args, ctx).await,
+        None => rollup(command.args, ctx).await,
+    }
+}
+
+async fn rollup(args: RollupArgs, ctx: &Context) -> anyhow::Result<()> {
+    let request = args.query.request()?;
+    let chart_kind = match &args.chart {
+        Some(path) => Some(chart::ChartKind::of(path)?),
+        None => None,
+    };
+    let client = ReportServiceClient::new(ctx.channel().await?);
+    let response = call(&client, &request, |mut c, r| async move {
+        c.get_rollup(r).await
+    })
+    .await?;
+    let rollup = response.rollup.unwrap_or_default();
+    if let (Some(path), Some(kind)) = (&args.chart, chart_kind) {
+        let english_names = if kind == chart::ChartKind::Png && !chart::font_has_chinese() {
+            english_names(&rollup, ctx).await
+        } else {
+            HashMap::new()
+        };
+        let drawn = chart::draw_rollup_chart(
+            path,
+            &chart::ChartInput {
+                rollup: &rollup,
+                metric: &args.chart_metric,
+                english_names: &english_names,
+            },
+        )?;
+        eprintln!("chart written to {}{}", path.display(), drawn.notes());
+    }
+    match ctx.format(&args.format) {
+        OutputFormat::Table => emit(&rollup_text(&rollup, &args.chart_metric)),
+        OutputFormat::Json => emit_json(&rollup_json(&rollup)),
+        OutputFormat::Csv => emit_csv(&rollup_csv(&rollup)),
+    }
+}
+
+/// English names of the rollup's region and of its breakdown rows where the server knows them
+/// (provinces and the root), by code; for chart labels in a font without Chinese. Failures only
+/// cost the names.
+async fn english_names(rollup: &Rollup, ctx: &Context) -> HashMap<String, String> {
+    let mut names = HashMap::new();
+    let Ok(channel) = ctx.channel().await else {
+        return names;
+    };
+    let mut client = RegionServiceClient::new(channel);
+    if let Ok(response) = client
+        .get_region(GetRegionRequest {
+            name: rollup.region.clone(),
+        })
+        .await
+        && let Some(region) = response.into_inner().region
+        && !region.english_name.is_empty()
+    {
+        names.insert(region.code, region.english_name);
+    }
+    if rollup.breakdown != i32::from(RegionLevel::Province) {
+        return names;
+    }
+    let mut page_token = String::new();
+    loop {
+        let request = ListRegionsRequest {
+            parent: rollup.region.clone(),
+            level: rollup.breakdown,
+            page_size: 1000,
+            page_token: page_token.clone(),
+        };
+        let Ok(response) = client.list_regions(request).await else {
+            break;
+        };
+        let response = response.into_inner();
+        for region in response.regions {
+            if !region.english_name.is_empty() {
+                names.insert(region.code, region.english_name);
+            }
+        }
+        page_token = response.next_page_token;
+        if page_token.is_empty() {
+            break;
+        }
+    }
+    names
+}
+
+#[cfg(test)]
+mod tests;
