@@ -39,29 +39,9 @@ impl Violations {
         });
     }
 
-    /// Records the error of `result`, if any, and passes its value on.
-    pub fn check<T>(&mut self, field: &str, result: Result<T, String>) -> Option<T> {
-        match result {
-            Ok(value) => Some(value),
-            Err(description) => {
-                self.add(field, description);
-                None
-            }
-        }
-    }
-
     /// True when nothing bad was found.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
-    }
-
-    /// `Ok(())` when nothing bad was found, otherwise INVALID_ARGUMENT naming every field.
-    pub fn finish(self) -> Result<(), ApiError> {
-        if self.0.is_empty() {
-            Ok(())
-        } else {
-            Err(ApiError::InvalidArgument(self.0))
-        }
     }
 }
 
@@ -211,6 +191,36 @@ pub enum ApiError {
     /// Anything else: a bug or an unexpected database state.
     #[error("internal error")]
     Internal(String),
+    /// An answer already made (and logged) once, given as it is to every call it answers.
+    #[error("{}", .0.message())]
+    Answered(Status),
+}
+
+/// One error answered to several calls (a batch of GetCase reads): converted, and logged,
+/// once; each call gets a copy.
+#[derive(Debug, Clone)]
+pub struct SharedError(Status);
+
+impl SharedError {
+    /// `error`, answered once.
+    pub fn new(error: ApiError) -> Self {
+        Self(Status::from(error))
+    }
+
+    /// UNAVAILABLE with `message` alone.
+    pub fn unavailable(message: &str) -> Self {
+        Self(Status::unavailable(message))
+    }
+
+    /// INTERNAL with `message` alone.
+    pub fn internal(message: &str) -> Self {
+        Self(Status::internal(message))
+    }
+
+    /// The error for one call.
+    pub fn get(&self) -> ApiError {
+        ApiError::Answered(self.0.clone())
+    }
 }
 
 impl ApiError {
@@ -288,6 +298,7 @@ impl From<ApiError> for Status {
                     HashMap::new(),
                 )
             }
+            ApiError::Answered(status) => status,
             ApiError::Internal(cause) => {
                 tracing::error!(%cause, "internal error");
                 with_info(Code::Internal, message, "INTERNAL", HashMap::new())

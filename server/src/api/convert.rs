@@ -111,7 +111,6 @@ pub fn aid(row: AidRow) -> pb::JudicialAid {
 /// How GetCase answers are kept: a case's message, encoded, and read back.
 pub fn case_answers() -> answers::Codec<pb::Case> {
     answers::Codec {
-        encode: encode_case,
         decode: |bytes| pb::Case::decode(bytes).ok(),
         build: case,
     }

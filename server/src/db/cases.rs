@@ -657,9 +657,9 @@ pub async fn get(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<Option<Ca
     Ok(read_many(conn, &[id]).await?.pop())
 }
 
-/// Cases `ids` (those that exist) with everything under them, in the caller's transaction,
-/// which has them locked.
-pub async fn get_many_locked(
+/// Cases `ids` (those that exist) with everything under them, read in the caller's
+/// transaction: as of its snapshot, or as of now for cases it has locked.
+pub async fn read_in_transaction(
     conn: &mut AsyncPgConnection,
     ids: &[i64],
 ) -> QueryResult<Vec<CaseRecord>> {

@@ -28,15 +28,13 @@ use crate::db::answers::{self as store, OnConflict};
 use crate::db::cases as records;
 use crate::db::models::CaseRecord;
 use crate::db::{Pool, snapshot};
-use crate::error::ApiError;
+use crate::error::{ApiError, SharedError};
 
 /// A case as stored, turned into its GetCase answer's protocol message, encoded.
 pub type Encoder = fn(CaseRecord) -> Vec<u8>;
 
-/// How GetCase answers of type `T` are made and read: given by the api layer.
+/// How GetCase answers of type `T` are read: given by the api layer.
 pub struct Codec<T> {
-    /// The encoded message of a case as stored.
-    pub encode: Encoder,
     /// The answer in an encoded message; none when it does not decode.
     pub decode: fn(&[u8]) -> Option<T>,
     /// The answer of a case as stored, without encoding it.
@@ -169,11 +167,11 @@ impl<T: Clone + Send + 'static> Reader<T> {
         self.queue
             .send(Waiter { id, reply })
             .await
-            .map_err(|_| ApiError::Unavailable("the server is shutting down".to_owned()))?;
+            .map_err(|_| SharedError::unavailable("the server is shutting down").get())?;
         // The reply is dropped unanswered only if reading the batch failed unexpectedly.
         answer
             .await
-            .map_err(|_| ApiError::Internal("reading the case failed".to_owned()))?
+            .map_err(|_| SharedError::internal("reading the case failed").get())?
     }
 }
 
@@ -254,17 +252,10 @@ async fn answer<T: Clone>(pool: &Pool, codec: Codec<T>, waiters: Vec<Waiter<T>>)
             }
         }
         Err(error) => {
-            // Each caller gets the batch's failure: UNAVAILABLE when the database is away.
-            let unavailable = matches!(error, ApiError::Unavailable(_));
-            let cause = error.to_string();
-            tracing::warn!(cases = ids.len(), %cause, "reading a batch of cases failed");
+            // The batch's failure, logged once with its cause, answers each of its calls.
+            let shared = SharedError::new(error);
             for waiter in waiters {
-                let copy = if unavailable {
-                    ApiError::Unavailable(cause.clone())
-                } else {
-                    ApiError::Internal(cause.clone())
-                };
-                let _gone = waiter.reply.send(Err(copy));
+                let _gone = waiter.reply.send(Err(shared.get()));
             }
         }
     }
@@ -309,7 +300,7 @@ pub async fn verify(
         let step = snapshot!(conn, ApiError, |conn| {
             let ids = store::case_ids(conn, after, CHUNK).await?;
             let kept: HashMap<i64, Vec<u8>> = store::read(conn, &ids).await?.into_iter().collect();
-            let built = records::get_many_locked(conn, &ids).await?;
+            let built = records::read_in_transaction(conn, &ids).await?;
             Ok::<_, ApiError>((ids, kept, built))
         })?;
         let (ids, mut kept, built) = step;
@@ -352,7 +343,7 @@ pub async fn backfill(
         let step = conn
             .transaction::<_, ApiError, _>(async |conn| {
                 let ids = store::unanswered_locked(conn, after, CHUNK).await?;
-                let docs: Vec<(i64, Vec<u8>)> = records::get_many_locked(conn, &ids)
+                let docs: Vec<(i64, Vec<u8>)> = records::read_in_transaction(conn, &ids)
                     .await?
                     .into_iter()
                     .map(|record| stored(encode, record))

@@ -1,5 +1,6 @@
 //! The work behind each request: transactions, the kept totals and answers. Functions here take
-//! and return domain values and typed commands, never protocol messages.
+//! typed commands and domain values and return domain values or rows as stored (ids, times and
+//! versions included) for the api layer to convert; never protocol messages.
 
 pub mod answers;
 pub mod cases;

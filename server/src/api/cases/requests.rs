@@ -269,8 +269,8 @@ pub(super) fn new_record<R>(
     })
 }
 
-/// A ListCases request: its filter, position, page size and the fingerprint of its filters.
-/// A ListCases request, parsed.
+/// A ListCases request, parsed: its filter, position, page size and the fingerprint of its
+/// filters.
 pub(super) struct CaseListing {
     /// Which cases.
     pub(super) filter: CaseFilter,
