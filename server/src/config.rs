@@ -1,6 +1,7 @@
 //! Server configuration: command-line flags with environment fallbacks.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 /// Default address the server listens on.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:50051";
@@ -30,6 +31,24 @@ pub struct Cli {
     #[arg(long, env = "PROCURA_READER_CONNECTIONS", default_value_t = crate::db::READER_CONNECTIONS,
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=64))]
     pub reader_connections: usize,
+    /// TLS certificate chain (PEM) to serve with; needs --tls-key.
+    #[arg(long, env = "PROCURA_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM) of --tls-cert.
+    #[arg(long, env = "PROCURA_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// CA certificates (PEM) whose client certificates identify services (mutual TLS; the
+    /// principal is the certificate's URI SAN `procura://svc/NAME`). Needs --tls-cert.
+    #[arg(long, env = "PROCURA_CLIENT_CA", requires = "tls_cert")]
+    pub client_ca: Option<PathBuf>,
+    /// Serve without TLS on an address other than loopback (refused otherwise): credentials
+    /// and case records then cross the network in the clear.
+    #[arg(long, env = "PROCURA_INSECURE_PLAINTEXT")]
+    pub insecure_plaintext: bool,
+    /// Where the first start writes the bootstrap admin's token (owner-only), which the CLI
+    /// on this machine reads by default.
+    #[arg(long, env = "PROCURA_CREDENTIALS_FILE", global = true)]
+    pub credentials_file: Option<PathBuf>,
     /// A maintenance command instead of serving.
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -41,6 +60,18 @@ pub enum Command {
     /// The kept GetCase answers (one encoded answer per case, stored by every write).
     #[command(subcommand)]
     Answers(AnswersCommand),
+    /// Access control on the server host.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+/// `procura-server admin …`
+#[derive(Debug, clap::Subcommand)]
+pub enum AdminCommand {
+    /// Prints a fresh token of the bootstrap admin (principal `admin`, every role at
+    /// 000000), creating it when no principal exists: for recovery when every admin token is
+    /// lost. Anyone who can run this reaches the database, so it is not a way around access.
+    BootstrapToken,
 }
 
 /// `procura-server answers …`
@@ -62,8 +93,38 @@ impl Cli {
             database_url: self.database_url.clone(),
             pool_max_size: self.pool_size,
             reader_connections: self.reader_connections,
+            tls: self
+                .tls_cert
+                .clone()
+                .zip(self.tls_key.clone())
+                .map(|(cert, key)| TlsFiles {
+                    cert,
+                    key,
+                    client_ca: self.client_ca.clone(),
+                }),
+            insecure_plaintext: self.insecure_plaintext,
+            credentials_file: self
+                .credentials_file
+                .clone()
+                .or_else(default_credentials_file),
         }
     }
+}
+
+/// `$HOME/.config/procura/credentials`, where the CLI looks for its token by default.
+pub fn default_credentials_file() -> Option<PathBuf> {
+    std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".config/procura/credentials"))
+}
+
+/// The PEM files of TLS.
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    /// Certificate chain.
+    pub cert: PathBuf,
+    /// Private key.
+    pub key: PathBuf,
+    /// CAs of client certificates (mutual TLS), if any.
+    pub client_ca: Option<PathBuf>,
 }
 
 /// Everything the application needs to start.
@@ -77,6 +138,28 @@ pub struct Settings {
     pub pool_max_size: usize,
     /// Connections of the GetCase reader ([`crate::db::READER_CONNECTIONS`] by default).
     pub reader_connections: usize,
+    /// TLS, if served with it.
+    pub tls: Option<TlsFiles>,
+    /// Whether plaintext is allowed on an address other than loopback.
+    pub insecure_plaintext: bool,
+    /// Where a first start writes the bootstrap admin's token; `None` writes none.
+    pub credentials_file: Option<PathBuf>,
+}
+
+impl Settings {
+    /// Plain settings for `listen` and `database_url`: default pool, no TLS, no credentials
+    /// file.
+    pub fn new(listen: SocketAddr, database_url: &str) -> Self {
+        Settings {
+            listen,
+            database_url: database_url.to_owned(),
+            pool_max_size: 16,
+            reader_connections: crate::db::READER_CONNECTIONS,
+            tls: None,
+            insecure_plaintext: false,
+            credentials_file: None,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -194,6 +194,20 @@ pub enum ApiError {
     /// An answer already made (and logged) once, given as it is to every call it answers.
     #[error("{}", .0.message())]
     Answered(Status),
+    /// The call carries no credential, or one that is not valid.
+    #[error("unauthenticated: {0}")]
+    Unauthenticated(String),
+    /// The caller may not do this here, whether or not what it names exists (AIP-211).
+    #[error(
+        "permission denied: this needs {permission}{}",
+        if region.is_empty() { String::new() } else { format!(" at regions/{region}") }
+    )]
+    PermissionDenied {
+        /// The permission (or role) needed.
+        permission: &'static str,
+        /// Where it is needed; empty when the call is refused before any region is known.
+        region: String,
+    },
 }
 
 /// One error answered to several calls (a batch of GetCase reads): converted, and logged,
@@ -299,6 +313,21 @@ impl From<ApiError> for Status {
                 )
             }
             ApiError::Answered(status) => status,
+            ApiError::Unauthenticated(_) => with_info(
+                Code::Unauthenticated,
+                message,
+                "UNAUTHENTICATED",
+                HashMap::new(),
+            ),
+            ApiError::PermissionDenied { permission, region } => with_info(
+                Code::PermissionDenied,
+                message,
+                "PERMISSION_DENIED",
+                HashMap::from([
+                    ("permission".to_owned(), permission.to_owned()),
+                    ("region".to_owned(), region),
+                ]),
+            ),
             ApiError::Internal(cause) => {
                 tracing::error!(%cause, "internal error");
                 with_info(Code::Internal, message, "INTERNAL", HashMap::new())

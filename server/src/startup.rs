@@ -3,32 +3,39 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use diesel_async::RunQueryDsl;
 use procura_proto::v1::{
-    case_service_server::CaseServiceServer, region_service_server::RegionServiceServer,
-    report_service_server::ReportServiceServer,
+    access_service_server::AccessServiceServer, case_service_server::CaseServiceServer,
+    region_service_server::RegionServiceServer, report_service_server::ReportServiceServer,
 };
 use tokio::net::TcpListener;
 use tonic::server::NamedService;
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 
-use crate::api::{AppState, cases::CaseApi, convert, regions::RegionApi, reports::ReportApi};
-use crate::config::Settings;
+use crate::api::guard::AccessLayer;
+use crate::api::{
+    AppState, access::AccessApi, cases::CaseApi, convert, regions::RegionApi, reports::ReportApi,
+};
+use crate::config::{Settings, TlsFiles};
 use crate::db::{self, Pool};
+use crate::service::access::Access;
+use crate::service::audit::AuditLog;
 
 /// How often the health service asks the database whether it answers.
 const HEALTH_INTERVAL: Duration = Duration::from_secs(2);
 
 /// The names that the health service reports on: the server as a whole ("") and each service.
-const HEALTH_NAMES: [&str; 4] = [
+const HEALTH_NAMES: [&str; 5] = [
     "",
     <CaseServiceServer<CaseApi> as NamedService>::NAME,
     <RegionServiceServer<RegionApi> as NamedService>::NAME,
     <ReportServiceServer<ReportApi> as NamedService>::NAME,
+    <AccessServiceServer<AccessApi> as NamedService>::NAME,
 ];
 
 /// A server ready to run: database prepared, listener bound.
@@ -38,6 +45,10 @@ pub struct Application {
     pool: Pool,
     /// The case reader's connections (`GetCase`).
     readers: Pool,
+    state: AppState,
+    access: Arc<Access>,
+    tls: Option<tonic::transport::ServerTlsConfig>,
+    bootstrap_token: Option<String>,
 }
 
 impl Application {
@@ -45,9 +56,37 @@ impl Application {
     /// pool and binds the listener. Fails with one clear message when PostgreSQL is
     /// unreachable or the address is taken.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let tls = match &settings.tls {
+            Some(files) => Some(tls_config(files)?),
+            None if settings.listen.ip().is_loopback() => None,
+            None if settings.insecure_plaintext => {
+                tracing::warn!(
+                    address = %settings.listen,
+                    "serving WITHOUT TLS on an address other than loopback (--insecure-plaintext): tokens and case records cross the network in the clear"
+                );
+                None
+            }
+            None => anyhow::bail!(
+                "refusing to serve without TLS on {}, which is not a loopback address: give --tls-cert and --tls-key (see README, \"Access\"), or --insecure-plaintext to accept plaintext",
+                settings.listen
+            ),
+        };
         db::prepare_database(&settings.database_url).await?;
         let pool = db::build_pool(&settings.database_url, settings.pool_max_size)?;
         let readers = db::build_reader_pool(&settings.database_url, settings.reader_connections)?;
+        let state = AppState::load(pool.clone(), convert::encode_case)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot read the region tree: {e}"))?;
+        let access = Access::load(pool.clone(), state.regions.clone())
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot read the access data: {e}"))?;
+        let bootstrap_token = access
+            .bootstrap()
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot create the first admin: {e}"))?;
+        if let Some(secret) = &bootstrap_token {
+            announce_bootstrap(secret, settings.credentials_file.as_deref());
+        }
         let listener = TcpListener::bind(settings.listen)
             .await
             .with_context(|| format!("cannot listen on {}", settings.listen))?;
@@ -57,7 +96,17 @@ impl Application {
             local_addr,
             pool,
             readers,
+            state,
+            access,
+            tls,
+            bootstrap_token,
         })
+    }
+
+    /// The bootstrap admin's token when this start created it (the database had no
+    /// principal): for tests and for the first start's credentials file.
+    pub fn bootstrap_token(&self) -> Option<&str> {
+        self.bootstrap_token.as_deref()
     }
 
     /// The address the server listens on (useful with port 0).
@@ -75,9 +124,7 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let state = AppState::load(self.pool.clone(), convert::encode_case)
-            .await
-            .map_err(|e| anyhow::anyhow!("cannot read the region tree: {e}"))?;
+        let state = self.state;
         let (reporter, health) = tonic_health::server::health_reporter();
         // The first answer is known before the first call is served.
         // Both pools: the main one and the case reader's (GetCase).
@@ -88,8 +135,15 @@ impl Application {
         let reflection_v1 = reflection_builder().build_v1()?;
         let reflection_v1alpha = reflection_builder().build_v1alpha()?;
 
-        tracing::info!(address = %self.local_addr, "procura-server listening");
-        let result = tonic::transport::Server::builder()
+        let audit = AuditLog::start(self.pool.clone());
+        let refresher = tokio::spawn(self.access.clone().keep_current());
+        tracing::info!(address = %self.local_addr, tls = self.tls.is_some(), "procura-server listening");
+        let mut server = tonic::transport::Server::builder();
+        if let Some(tls) = self.tls {
+            server = server.tls_config(tls)?;
+        }
+        let result = server
+            .layer(AccessLayer::new(self.access.clone(), audit))
             .add_service(health)
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)
@@ -100,7 +154,8 @@ impl Application {
                     // tonic's default limit is 4 MB. The CLI sends up to 64 MB.
                     .max_decoding_message_size(64 << 20),
             )
-            .add_service(ReportServiceServer::new(ReportApi::new(state)))
+            .add_service(ReportServiceServer::new(ReportApi::new(state.clone())))
+            .add_service(AccessServiceServer::new(AccessApi::new(state, self.access)))
             .serve_with_incoming_shutdown(
                 // Without TCP_NODELAY every unary answer waits ~40 ms for the client's delayed
                 // ACK before its trailers go out (Nagle).
@@ -109,6 +164,7 @@ impl Application {
             )
             .await;
         watcher.abort();
+        refresher.abort();
         tracing::info!("procura-server stopped");
         result.context("the gRPC server failed")
     }
@@ -121,11 +177,27 @@ pub async fn run_command(
     settings: &Settings,
     command: crate::config::Command,
 ) -> anyhow::Result<std::process::ExitCode> {
-    use crate::config::{AnswersCommand, Command};
+    use crate::config::{AdminCommand, AnswersCommand, Command};
     use crate::service::answers;
     db::prepare_database(&settings.database_url).await?;
     let pool = db::build_pool(&settings.database_url, 2)?;
-    let Command::Answers(command) = command;
+    let command = match command {
+        Command::Answers(command) => command,
+        Command::Admin(AdminCommand::BootstrapToken) => {
+            let state = AppState::load(pool.clone(), convert::encode_case)
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot read the region tree: {e}"))?;
+            let access = Access::load(pool, state.regions.clone())
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot read the access data: {e}"))?;
+            let secret = access
+                .recovery_token()
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot issue a token: {e}"))?;
+            println!("{secret}");
+            return Ok(std::process::ExitCode::SUCCESS);
+        }
+    };
     match command {
         AnswersCommand::Backfill => {
             let built = answers::backfill(&pool, convert::encode_case, |built| {
@@ -167,6 +239,70 @@ pub async fn run_command(
             Ok(std::process::ExitCode::FAILURE)
         }
     }
+}
+
+/// The TLS set-up of `files`: the server's certificate and key, and the CAs of client
+/// certificates when mutual TLS is on (a client certificate is then optional: people come
+/// with tokens).
+fn tls_config(files: &TlsFiles) -> anyhow::Result<tonic::transport::ServerTlsConfig> {
+    let read = |path: &std::path::Path, what: &str| {
+        std::fs::read(path).with_context(|| format!("cannot read the {what} {}", path.display()))
+    };
+    let identity = tonic::transport::Identity::from_pem(
+        read(&files.cert, "TLS certificate (--tls-cert)")?,
+        read(&files.key, "TLS key (--tls-key)")?,
+    );
+    let mut config = tonic::transport::ServerTlsConfig::new().identity(identity);
+    if let Some(ca) = &files.client_ca {
+        config = config
+            .client_ca_root(tonic::transport::Certificate::from_pem(read(
+                ca,
+                "client CA (--client-ca)",
+            )?))
+            .client_auth_optional(true);
+    }
+    Ok(config)
+}
+
+/// Writes the bootstrap admin's token to `path` (owner-only) and says where; the token
+/// itself is never logged.
+fn announce_bootstrap(secret: &str, path: Option<&std::path::Path>) {
+    let Some(path) = path else {
+        tracing::warn!(
+            "created the first admin (principal admin, every role at 000000); no credentials file to write its token to: `procura-server admin bootstrap-token` prints a fresh one"
+        );
+        return;
+    };
+    match write_credentials(path, secret) {
+        Ok(()) => tracing::info!(
+            path = %path.display(),
+            "created the first admin (principal admin, every role at 000000); its token is in the credentials file, readable by its owner only"
+        ),
+        Err(error) => tracing::error!(
+            path = %path.display(),
+            %error,
+            "created the first admin but cannot write its token: `procura-server admin bootstrap-token` prints a fresh one"
+        ),
+    }
+}
+
+/// Writes a credentials file readable by its owner only: the format the CLI reads.
+pub fn write_credentials(path: &std::path::Path, secret: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let _ = std::fs::remove_file(path);
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    writeln!(
+        file,
+        "# procura credentials: a bearer token, read by the procura CLI (procura --help)\ntoken = {secret}"
+    )
 }
 
 /// Says at start when cases stored before answers were kept may lack theirs, and the command

@@ -7,8 +7,10 @@ use procura_proto::v1::{self as pb, case_service_server::CaseService};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
+use super::guard::guard;
 use super::pagination::{self, CasePosition};
-use super::{AppState, actor, convert, validate};
+use super::{AppState, convert, validate};
+use crate::domain::access::Permission;
 use crate::domain::names;
 use crate::error::{AllChecked, ApiError, field};
 use crate::service::answers;
@@ -20,6 +22,27 @@ mod requests;
 pub use self::import::MAX_IMPORT_BATCH;
 pub use self::requests::{CASE_UPDATABLE, MEASURE_UPDATABLE};
 use self::requests::{case_listing, case_update, measure_update, new_case, new_record};
+
+/// The regions a listing is narrowed to: `None` when the caller may use `permission` on the
+/// whole of what the listing asks for (the region it names, or the whole country), else the
+/// tops of the caller's scope. A listing naming a region outside the scope is refused.
+pub fn scope_of(
+    who: &crate::service::access::Guard,
+    permission: Permission,
+    region: Option<&crate::domain::region::RegionCode>,
+) -> Result<Option<Vec<crate::domain::region::RegionCode>>, ApiError> {
+    let asked = region.map_or(crate::domain::region::NATIONAL, |r| r.as_str());
+    if who.caller().may(who.regions(), permission, asked) {
+        return Ok(None);
+    }
+    if region.is_some() {
+        return Err(who.denied(permission, asked));
+    }
+    let role = permission
+        .role()
+        .ok_or_else(|| ApiError::Internal("a listing without a role".into()))?;
+    Ok(Some(who.scopes(role)))
+}
 
 /// Serves the case records.
 pub struct CaseApi {
@@ -43,7 +66,7 @@ impl CaseService for CaseApi {
         &self,
         request: Request<pb::CreateCaseRequest>,
     ) -> Result<Response<pb::CreateCaseResponse>, Status> {
-        let actor = actor(&request);
+        let who = guard(&request)?;
         let request = request.into_inner();
         let Some(case) = request.case else {
             return Err(ApiError::invalid("case", "is required").into());
@@ -52,7 +75,7 @@ impl CaseService for CaseApi {
             .record("region", case.region.as_str())
             .record("case_number", case.case_number.as_str());
         let command = validate::finish(new_case(&self.state, &case, "case", &request.request_id))?;
-        let case = convert::case(service::create_case(&self.state, command, &actor).await?);
+        let case = convert::case(service::create_case(&self.state, command, &who).await?);
         tracing::info!(name = %case.name, "case created");
         Ok(Response::new(pb::CreateCaseResponse { case: Some(case) }))
     }
@@ -64,13 +87,17 @@ impl CaseService for CaseApi {
         &self,
         request: Request<pb::GetCaseRequest>,
     ) -> Result<Response<pb::GetCaseResponse>, Status> {
+        let who = guard(&request)?;
         let request = request.into_inner();
         let id = names::parse_case(&request.name).map_err(|e| ApiError::invalid("name", e))?;
+        who.logged_read();
         let case = self
             .answers
             .read(id)
             .await?
-            .ok_or_else(|| case_not_found(id))?;
+            .ok_or_else(|| who.hide(Permission::CasesRead, case_not_found(id)))?;
+        let region = case.region.strip_prefix("regions/").unwrap_or_default();
+        who.allow(Permission::CasesRead, region, &case.name)?;
         Ok(Response::new(pb::GetCaseResponse { case: Some(case) }))
     }
 
@@ -79,7 +106,10 @@ impl CaseService for CaseApi {
         &self,
         request: Request<pb::ListCasesRequest>,
     ) -> Result<Response<pb::ListCasesResponse>, Status> {
-        let listing = validate::finish(case_listing(request.get_ref()))?;
+        let who = guard(&request)?;
+        let mut listing = validate::finish(case_listing(request.get_ref()))?;
+        listing.filter.within =
+            scope_of(&who, Permission::CasesRead, listing.filter.region.as_ref())?;
         let after = listing.after.map(|p| (p.accepted_on, p.id));
         let page =
             service::list_cases(&self.state, &listing.filter, after, listing.page_size).await?;
@@ -102,12 +132,12 @@ impl CaseService for CaseApi {
         &self,
         request: Request<pb::UpdateCaseRequest>,
     ) -> Result<Response<pb::UpdateCaseResponse>, Status> {
-        let actor = actor(&request);
+        let who = guard(&request)?;
         let request = request.into_inner();
         let name = request.case.as_ref().map(|c| c.name.as_str()).unwrap_or("");
         tracing::Span::current().record("name", name);
         let update = validate::finish(case_update(request))?;
-        let case = convert::case(service::update_case(&self.state, update, &actor).await?);
+        let case = convert::case(service::update_case(&self.state, update, &who).await?);
         tracing::info!(name = %case.name, "case updated");
         Ok(Response::new(pb::UpdateCaseResponse { case: Some(case) }))
     }
@@ -117,12 +147,12 @@ impl CaseService for CaseApi {
         &self,
         request: Request<pb::CreateMeasureRequest>,
     ) -> Result<Response<pb::CreateMeasureResponse>, Status> {
-        let actor = actor(&request);
+        let who = guard(&request)?;
         let request = request.into_inner();
         let measure = request.measure.unwrap_or_default();
         let measure = validate::measure(&measure, "measure", None);
         let new = validate::finish(new_record(&request.parent, measure, &request.request_id))?;
-        let row = service::add_record(&self.state, new, &actor).await?;
+        let row = service::add_record(&self.state, new, &who).await?;
         Ok(Response::new(pb::CreateMeasureResponse {
             measure: Some(convert::measure(row)),
         }))
@@ -133,7 +163,7 @@ impl CaseService for CaseApi {
         &self,
         request: Request<pb::UpdateMeasureRequest>,
     ) -> Result<Response<pb::UpdateMeasureResponse>, Status> {
-        let actor = actor(&request);
+        let who = guard(&request)?;
         let request = request.into_inner();
         let name = request
             .measure
@@ -142,7 +172,7 @@ impl CaseService for CaseApi {
             .unwrap_or("");
         tracing::Span::current().record("name", name);
         let update = validate::finish(measure_update(request))?;
-        let row = service::update_measure(&self.state, update, &actor).await?;
+        let row = service::update_measure(&self.state, update, &who).await?;
         Ok(Response::new(pb::UpdateMeasureResponse {
             measure: Some(convert::measure(row)),
         }))
@@ -153,12 +183,12 @@ impl CaseService for CaseApi {
         &self,
         request: Request<pb::CreateResolutionRequest>,
     ) -> Result<Response<pb::CreateResolutionResponse>, Status> {
-        let actor = actor(&request);
+        let who = guard(&request)?;
         let request = request.into_inner();
         let resolution = request.resolution.unwrap_or_default();
         let resolution = validate::resolution(&resolution, "resolution", None);
         let new = validate::finish(new_record(&request.parent, resolution, &request.request_id))?;
-        let row = service::add_record(&self.state, new, &actor).await?;
+        let row = service::add_record(&self.state, new, &who).await?;
         Ok(Response::new(pb::CreateResolutionResponse {
             resolution: Some(convert::resolution(row)),
         }))
@@ -169,12 +199,12 @@ impl CaseService for CaseApi {
         &self,
         request: Request<pb::CreateJudicialAidRequest>,
     ) -> Result<Response<pb::CreateJudicialAidResponse>, Status> {
-        let actor = actor(&request);
+        let who = guard(&request)?;
         let request = request.into_inner();
         let grant = request.aid_grant.unwrap_or_default();
         let grant = validate::aid(&grant, "aid_grant", None);
         let new = validate::finish(new_record(&request.parent, grant, &request.request_id))?;
-        let row = service::add_record(&self.state, new, &actor).await?;
+        let row = service::add_record(&self.state, new, &who).await?;
         Ok(Response::new(pb::CreateJudicialAidResponse {
             aid_grant: Some(convert::aid(row)),
         }))
@@ -185,6 +215,7 @@ impl CaseService for CaseApi {
         &self,
         request: Request<pb::ListCaseRevisionsRequest>,
     ) -> Result<Response<pb::ListCaseRevisionsResponse>, Status> {
+        let who = guard(&request)?;
         let request = request.into_inner();
         let print = pagination::fingerprint(&[&request.parent]);
         let (case_id, page_size, after) = validate::finish(
@@ -202,7 +233,8 @@ impl CaseService for CaseApi {
                 .all(),
         )?;
         let page =
-            service::list_revisions(&self.state, case_id, after.unwrap_or(0), page_size).await?;
+            service::list_revisions(&self.state, case_id, after.unwrap_or(0), page_size, &who)
+                .await?;
         let next_page_token = match page.items.last() {
             Some(last) if page.more => pagination::encode(&print, &last.revision.to_string()),
             _ => String::new(),
@@ -221,8 +253,8 @@ impl CaseService for CaseApi {
         &self,
         request: Request<Streaming<pb::ImportCasesRequest>>,
     ) -> Result<Response<Self::ImportCasesStream>, Status> {
-        let actor = actor(&request);
-        let receiver = import::serve(self.state.clone(), request.into_inner(), actor);
+        let who = guard(&request)?;
+        let receiver = import::serve(self.state.clone(), request.into_inner(), who);
         Ok(Response::new(Box::pin(ReceiverStream::new(receiver))))
     }
 }

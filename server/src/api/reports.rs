@@ -10,8 +10,11 @@ use procura_proto::v1::{self as pb, report_service_server::ReportService};
 use tonic::{Request, Response, Status};
 
 pub use self::convert::{canonical_values, figures};
-use super::{AppState, actor, pagination};
+use super::guard::guard;
+use super::{AppState, pagination};
+use crate::domain::access::Permission;
 use crate::error::{ApiError, FieldViolation};
+use crate::service::access::Guard;
 use crate::service::{explanations, releases, rollups};
 
 /// Serves rollups, releases and drill-downs.
@@ -42,6 +45,24 @@ fn nested(prefix: &str, error: ApiError) -> ApiError {
     }
 }
 
+/// The region code of a release's rollup.
+fn release_region(release: &pb::Release) -> &str {
+    release
+        .rollup
+        .as_ref()
+        .and_then(|r| r.region.strip_prefix("regions/"))
+        .unwrap_or_default()
+}
+
+/// Whether the caller may read `release`.
+fn visible(who: &Guard, release: &pb::Release) -> bool {
+    who.caller().may(
+        who.regions(),
+        Permission::ReportsRead,
+        release_region(release),
+    )
+}
+
 #[tonic::async_trait]
 impl ReportService for ReportApi {
     #[tracing::instrument(skip_all, fields(region = %request.get_ref().region))]
@@ -49,7 +70,13 @@ impl ReportService for ReportApi {
         &self,
         request: Request<pb::GetRollupRequest>,
     ) -> Result<Response<pb::GetRollupResponse>, Status> {
+        let who = guard(&request)?;
         let command = validate::rollup(request.get_ref(), "").map_err(ApiError::InvalidArgument)?;
+        let region = command.region.as_str();
+        who.allow(Permission::ReportsRead, region, &command.region.name())?;
+        if command.as_of.is_some() {
+            who.logged_read();
+        }
         let mut conn = self.state.conn().await?;
         let rollup = rollups::get(&mut conn, &self.state.regions, &command).await?;
         Ok(Response::new(pb::GetRollupResponse {
@@ -62,9 +89,12 @@ impl ReportService for ReportApi {
         &self,
         request: Request<pb::PublishRollupRequest>,
     ) -> Result<Response<pb::PublishRollupResponse>, Status> {
-        let publisher = actor(&request);
+        let who = guard(&request)?;
         let request = request.into_inner();
-        let command = validate::publish(&request, publisher).map_err(ApiError::InvalidArgument)?;
+        let command = validate::publish(&request, who.actor().to_owned())
+            .map_err(ApiError::InvalidArgument)?;
+        let region = &command.rollup.region;
+        who.allow(Permission::ReleasesPublish, region.as_str(), &region.name())?;
         let mut conn = self.state.conn().await?;
         let row = releases::publish(&mut conn, &self.state.regions, command, |rollup| {
             convert::freeze(rollup, &request.qualifiers)
@@ -81,12 +111,17 @@ impl ReportService for ReportApi {
         &self,
         request: Request<pb::GetReleaseRequest>,
     ) -> Result<Response<pb::GetReleaseResponse>, Status> {
+        let who = guard(&request)?;
         let name = &request.get_ref().name;
         let id = validate::release_name(name).map_err(|e| ApiError::invalid("name", e))?;
         let mut conn = self.state.conn().await?;
-        let row = releases::get(&mut conn, id, name).await?;
+        let row = releases::get(&mut conn, id, name)
+            .await
+            .map_err(|e| who.hide(Permission::ReportsRead, e))?;
+        let release = convert::release(row)?;
+        who.allow(Permission::ReportsRead, release_region(&release), name)?;
         Ok(Response::new(pb::GetReleaseResponse {
-            release: Some(convert::release(row)?),
+            release: Some(release),
         }))
     }
 
@@ -95,6 +130,7 @@ impl ReportService for ReportApi {
         &self,
         request: Request<pb::ListReleasesRequest>,
     ) -> Result<Response<pb::ListReleasesResponse>, Status> {
+        let who = guard(&request)?;
         let print = pagination::fingerprint(&["releases"]);
         let (page_size, before) = validate::list_releases(request.get_ref(), &print)
             .map_err(ApiError::InvalidArgument)?;
@@ -104,11 +140,13 @@ impl ReportService for ReportApi {
             Some(last) if more => pagination::encode(&print, &last.id.to_string()),
             _ => String::new(),
         };
+        // Narrowed to the caller's scope: a page may hold fewer releases than asked for.
+        let releases: Vec<pb::Release> = rows
+            .into_iter()
+            .map(convert::release)
+            .collect::<Result<_, _>>()?;
         Ok(Response::new(pb::ListReleasesResponse {
-            releases: rows
-                .into_iter()
-                .map(convert::release)
-                .collect::<Result<_, _>>()?,
+            releases: releases.into_iter().filter(|r| visible(&who, r)).collect(),
             next_page_token,
         }))
     }
@@ -118,11 +156,18 @@ impl ReportService for ReportApi {
         &self,
         request: Request<pb::DiffReleaseRequest>,
     ) -> Result<Response<pb::DiffReleaseResponse>, Status> {
+        let who = guard(&request)?;
         let name = &request.get_ref().name;
         let id = validate::release_name(name).map_err(|e| ApiError::invalid("name", e))?;
         let mut conn = self.state.conn().await?;
-        let diff =
-            releases::diff(&mut conn, &self.state.regions, id, name, convert::released).await?;
+        let read = |row: &crate::db::models::ReleaseRow| {
+            let released = convert::released(row)?;
+            who.allow(Permission::ReportsRead, released.region.as_str(), name)?;
+            Ok(released)
+        };
+        let diff = releases::diff(&mut conn, &self.state.regions, id, name, read)
+            .await
+            .map_err(|e| who.hide(Permission::ReportsRead, e))?;
         Ok(Response::new(convert::diff(diff)))
     }
 
@@ -131,10 +176,14 @@ impl ReportService for ReportApi {
         &self,
         request: Request<pb::ExplainFigureRequest>,
     ) -> Result<Response<pb::ExplainFigureResponse>, Status> {
-        let mut conn = self.state.conn().await?;
+        let who = guard(&request)?;
         let print = validate::explain_fingerprint(request.get_ref());
         let command =
             validate::explain(request.get_ref(), &print).map_err(ApiError::InvalidArgument)?;
+        let region = &command.rollup.region;
+        who.allow(Permission::ReportsRead, region.as_str(), &region.name())?;
+        who.logged_read();
+        let mut conn = self.state.conn().await?;
         let explanation = explanations::explain(&mut conn, &self.state.regions, &command).await?;
         let next_page_token = match explanation.cases.last() {
             Some(last) if explanation.more => pagination::encode(&print, &last.case_id.to_string()),

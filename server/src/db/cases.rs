@@ -487,6 +487,16 @@ pub async fn lock_case(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<Opt
         .optional()
 }
 
+/// The region code of case `id`, if it exists.
+pub async fn region_of(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<Option<String>> {
+    cases::table
+        .find(id)
+        .select(cases::region_code)
+        .first(conn)
+        .await
+        .optional()
+}
+
 /// One measure of a case, locked for update.
 pub async fn lock_measure(
     conn: &mut AsyncPgConnection,
@@ -685,6 +695,8 @@ async fn read_many(conn: &mut AsyncPgConnection, ids: &[i64]) -> QueryResult<Vec
 pub struct CaseFilter {
     /// Region subtree.
     pub region: Option<RegionCode>,
+    /// Only cases in the subtree of one of these regions (the caller's scope), when given.
+    pub within: Option<Vec<RegionCode>>,
     /// Case type.
     pub case_type: Option<CaseType>,
     /// Status; `None` means every status but withdrawn.
@@ -722,6 +734,16 @@ pub async fn list(
             cases::region_code.eq_any(
                 region_ancestors::table
                     .filter(region_ancestors::ancestor_code.eq(region.as_str().to_owned()))
+                    .select(region_ancestors::code),
+            ),
+        );
+    }
+    if let Some(scopes) = &filter.within {
+        let tops: Vec<String> = scopes.iter().map(|r| r.as_str().to_owned()).collect();
+        query = query.filter(
+            cases::region_code.eq_any(
+                region_ancestors::table
+                    .filter(region_ancestors::ancestor_code.eq_any(tops))
                     .select(region_ancestors::code),
             ),
         );

@@ -22,6 +22,7 @@ macro_rules! snapshot {
 }
 pub(crate) use snapshot;
 
+pub mod access;
 pub mod answers;
 pub mod cases;
 pub mod history;

@@ -131,7 +131,71 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// 主体: people and services that call procura.
+    principals (id) {
+        id -> Text,
+        display_name -> Text,
+        kind -> SmallInt,
+        created_by -> Text,
+        create_time -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    /// Bearer tokens, kept as the SHA-256 of their secret.
+    access_tokens (id) {
+        id -> BigInt,
+        principal_id -> Text,
+        secret_hash -> Bytea,
+        description -> Text,
+        expire_time -> Timestamptz,
+        revoke_time -> Nullable<Timestamptz>,
+        created_by -> Text,
+        create_time -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    /// 授权: a role held at a region and its subtree.
+    grants (id) {
+        id -> BigInt,
+        principal_id -> Text,
+        role -> SmallInt,
+        region_code -> Text,
+        expire_time -> Nullable<Timestamptz>,
+        revoke_time -> Nullable<Timestamptz>,
+        created_by -> Text,
+        create_time -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    /// One row: bumped by every change to principals, tokens or grants.
+    access_version (only_row) {
+        only_row -> Bool,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// 访问日志: append-only.
+    access_events (id) {
+        id -> BigInt,
+        event_time -> Timestamptz,
+        principal -> Text,
+        method -> Text,
+        resource -> Text,
+        region_code -> Nullable<Text>,
+        outcome -> SmallInt,
+        code -> Text,
+        permission -> Text,
+    }
+}
+
 diesel::joinable!(case_revisions -> cases (case_id));
+diesel::joinable!(access_tokens -> principals (principal_id));
+diesel::joinable!(grants -> principals (principal_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     regions,
@@ -143,4 +207,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     case_revisions,
     releases,
     case_docs,
+    principals,
+    access_tokens,
+    grants,
+    access_version,
+    access_events,
 );

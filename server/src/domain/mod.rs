@@ -1,6 +1,7 @@
 //! Plain types and rules of the domain, free of I/O: region codes, resource names, dates and
 //! periods, the figures of a rollup and their year-on-year change.
 
+pub mod access;
 pub mod date;
 pub mod enums;
 pub mod metric;

@@ -7,6 +7,7 @@ use futures::future::BoxFuture;
 use uuid::Uuid;
 
 use super::AppState;
+use super::access::Guard;
 use super::answers;
 use crate::db::cases::{self as store, Stored};
 use crate::db::models::{
@@ -14,6 +15,7 @@ use crate::db::models::{
     ResolutionRow, RevisionRow,
 };
 use crate::db::revisions;
+use crate::domain::access::Permission;
 use crate::domain::date::not_before;
 use crate::domain::names;
 use crate::domain::record::{AidGrant, Case, Measure, Resolution};
@@ -103,15 +105,20 @@ pub fn case_not_found(id: i64) -> ApiError {
 pub async fn create_case(
     state: &AppState,
     command: NewCaseCommand,
-    actor: &str,
+    who: &Guard,
 ) -> Result<CaseRecord, ApiError> {
     let encode = state.encode_answer;
     let (region, number) = (
         command.case.region_code.name(),
         command.case.case_number.clone(),
     );
+    who.allow(
+        Permission::CasesWrite,
+        command.case.region_code.as_str(),
+        &region,
+    )?;
     let new = NewCaseRecord::new(command.case, command.request_id);
-    let actor = actor.to_owned();
+    let actor = who.actor().to_owned();
     let mut conn = state.conn().await?;
     let outcome = conn
         .transaction::<_, ApiError, _>(async move |conn| {
@@ -151,18 +158,23 @@ pub struct Imported {
 pub async fn import_batch(
     state: &AppState,
     cases: Vec<NewCaseCommand>,
-    actor: &str,
+    who: &Guard,
 ) -> Result<Imported, ApiError> {
     let encode = state.encode_answer;
     let mut imported = Imported::default();
     if cases.is_empty() {
         return Ok(imported);
     }
+    // A batch is written whole or not at all: one case outside the caller's scope refuses it.
+    for c in &cases {
+        let region = c.case.region_code.as_str();
+        who.allow(Permission::CasesWrite, region, &c.case.region_code.name())?;
+    }
     let batch: Vec<NewCaseRecord> = cases
         .into_iter()
         .map(|c| NewCaseRecord::new(c.case, c.request_id))
         .collect();
-    let actor = actor.to_owned();
+    let actor = who.actor().to_owned();
     let mut conn = state.conn().await?;
     let outcomes = conn
         .transaction::<_, ApiError, _>(async move |conn| {
@@ -182,7 +194,7 @@ pub async fn import_batch(
 pub async fn update_case(
     state: &AppState,
     update: CaseUpdate,
-    actor: &str,
+    who: &Guard,
 ) -> Result<CaseRecord, ApiError> {
     let encode = state.encode_answer;
     let CaseUpdate {
@@ -191,10 +203,11 @@ pub async fn update_case(
         reason,
         edit,
     } = update;
-    let actor = actor.to_owned();
+    let actor = who.actor().to_owned();
+    let who = who.clone();
     let mut conn = state.conn().await?;
     conn.transaction::<_, ApiError, _>(async move |conn| {
-        let stored = lock_parent(conn, id).await?;
+        let stored = lock_allowed(conn, id, &who).await?;
         let before = current_state(conn, id).await?;
         let current = etag_of(stored.version);
         if !etag.is_empty() && etag != current {
@@ -223,7 +236,7 @@ pub fn etag_of(version: i32) -> String {
 pub async fn update_measure(
     state: &AppState,
     update: MeasureUpdate,
-    actor: &str,
+    who: &Guard,
 ) -> Result<MeasureRow, ApiError> {
     let encode = state.encode_answer;
     let MeasureUpdate {
@@ -232,10 +245,11 @@ pub async fn update_measure(
         reason,
         edit,
     } = update;
-    let actor = actor.to_owned();
+    let actor = who.actor().to_owned();
+    let who = who.clone();
     let mut conn = state.conn().await?;
     conn.transaction::<_, ApiError, _>(async move |conn| {
-        let case = lock_parent(conn, case_id).await?;
+        let case = lock_allowed(conn, case_id, &who).await?;
         let before = current_state(conn, case_id).await?;
         let stored = store::lock_measure(conn, case_id, measure_id)
             .await?
@@ -381,7 +395,7 @@ impl CaseChild for AidGrant {
 pub async fn add_record<R: CaseChild>(
     state: &AppState,
     new: NewRecord<R>,
-    actor: &str,
+    who: &Guard,
 ) -> Result<R::Row, ApiError> {
     let encode = state.encode_answer;
     let NewRecord {
@@ -389,10 +403,11 @@ pub async fn add_record<R: CaseChild>(
         record,
         request_id,
     } = new;
-    let actor = actor.to_owned();
+    let actor = who.actor().to_owned();
+    let who = who.clone();
     let mut conn = state.conn().await?;
     conn.transaction::<_, ApiError, _>(async move |conn| {
-        let case = lock_parent(conn, case_id).await?;
+        let case = lock_allowed(conn, case_id, &who).await?;
         if let Some(request_id) = request_id
             && let Some(existing) = same_request(R::earlier(conn, request_id).await?, case_id)?
         {
@@ -426,14 +441,19 @@ pub async fn list_cases(
 }
 
 /// One page of the revisions of case `case_id` after revision `after`, its creation
-/// (revision 1) first.
+/// (revision 1) first; the caller must be an auditor at the case's procuratorate.
 pub async fn list_revisions(
     state: &AppState,
     case_id: i64,
     after: i32,
     page_size: i64,
+    who: &Guard,
 ) -> Result<Page<RevisionRow>, ApiError> {
     let mut conn = state.conn().await?;
+    let region = store::region_of(&mut conn, case_id)
+        .await?
+        .ok_or_else(|| who.hide(Permission::RevisionsRead, case_not_found(case_id)))?;
+    who.allow(Permission::RevisionsRead, &region, &names::case(case_id))?;
     let creation = revisions::creation_of(&mut conn, case_id)
         .await?
         .ok_or_else(|| case_not_found(case_id))?;
@@ -493,6 +513,20 @@ async fn lock_parent(conn: &mut AsyncPgConnection, id: i64) -> Result<CaseRow, A
     store::lock_case(conn, id)
         .await?
         .ok_or_else(|| case_not_found(id))
+}
+
+/// Locks case `id` for a change by `who`, who must be a submitter at its procuratorate; a
+/// missing case is PERMISSION_DENIED to a caller who could not write everywhere (AIP-211).
+async fn lock_allowed(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    who: &Guard,
+) -> Result<CaseRow, ApiError> {
+    let row = lock_parent(conn, id)
+        .await
+        .map_err(|e| who.hide(Permission::CasesWrite, e))?;
+    who.allow(Permission::CasesWrite, &row.region_code, &names::case(id))?;
+    Ok(row)
 }
 
 /// The whole state of a case, which the caller has locked.

@@ -2,7 +2,9 @@
 //! typed commands and domain values and return domain values or rows as stored (ids, times and
 //! versions included) for the api layer to convert; never protocol messages.
 
+pub mod access;
 pub mod answers;
+pub mod audit;
 pub mod cases;
 pub mod explanations;
 pub mod regions;

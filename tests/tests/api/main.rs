@@ -7,6 +7,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod access;
 mod cases;
 mod cli;
 mod cli_releases;

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use procura_proto::v1::{
     Adoption, CaseStatus, Comparison, DiffReleaseRequest, ExplainFigureRequest, GetReleaseRequest,
     GetRollupRequest, ListCaseRevisionsRequest, ListReleasesRequest, MeasureKind,
-    PublishRollupRequest, Qualifier, RegionLevel, Release, ResolutionMethod,
+    PublishRollupRequest, Qualifier, RegionLevel, Release, ResolutionMethod, Role,
 };
 use prost::Message;
 use sha2::{Digest, Sha256};
@@ -90,10 +90,14 @@ async fn every_change_keeps_a_revision_with_who_when_why_and_what() {
         update_mask: Some(field_mask(&["status", "concluded_on"])),
         reason: "correction: concluded in December".into(),
     });
+    // The actor is the token's principal, whatever a header claims.
     request
         .metadata_mut()
-        .insert("procura-actor", "clerk-7".parse().unwrap());
-    app.cases.clone().update_case(request).await.unwrap();
+        .insert("procura-actor", "someone-else".parse().unwrap());
+    let clerk = app
+        .principal("clerk-7", &[(Role::Submitter, "530000")])
+        .await;
+    clerk.cases.clone().update_case(request).await.unwrap();
 
     let revisions = app
         .cases
@@ -109,7 +113,7 @@ async fn every_change_keeps_a_revision_with_who_when_why_and_what() {
     assert_eq!(revisions.len(), 2);
     assert_eq!(revisions[0].revision, 1);
     assert_eq!(revisions[0].reason, "created");
-    assert_eq!(revisions[0].actor, "anonymous");
+    assert_eq!(revisions[0].actor, "admin");
     let second = &revisions[1];
     assert_eq!(second.name, format!("{}/revisions/2", names[1]));
     assert_eq!(second.actor, "clerk-7");
@@ -192,15 +196,15 @@ async fn a_release_stays_as_published_and_its_diff_names_the_records_that_moved_
     let late = app.create_case(late).await;
     let mut moved = app.get_case(&names[1]).await;
     moved.accepted_on = on(2019, 7, 1);
-    let mut request = tonic::Request::new(procura_proto::v1::UpdateCaseRequest {
+    let request = tonic::Request::new(procura_proto::v1::UpdateCaseRequest {
         case: Some(moved),
         update_mask: Some(field_mask(&["accepted_on"])),
         reason: "correction: accepted in 2019".into(),
     });
-    request
-        .metadata_mut()
-        .insert("procura-actor", "auditor".parse().unwrap());
-    app.cases.clone().update_case(request).await.unwrap();
+    let auditor = app
+        .principal("auditor", &[(Role::Submitter, "000000")])
+        .await;
+    auditor.cases.clone().update_case(request).await.unwrap();
 
     // The release is unchanged, byte for byte.
     let again = app

@@ -50,25 +50,24 @@ fn a_database_url_that_is_not_postgres_is_refused() {
 #[tokio::test]
 async fn a_missing_database_is_created_and_migrated() {
     let name = format!("procura_created_{}", uuid::Uuid::new_v4().simple());
-    let settings = procura_server::config::Settings {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        database_url: database_url(&name),
-        pool_max_size: 2,
-        reader_connections: procura_server::db::READER_CONNECTIONS,
-    };
+    let mut settings =
+        procura_server::config::Settings::new("127.0.0.1:0".parse().unwrap(), &database_url(&name));
+    settings.pool_max_size = 2;
     let app = procura_server::startup::Application::build(settings)
         .await
         .expect("the server creates its database");
     let addr = app.local_addr();
+    let token = app.bootstrap_token().expect("a bootstrap admin").to_owned();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until(async move {
         let _ = stopped.await;
     }));
-    let mut regions = procura_proto::v1::region_service_client::RegionServiceClient::connect(
-        format!("http://{addr}"),
-    )
-    .await
-    .unwrap();
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut regions = Clients::new(&channel, &token).regions;
     let region = regions
         .get_region(GetRegionRequest {
             name: "regions/530100".into(),

@@ -8,6 +8,7 @@ use tonic::{Status, Streaming};
 use super::requests::new_case;
 use crate::api::AppState;
 use crate::error::ApiError;
+use crate::service::access::Guard;
 use crate::service::cases as service;
 
 /// Most cases in one import batch.
@@ -16,12 +17,12 @@ pub const MAX_IMPORT_BATCH: usize = 10_000;
 /// Import batches written at the same time, on as many connections.
 const IMPORT_CONCURRENCY: usize = 2;
 
-/// Starts writing the batches of `inbound` as `actor`; the acknowledgements come out of the
+/// Starts writing the batches of `inbound` for the caller `who`; the acknowledgements come out of the
 /// receiver, one per batch, in order, and end after the first failure.
 pub fn serve(
     state: AppState,
     inbound: Streaming<pb::ImportCasesRequest>,
-    actor: String,
+    who: Guard,
 ) -> tokio::sync::mpsc::Receiver<Result<pb::ImportCasesResponse, Status>> {
     // Two batches are written at a time, each in its own transaction on its own
     // connection, while at most two acknowledgements wait to be sent, in batch order. No
@@ -52,10 +53,10 @@ pub fn serve(
         let mut written = std::pin::pin!(
             batches
                 .map(|batch| {
-                    let (state, actor) = (state.clone(), actor.clone());
+                    let (state, who) = (state.clone(), who.clone());
                     async move {
                         let number = batch.batch_number;
-                        let ack = import_batch(&state, batch, &actor).await;
+                        let ack = import_batch(&state, batch, &who).await;
                         if let Err(error) = &ack {
                             tracing::warn!(batch = number, %error, "import batch failed");
                         }
@@ -78,7 +79,7 @@ pub fn serve(
 async fn import_batch(
     state: &AppState,
     batch: pb::ImportCasesRequest,
-    actor: &str,
+    who: &Guard,
 ) -> Result<pb::ImportCasesResponse, ApiError> {
     if batch.cases.len() > MAX_IMPORT_BATCH {
         return Err(ApiError::invalid(
@@ -104,7 +105,7 @@ async fn import_batch(
             }
         }
     }
-    let imported = service::import_batch(state, valid, actor).await?;
+    let imported = service::import_batch(state, valid, who).await?;
     Ok(pb::ImportCasesResponse {
         batch_number: batch.batch_number,
         created: imported.created,

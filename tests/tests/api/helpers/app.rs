@@ -5,10 +5,13 @@
 use std::net::SocketAddr;
 
 use diesel_async::{AsyncConnection, AsyncPgConnection};
+use procura_proto::v1::access_service_client::AccessServiceClient;
 use procura_proto::v1::case_service_client::CaseServiceClient;
 use procura_proto::v1::region_service_client::RegionServiceClient;
 use procura_proto::v1::report_service_client::ReportServiceClient;
 use tokio::sync::oneshot;
+use tonic::metadata::{Ascii, MetadataValue};
+use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint};
 
 use super::database::{admin_connection, database_url, run_admin, template_database};
@@ -21,20 +24,30 @@ pub struct TestApp {
     pub url: String,
     /// URL of this test's own database.
     pub db_url: String,
-    /// A channel to the server, for clients beyond the three below (health, reflection).
+    /// A channel to the server without credentials (health, reflection, refusals).
     pub channel: Channel,
-    /// `procura.v1.RegionService`.
-    pub regions: RegionServiceClient<Channel>,
-    /// `procura.v1.CaseService`.
-    pub cases: CaseServiceClient<Channel>,
-    /// `procura.v1.ReportService`.
-    pub reports: ReportServiceClient<Channel>,
+    /// The bootstrap admin's token (every role at 000000), which the clients below send.
+    pub token: String,
+    /// `procura.v1.RegionService`, as the bootstrap admin.
+    pub regions: RegionServiceClient<Authed>,
+    /// `procura.v1.CaseService`, as the bootstrap admin.
+    pub cases: CaseServiceClient<Authed>,
+    /// `procura.v1.ReportService`, as the bootstrap admin.
+    pub reports: ReportServiceClient<Authed>,
+    /// `procura.v1.AccessService`, as the bootstrap admin.
+    pub access: AccessServiceClient<Authed>,
     db_name: String,
     shutdown: Option<oneshot::Sender<()>>,
 }
 
 /// Starts the application on `127.0.0.1:0` with a fresh database cloned from the template.
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// As [`spawn_app`], with settings changed by `adjust` (TLS, another address). The app's own
+/// channel connects lazily, in plaintext.
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut procura_server::config::Settings)) -> TestApp {
     init_tracing();
     let template = template_database().await;
     let db_name = format!(
@@ -52,18 +65,22 @@ pub async fn spawn_app() -> TestApp {
     drop(admin);
     let db_url = database_url(&db_name);
 
-    let settings = procura_server::config::Settings {
-        listen: "127.0.0.1:0".parse().expect("a socket address"),
-        database_url: db_url.clone(),
-        pool_max_size: 4,
-        reader_connections: procura_server::db::READER_CONNECTIONS,
-    };
+    let mut settings = procura_server::config::Settings::new(
+        "127.0.0.1:0".parse().expect("a socket address"),
+        &db_url,
+    );
+    settings.pool_max_size = 4;
+    adjust(&mut settings);
     // From here on the guard drops the database, even if the application fails to build.
     let mut guard = DatabaseGuard(Some(db_name.clone()));
     let app = procura_server::startup::Application::build(settings)
         .await
         .expect("Application::build failed on a fresh test database");
     let addr = app.local_addr();
+    let token = app
+        .bootstrap_token()
+        .expect("a fresh database gets a bootstrap admin")
+        .to_owned();
     let (tx, rx) = oneshot::channel::<()>();
     tokio::spawn(async move {
         let shutdown = async move {
@@ -77,20 +94,71 @@ pub async fn spawn_app() -> TestApp {
     let url = format!("http://{addr}");
     let channel = Endpoint::from_shared(url.clone())
         .expect("a valid endpoint URL")
-        .connect()
-        .await
-        .unwrap_or_else(|e| panic!("cannot connect to the application at {url}: {e}"));
+        .connect_lazy();
     guard.0 = None;
+    let clients = Clients::new(&channel, &token);
     TestApp {
         addr,
         url,
         db_url,
-        regions: RegionServiceClient::new(channel.clone()),
-        cases: CaseServiceClient::new(channel.clone()),
-        reports: ReportServiceClient::new(channel.clone()),
+        regions: clients.regions,
+        cases: clients.cases,
+        reports: clients.reports,
+        access: clients.access,
+        token,
         channel,
         db_name,
         shutdown: Some(tx),
+    }
+}
+
+/// A channel that sends a bearer token with every call.
+pub type Authed = InterceptedService<Channel, Bearer>;
+
+/// Adds `authorization: Bearer <token>` to every call.
+#[derive(Clone)]
+pub struct Bearer(MetadataValue<Ascii>);
+
+impl tonic::service::Interceptor for Bearer {
+    fn call(
+        &mut self,
+        mut request: tonic::Request<()>,
+    ) -> Result<tonic::Request<()>, tonic::Status> {
+        request
+            .metadata_mut()
+            .insert("authorization", self.0.clone());
+        Ok(request)
+    }
+}
+
+/// The four procura clients, calling with one token.
+#[derive(Clone)]
+pub struct Clients {
+    pub regions: RegionServiceClient<Authed>,
+    pub cases: CaseServiceClient<Authed>,
+    pub reports: ReportServiceClient<Authed>,
+    pub access: AccessServiceClient<Authed>,
+}
+
+impl Clients {
+    /// Clients over `channel` that send `token`.
+    pub fn new(channel: &Channel, token: &str) -> Self {
+        let value: MetadataValue<Ascii> =
+            format!("Bearer {token}").parse().expect("a token is ASCII");
+        let authed = || InterceptedService::new(channel.clone(), Bearer(value.clone()));
+        Clients {
+            regions: RegionServiceClient::new(authed()),
+            cases: CaseServiceClient::new(authed()),
+            reports: ReportServiceClient::new(authed()),
+            access: AccessServiceClient::new(authed()),
+        }
+    }
+}
+
+impl TestApp {
+    /// Clients that call with `token`.
+    pub fn clients(&self, token: &str) -> Clients {
+        Clients::new(&self.channel, token)
     }
 }
 

@@ -84,6 +84,11 @@ impl TestApp {
             .arg(&self.url)
             .args(args)
             .env("NO_COLOR", "1")
+            .env("PROCURA_TOKEN", &self.token)
+            .env(
+                "PROCURA_CREDENTIALS_FILE",
+                "/nonexistent/procura-credentials",
+            )
             .env_remove("PROCURA_SERVER")
             .stdin(std::process::Stdio::null());
         let output = tokio::task::spawn_blocking(move || command.output())

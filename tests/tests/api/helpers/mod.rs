@@ -16,6 +16,7 @@
 //! (valid records, periods, region rows), `calls` (gRPC wrappers), `assertions` (AIP-193
 //! errors), `figures` (rollup figures), `cli` (the `procura` binary).
 
+mod access;
 mod app;
 mod assertions;
 mod calls;
@@ -24,6 +25,7 @@ mod database;
 mod figures;
 mod fixtures;
 
+pub use access::*;
 pub use app::*;
 pub use assertions::*;
 pub use calls::*;

@@ -1,0 +1,106 @@
+//! The access log's writer: calls hand their entries to one task, which appends them in
+//! batches (one INSERT for all entries waiting). A write or a denial waits until its entry is
+//! committed before its answer goes out, so that no answered write is missing from the log;
+//! a logged read does not wait (its entry follows within milliseconds).
+
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot};
+
+use crate::db::Pool;
+use crate::db::access::{EventRow, insert_events};
+
+/// Entries appended by one INSERT at most.
+const BATCH: usize = 1_000;
+
+/// Entries waiting beyond which new ones are dropped (and that is logged): the log's writer
+/// is behind by this much only when the database has been unreachable for a while.
+const QUEUE: usize = 100_000;
+
+/// How long a write waits for its entry before answering anyway (the entry stays queued).
+const WAIT: Duration = Duration::from_secs(5);
+
+type Entry = (EventRow, Option<oneshot::Sender<()>>);
+
+/// Where calls send their access-log entries.
+#[derive(Clone)]
+pub struct AuditLog {
+    sender: mpsc::Sender<Entry>,
+}
+
+impl AuditLog {
+    /// Starts the writer on `pool`.
+    pub fn start(pool: Pool) -> Self {
+        let (sender, receiver) = mpsc::channel(QUEUE);
+        tokio::spawn(write_entries(pool, receiver));
+        AuditLog { sender }
+    }
+
+    /// Appends `event`; with `wait`, returns once it is committed (or after [`WAIT`]).
+    pub async fn record(&self, event: EventRow, wait: bool) {
+        let (done, committed) = if wait {
+            let (tx, rx) = oneshot::channel();
+            (Some(tx), Some(rx))
+        } else {
+            (None, None)
+        };
+        if let Err(error) = self.sender.try_send((event, done)) {
+            let event = match error {
+                mpsc::error::TrySendError::Full((e, _))
+                | mpsc::error::TrySendError::Closed((e, _)) => e,
+            };
+            tracing::error!(
+                method = %event.method,
+                principal = ?event.principal,
+                "the access log's queue is full: entry dropped"
+            );
+            return;
+        }
+        if let Some(committed) = committed
+            && tokio::time::timeout(WAIT, committed).await.is_err()
+        {
+            tracing::warn!("an access-log entry is not committed yet; answering anyway");
+        }
+    }
+}
+
+async fn write_entries(pool: Pool, mut receiver: mpsc::Receiver<Entry>) {
+    let mut batch: Vec<Entry> = Vec::with_capacity(BATCH);
+    let mut pause = Duration::from_millis(100);
+    loop {
+        if batch.is_empty() {
+            match receiver.recv().await {
+                Some(entry) => batch.push(entry),
+                None => return,
+            }
+        }
+        while batch.len() < BATCH {
+            match receiver.try_recv() {
+                Ok(entry) => batch.push(entry),
+                Err(_) => break,
+            }
+        }
+        let rows: Vec<EventRow> = batch.iter().map(|(e, _)| e.clone()).collect();
+        let written = match pool.get().await {
+            Ok(mut conn) => insert_events(&mut conn, &rows)
+                .await
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        match written {
+            Ok(()) => {
+                pause = Duration::from_millis(100);
+                for (_, done) in batch.drain(..) {
+                    if let Some(done) = done {
+                        let _ = done.send(());
+                    }
+                }
+            }
+            Err(error) => {
+                tracing::error!(%error, entries = rows.len(), "cannot append to the access log; retrying");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
+}

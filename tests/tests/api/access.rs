@@ -1,0 +1,984 @@
+//! Access control end to end: every RPC refused without credentials; every RPC × role ×
+//! inside/outside the scope with the code expected; expired and revoked tokens; what an admin
+//! may grant; lists narrowed to the scope; the access log; TLS and mutual TLS.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use procura_proto::v1::{
+    CreateGrantRequest, CreateJudicialAidRequest, CreateMeasureRequest, CreatePrincipalRequest,
+    CreateResolutionRequest, CreateTokenRequest, DiffReleaseRequest, ExplainFigureRequest,
+    GetCaseRequest, GetRegionRequest, GetReleaseRequest, GetRollupRequest, Grant,
+    ImportCasesRequest, ListAccessEventsRequest, ListCaseRevisionsRequest, ListCasesRequest,
+    ListRegionsRequest, ListReleasesRequest, MeasureKind, Outcome, Principal, PrincipalKind,
+    PublishRollupRequest, ResolutionMethod, RevokeTokenRequest, Role, Token, UpdateCaseRequest,
+    UpdateMeasureRequest, WhoAmIRequest,
+};
+use procura_server::api::guard::PERMISSIONS;
+use tonic::Code;
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
+
+use crate::helpers::*;
+
+/// Calls `path` with an empty request (every field default) and returns the status code.
+async fn raw_call(channel: Channel, path: &'static str, token: Option<&str>) -> Code {
+    let mut grpc = tonic::client::Grpc::new(channel);
+    grpc.ready().await.expect("the channel is ready");
+    let mut request = tonic::Request::new(());
+    if let Some(token) = token {
+        request.metadata_mut().insert(
+            "authorization",
+            format!("Bearer {token}").parse().expect("ASCII"),
+        );
+    }
+    let codec = tonic_prost::ProstCodec::<(), ()>::default();
+    let path = http::uri::PathAndQuery::from_static(path);
+    match grpc.unary(request, path, codec).await {
+        Ok(_) => Code::Ok,
+        Err(status) => status.code(),
+    }
+}
+
+#[tokio::test]
+async fn without_valid_credentials_every_procura_rpc_is_refused_and_health_stays_open() {
+    let app = spawn_app().await;
+    for (path, _) in PERMISSIONS {
+        for token in [None, Some("procura_not-a-token"), Some("")] {
+            let code = raw_call(app.channel.clone(), path, token).await;
+            assert_eq!(code, Code::Unauthenticated, "{path} with {token:?}");
+        }
+    }
+    let mut health = tonic_health::pb::health_client::HealthClient::new(app.channel.clone());
+    let status = health
+        .check(tonic_health::pb::HealthCheckRequest::default())
+        .await
+        .expect("health answers without a token");
+    assert_eq!(status.into_inner().status, 1);
+    // A malformed authorization header names what is expected.
+    let mut request = tonic::Request::new(WhoAmIRequest {});
+    request
+        .metadata_mut()
+        .insert("authorization", "Basic dXNlcjpwYXNz".parse().unwrap());
+    let mut access =
+        procura_proto::v1::access_service_client::AccessServiceClient::new(app.channel.clone());
+    let status = access.who_am_i(request).await.unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated);
+    assert!(status.message().contains("Bearer <token>"), "{status:?}");
+    assert_error_info(&status, "UNAUTHENTICATED");
+}
+
+/// The records the scope table touches: a case with a measure inside Yunnan (at 530102) and
+/// one outside (at 110101, Beijing), and a release of each province.
+struct World {
+    inside_case: String,
+    outside_case: String,
+    inside_measure: String,
+    outside_measure: String,
+    inside_release: String,
+    outside_release: String,
+}
+
+async fn world(app: &TestApp) -> World {
+    let with_measure = |region: &str, number: &str| {
+        let mut case = valid_case(region, number);
+        case.measures
+            .push(measure(MeasureKind::Protest, date(2020, 4, 1)));
+        case
+    };
+    let inside = app.create_case(with_measure("530102", "IN-1")).await;
+    let outside = app.create_case(with_measure("110101", "OUT-1")).await;
+    let publish = |region: &str| PublishRollupRequest {
+        rollup: Some(GetRollupRequest {
+            region: format!("regions/{region}"),
+            period: year(2020),
+            ..Default::default()
+        }),
+        title: format!("2020 {region}"),
+        ..Default::default()
+    };
+    let mut reports = app.reports.clone();
+    let inside_release = reports.publish_rollup(publish("530000")).await.unwrap();
+    let outside_release = reports.publish_rollup(publish("110000")).await.unwrap();
+    World {
+        inside_measure: inside.measures[0].name.clone(),
+        outside_measure: outside.measures[0].name.clone(),
+        inside_case: inside.name,
+        outside_case: outside.name,
+        inside_release: inside_release.into_inner().release.unwrap().name,
+        outside_release: outside_release.into_inner().release.unwrap().name,
+    }
+}
+
+static NUMBER: AtomicUsize = AtomicUsize::new(0);
+
+fn fresh_number() -> String {
+    format!("T-{}", NUMBER.fetch_add(1, Ordering::Relaxed))
+}
+
+/// Makes one call of `rpc` as `clients`, touching the world inside or outside Yunnan.
+async fn call(rpc: &str, clients: &Clients, w: &World, inside: bool) -> Code {
+    let pick = |a: &str, b: &str| if inside { a.to_owned() } else { b.to_owned() };
+    let case = pick(&w.inside_case, &w.outside_case);
+    let region = pick("530102", "110101");
+    let province = pick("530000", "110000");
+    let (mut cases, mut reports, mut regions, mut access) = (
+        clients.cases.clone(),
+        clients.reports.clone(),
+        clients.regions.clone(),
+        clients.access.clone(),
+    );
+    let rollup = GetRollupRequest {
+        region: format!("regions/{province}"),
+        period: year(2020),
+        ..Default::default()
+    };
+    let result = match rpc {
+        "GetRegion" => regions
+            .get_region(GetRegionRequest {
+                name: format!("regions/{region}"),
+            })
+            .await
+            .map(drop),
+        "ListRegions" => regions
+            .list_regions(ListRegionsRequest {
+                parent: format!("regions/{province}"),
+                ..Default::default()
+            })
+            .await
+            .map(drop),
+        "CreateCase" => cases
+            .create_case(procura_proto::v1::CreateCaseRequest {
+                case: Some(valid_case(&region, &fresh_number())),
+                ..Default::default()
+            })
+            .await
+            .map(drop),
+        "GetCase" => cases
+            .get_case(GetCaseRequest { name: case })
+            .await
+            .map(drop),
+        "ListCases" => cases
+            .list_cases(ListCasesRequest {
+                region: format!("regions/{province}"),
+                ..Default::default()
+            })
+            .await
+            .map(drop),
+        "UpdateCase" => {
+            let mut changed = valid_case(&region, "ignored");
+            changed.name = case;
+            changed.summary = format!("edited {}", fresh_number());
+            cases
+                .update_case(UpdateCaseRequest {
+                    case: Some(changed),
+                    update_mask: Some(field_mask(&["summary"])),
+                    reason: "test".into(),
+                })
+                .await
+                .map(drop)
+        }
+        "CreateMeasure" => cases
+            .create_measure(CreateMeasureRequest {
+                parent: case,
+                measure: Some(measure(MeasureKind::Protest, date(2020, 5, 1))),
+                ..Default::default()
+            })
+            .await
+            .map(drop),
+        "UpdateMeasure" => {
+            let mut m = measure(MeasureKind::Protest, date(2020, 4, 2));
+            m.name = pick(&w.inside_measure, &w.outside_measure);
+            cases
+                .update_measure(UpdateMeasureRequest {
+                    measure: Some(m),
+                    update_mask: Some(field_mask(&["issued_on"])),
+                    reason: "test".into(),
+                })
+                .await
+                .map(drop)
+        }
+        "CreateResolution" => {
+            // A case has one resolution: each call gets a case of its own.
+            let parent = if inside {
+                w.inside_case.clone()
+            } else {
+                w.outside_case.clone()
+            };
+            cases
+                .create_resolution(CreateResolutionRequest {
+                    parent,
+                    resolution: Some(resolution(
+                        ResolutionMethod::Reconciliation,
+                        date(2020, 6, 1),
+                    )),
+                    ..Default::default()
+                })
+                .await
+                .map(drop)
+        }
+        "CreateJudicialAid" => cases
+            .create_judicial_aid(CreateJudicialAidRequest {
+                parent: case,
+                aid_grant: Some(aid(date(2020, 6, 2), 10_000)),
+                ..Default::default()
+            })
+            .await
+            .map(drop),
+        "ListCaseRevisions" => cases
+            .list_case_revisions(ListCaseRevisionsRequest {
+                parent: case,
+                ..Default::default()
+            })
+            .await
+            .map(drop),
+        "ImportCases" => {
+            let batch = ImportCasesRequest {
+                batch_number: 1,
+                cases: vec![valid_case(&region, &fresh_number())],
+            };
+            match cases.import_cases(tokio_stream::iter(vec![batch])).await {
+                Err(status) => Err(status),
+                Ok(response) => {
+                    let mut stream = response.into_inner();
+                    match stream.message().await {
+                        Ok(Some(_)) => Ok(()),
+                        Ok(None) => Ok(()),
+                        Err(status) => Err(status),
+                    }
+                }
+            }
+        }
+        "GetRollup" => reports.get_rollup(rollup).await.map(drop),
+        "PublishRollup" => reports
+            .publish_rollup(PublishRollupRequest {
+                rollup: Some(rollup),
+                title: "t".into(),
+                ..Default::default()
+            })
+            .await
+            .map(drop),
+        "GetRelease" => reports
+            .get_release(GetReleaseRequest {
+                name: pick(&w.inside_release, &w.outside_release),
+            })
+            .await
+            .map(drop),
+        "ListReleases" => reports
+            .list_releases(ListReleasesRequest::default())
+            .await
+            .map(drop),
+        "DiffRelease" => reports
+            .diff_release(DiffReleaseRequest {
+                name: pick(&w.inside_release, &w.outside_release),
+            })
+            .await
+            .map(drop),
+        "ExplainFigure" => reports
+            .explain_figure(ExplainFigureRequest {
+                region: format!("regions/{province}"),
+                period: year(2020),
+                metric: "cases.accepted".into(),
+                ..Default::default()
+            })
+            .await
+            .map(drop),
+        "WhoAmI" => access.who_am_i(WhoAmIRequest {}).await.map(drop),
+        "ListAccessEvents" => access
+            .list_access_events(ListAccessEventsRequest {
+                region: format!("regions/{province}"),
+                ..Default::default()
+            })
+            .await
+            .map(drop),
+        "CreateGrant" => access
+            .create_grant(CreateGrantRequest {
+                grant: Some(Grant {
+                    principal: "principals/grantee".into(),
+                    role: Role::Viewer as i32,
+                    region: format!("regions/{province}"),
+                    ..Default::default()
+                }),
+            })
+            .await
+            .map(drop),
+        other => panic!("no call written for {other}"),
+    };
+    match result {
+        Ok(()) => Code::Ok,
+        Err(status) => status.code(),
+    }
+}
+
+/// The role each RPC of the table needs; `None`: any authenticated caller. Lists that are
+/// narrowed to the scope rather than refused answer OK outside it too.
+const TABLE: [(&str, Option<Role>); 21] = [
+    ("GetRegion", None),
+    ("ListRegions", None),
+    ("WhoAmI", None),
+    ("CreateCase", Some(Role::Submitter)),
+    ("UpdateCase", Some(Role::Submitter)),
+    ("CreateMeasure", Some(Role::Submitter)),
+    ("UpdateMeasure", Some(Role::Submitter)),
+    ("CreateJudicialAid", Some(Role::Submitter)),
+    ("ImportCases", Some(Role::Submitter)),
+    ("CreateResolution", Some(Role::Submitter)),
+    ("GetCase", Some(Role::Viewer)),
+    ("ListCases", Some(Role::Viewer)),
+    ("GetRollup", Some(Role::Viewer)),
+    ("GetRelease", Some(Role::Viewer)),
+    ("ListReleases", Some(Role::Viewer)),
+    ("DiffRelease", Some(Role::Viewer)),
+    ("ExplainFigure", Some(Role::Viewer)),
+    ("PublishRollup", Some(Role::Publisher)),
+    ("ListCaseRevisions", Some(Role::Auditor)),
+    ("ListAccessEvents", Some(Role::Auditor)),
+    ("CreateGrant", Some(Role::Admin)),
+];
+
+#[tokio::test]
+async fn every_rpc_answers_each_role_inside_and_outside_its_scope_as_expected() {
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    // The principal an admin grants to in the table.
+    app.principal_token("grantee", &[]).await;
+    let roles = [
+        Role::Submitter,
+        Role::Viewer,
+        Role::Publisher,
+        Role::Auditor,
+        Role::Admin,
+    ];
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for role in roles {
+        // An admin grants only roles it holds: the admin of the table also views there.
+        let mut grants = vec![(role, "530000")];
+        if role == Role::Admin {
+            grants.push((Role::Viewer, "530000"));
+        }
+        let id = format!("{}-yunnan", format!("{role:?}").to_lowercase());
+        let clients = app.principal(&id, &grants).await;
+        for (rpc, needs) in TABLE {
+            let allowed = needs.is_none_or(|r| grants.iter().any(|(held, _)| *held == r));
+            for inside in [true, false] {
+                let expected = match (allowed, inside, rpc) {
+                    (false, _, _) => Code::PermissionDenied,
+                    (true, true, _) => Code::Ok,
+                    // Not region-bound, or narrowed to the scope.
+                    (true, false, "GetRegion" | "ListRegions" | "WhoAmI" | "ListReleases") => {
+                        Code::Ok
+                    }
+                    (true, false, _) => Code::PermissionDenied,
+                };
+                let got = call(rpc, &clients, &w, inside).await;
+                checked += 1;
+                if got != expected {
+                    failures.push(format!(
+                        "{rpc} as {role:?} {}: expected {expected:?}, got {got:?}",
+                        if inside { "inside" } else { "outside" }
+                    ));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert_eq!(checked, roles.len() * TABLE.len() * 2);
+}
+
+#[tokio::test]
+async fn a_submitter_at_a_county_writes_there_only_and_a_provincial_viewer_reads_its_province_only()
+{
+    let app = spawn_app().await;
+    let clerk = app
+        .principal("wuhua-clerk", &[(Role::Submitter, "530102")])
+        .await;
+    let created = clerk
+        .cases
+        .clone()
+        .create_case(procura_proto::v1::CreateCaseRequest {
+            case: Some(valid_case("530102", "WH-1")),
+            ..Default::default()
+        })
+        .await
+        .expect("a submitter writes at its own procuratorate")
+        .into_inner()
+        .case
+        .unwrap();
+    for elsewhere in ["530103", "530100", "000000", "110101"] {
+        let status = clerk
+            .cases
+            .clone()
+            .create_case(procura_proto::v1::CreateCaseRequest {
+                case: Some(valid_case(elsewhere, "WH-2")),
+                ..Default::default()
+            })
+            .await
+            .unwrap_err();
+        let info = assert_status(&status, Code::PermissionDenied, "PERMISSION_DENIED");
+        assert_eq!(info.metadata["permission"], "cases.write", "{elsewhere}");
+        assert_eq!(info.metadata["region"], elsewhere);
+    }
+    let status = clerk
+        .reports
+        .clone()
+        .publish_rollup(PublishRollupRequest {
+            rollup: Some(GetRollupRequest {
+                region: "regions/530102".into(),
+                period: year(2020),
+                ..Default::default()
+            }),
+            title: "not allowed".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied);
+
+    // A missing case is PERMISSION_DENIED to those who cannot see everywhere (AIP-211), and
+    // NOT_FOUND to the national admin.
+    let missing = GetCaseRequest {
+        name: "cases/999999".into(),
+    };
+    let viewer = app
+        .principal("yunnan-viewer", &[(Role::Viewer, "530000")])
+        .await;
+    let status = viewer
+        .cases
+        .clone()
+        .get_case(missing.clone())
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied);
+    let status = app.cases.clone().get_case(missing).await.unwrap_err();
+    assert_eq!(status.code(), Code::NotFound);
+    viewer
+        .cases
+        .clone()
+        .get_case(GetCaseRequest {
+            name: created.name.clone(),
+        })
+        .await
+        .expect("a provincial viewer reads a case of its province");
+
+    let rollup = |region: &str| GetRollupRequest {
+        region: format!("regions/{region}"),
+        period: year(2020),
+        ..Default::default()
+    };
+    viewer
+        .reports
+        .clone()
+        .get_rollup(rollup("530000"))
+        .await
+        .expect("Yunnan's rollup");
+    let status = viewer
+        .reports
+        .clone()
+        .get_rollup(rollup("000000"))
+        .await
+        .unwrap_err();
+    let info = assert_status(&status, Code::PermissionDenied, "PERMISSION_DENIED");
+    assert_eq!(info.metadata["permission"], "reports.read");
+    assert_eq!(info.metadata["region"], "000000");
+}
+
+#[tokio::test]
+async fn lists_are_narrowed_to_the_scope() {
+    let app = spawn_app().await;
+    for (region, number) in [("530102", "A"), ("530381", "B"), ("110101", "C")] {
+        app.create_case(valid_case(region, number)).await;
+    }
+    let viewer = app
+        .principal("yunnan-viewer", &[(Role::Viewer, "530000")])
+        .await;
+    let listed = viewer
+        .cases
+        .clone()
+        .list_cases(ListCasesRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    let mut numbers: Vec<&str> = listed
+        .cases
+        .iter()
+        .map(|c| c.case_number.as_str())
+        .collect();
+    numbers.sort_unstable();
+    assert_eq!(numbers, ["A", "B"]);
+    let status = viewer
+        .cases
+        .clone()
+        .list_cases(ListCasesRequest {
+            region: "regions/110000".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied);
+}
+
+#[tokio::test]
+async fn revoked_and_expired_tokens_are_refused_from_the_next_call() {
+    let app = spawn_app().await;
+    let mut access = app.access.clone();
+    app.principal_token("short-lived", &[(Role::Viewer, "000000")])
+        .await;
+    let made = access
+        .create_token(CreateTokenRequest {
+            token: Some(Token {
+                principal: "principals/short-lived".into(),
+                description: "to revoke".into(),
+                expire_time: Some(expiry_in_days(1)),
+                ..Default::default()
+            }),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let clients = app.clients(&made.secret);
+    let who = clients
+        .access
+        .clone()
+        .who_am_i(WhoAmIRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(who.principal.unwrap().id, "short-lived");
+    assert_eq!(who.authenticated_by, "token");
+    access
+        .revoke_token(RevokeTokenRequest {
+            name: made.token.unwrap().name,
+        })
+        .await
+        .unwrap();
+    // The very next call, with no wait: revocation through this server is immediate.
+    let status = clients
+        .access
+        .clone()
+        .who_am_i(WhoAmIRequest {})
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated);
+
+    // A token that expires in a second works, then is refused.
+    let soon = chrono::Utc::now() + chrono::Duration::milliseconds(1500);
+    let brief = access
+        .create_token(CreateTokenRequest {
+            token: Some(Token {
+                principal: "principals/short-lived".into(),
+                expire_time: Some(prost_types::Timestamp {
+                    seconds: soon.timestamp(),
+                    nanos: soon.timestamp_subsec_nanos() as i32,
+                }),
+                ..Default::default()
+            }),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .secret;
+    let brief = app.clients(&brief);
+    brief
+        .access
+        .clone()
+        .who_am_i(WhoAmIRequest {})
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(1700)).await;
+    let status = brief
+        .access
+        .clone()
+        .who_am_i(WhoAmIRequest {})
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated);
+    assert!(status.message().contains("expired"), "{status:?}");
+}
+
+#[tokio::test]
+async fn an_admin_grants_only_within_its_scope_and_only_roles_it_holds() {
+    let app = spawn_app().await;
+    let yunnan_admin = app
+        .principal(
+            "yunnan-admin",
+            &[(Role::Admin, "530000"), (Role::Viewer, "530000")],
+        )
+        .await;
+    app.principal_token("newcomer", &[]).await;
+    let grant = |role: Role, region: &str| CreateGrantRequest {
+        grant: Some(Grant {
+            principal: "principals/newcomer".into(),
+            role: role as i32,
+            region: format!("regions/{region}"),
+            ..Default::default()
+        }),
+    };
+    let mut access = yunnan_admin.access.clone();
+    access
+        .create_grant(grant(Role::Viewer, "530100"))
+        .await
+        .expect("a role it holds, inside its scope");
+    for (role, region) in [
+        (Role::Viewer, "000000"),
+        (Role::Viewer, "110000"),
+        (Role::Submitter, "530100"),
+        (Role::Admin, "000000"),
+    ] {
+        let status = access.create_grant(grant(role, region)).await.unwrap_err();
+        assert_eq!(
+            status.code(),
+            Code::PermissionDenied,
+            "{role:?} at {region}"
+        );
+    }
+    // Nor may it take over the national admin with a token of its own.
+    let status = access
+        .create_token(CreateTokenRequest {
+            token: Some(Token {
+                principal: "principals/admin".into(),
+                expire_time: Some(expiry_in_days(1)),
+                ..Default::default()
+            }),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied);
+    // A principal id is checked.
+    let status = app
+        .access
+        .clone()
+        .create_principal(CreatePrincipalRequest {
+            principal: Some(Principal {
+                id: "Bad Id".into(),
+                display_name: "张三".into(),
+                kind: PrincipalKind::Person as i32,
+                ..Default::default()
+            }),
+        })
+        .await
+        .unwrap_err();
+    assert_invalid_field(&status, "principal.id");
+}
+
+#[tokio::test]
+async fn chinese_display_names_are_kept_and_revisions_name_the_real_caller() {
+    let app = spawn_app().await;
+    let secret = app
+        .named_principal_token("zhang-san", "张三", &[(Role::Submitter, "530000")])
+        .await;
+    let zhang = app.clients(&secret);
+    let who = zhang
+        .access
+        .clone()
+        .who_am_i(WhoAmIRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(who.principal.unwrap().display_name, "张三");
+    let mut request = tonic::Request::new(procura_proto::v1::CreateCaseRequest {
+        case: Some(valid_case("530102", "ZS-1")),
+        ..Default::default()
+    });
+    request
+        .metadata_mut()
+        .insert("procura-actor", "auditor".parse().unwrap());
+    let case = zhang
+        .cases
+        .clone()
+        .create_case(request)
+        .await
+        .unwrap()
+        .into_inner()
+        .case
+        .unwrap();
+    let revisions = app
+        .cases
+        .clone()
+        .list_case_revisions(ListCaseRevisionsRequest {
+            parent: case.name,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .revisions;
+    assert_eq!(revisions[0].actor, "zhang-san");
+}
+
+#[tokio::test]
+async fn denials_and_writes_are_in_the_access_log_which_never_changes() {
+    let app = spawn_app().await;
+    let clerk = app.principal("clerk", &[(Role::Submitter, "530102")]).await;
+    let denied = clerk
+        .cases
+        .clone()
+        .create_case(procura_proto::v1::CreateCaseRequest {
+            case: Some(valid_case("110101", "X")),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(denied.code(), Code::PermissionDenied);
+    let written = clerk
+        .cases
+        .clone()
+        .create_case(procura_proto::v1::CreateCaseRequest {
+            case: Some(valid_case("530102", "Y")),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .case
+        .unwrap();
+    // A read of a case's record is logged too.
+    app.get_case(&written.name).await;
+    let _ = raw_call(
+        app.channel.clone(),
+        "/procura.v1.CaseService/GetCase",
+        Some("procura_wrong"),
+    )
+    .await;
+
+    let events = app
+        .access
+        .clone()
+        .list_access_events(ListAccessEventsRequest {
+            principal: "principals/clerk".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .events;
+    let seen: Vec<(&str, i32, &str, &str, &str)> = events
+        .iter()
+        .map(|e| {
+            (
+                e.method.as_str(),
+                e.outcome,
+                e.region.as_str(),
+                e.permission.as_str(),
+                e.principal.as_str(),
+            )
+        })
+        .collect();
+    assert!(
+        seen.contains(&(
+            "/procura.v1.CaseService/CreateCase",
+            Outcome::Denied as i32,
+            "regions/110101",
+            "cases.write",
+            "principals/clerk"
+        )),
+        "{seen:?}"
+    );
+    assert!(
+        seen.contains(&(
+            "/procura.v1.CaseService/CreateCase",
+            Outcome::Ok as i32,
+            "regions/530102",
+            "cases.write",
+            "principals/clerk"
+        )),
+        "{seen:?}"
+    );
+    let all = app
+        .access
+        .clone()
+        .list_access_events(ListAccessEventsRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .events;
+    assert!(
+        all.iter()
+            .any(|e| e.method == "/procura.v1.CaseService/GetCase"
+                && e.principal == "principals/admin"
+                && e.resource == written.name)
+    );
+    assert!(
+        all.iter()
+            .any(|e| e.outcome == Outcome::Unauthenticated as i32 && e.principal.is_empty())
+    );
+    // Filtered by outcome.
+    let denials = app
+        .access
+        .clone()
+        .list_access_events(ListAccessEventsRequest {
+            outcome: Outcome::Denied as i32,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .events;
+    assert!(!denials.is_empty());
+    assert!(denials.iter().all(|e| e.outcome == Outcome::Denied as i32));
+
+    // The log refuses to change, even to the database's owner.
+    let mut conn = AsyncPgConnection::establish(&app.db_url).await.unwrap();
+    for statement in [
+        "UPDATE access_events SET principal = 'nobody'",
+        "DELETE FROM access_events",
+        "TRUNCATE access_events",
+    ] {
+        let refused = diesel::sql_query(statement).execute(&mut conn).await;
+        assert!(refused.is_err(), "{statement} was allowed");
+    }
+}
+
+/// A CA, a server certificate for localhost and a client certificate naming `service`.
+struct Pki {
+    ca: String,
+    server_cert: String,
+    server_key: String,
+    client_cert: String,
+    client_key: String,
+}
+
+fn pki(service: &str) -> Pki {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair, SanType};
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let issuer = Issuer::new(ca_params, &ca_key);
+    let server_key = KeyPair::generate().unwrap();
+    let server = CertificateParams::new(vec!["localhost".to_owned()])
+        .unwrap()
+        .signed_by(&server_key, &issuer)
+        .unwrap();
+    let client_key = KeyPair::generate().unwrap();
+    let mut client_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    client_params.subject_alt_names = vec![SanType::URI(
+        format!("procura://svc/{service}").try_into().unwrap(),
+    )];
+    let client = client_params.signed_by(&client_key, &issuer).unwrap();
+    Pki {
+        ca: ca.pem(),
+        server_cert: server.pem(),
+        server_key: server_key.serialize_pem(),
+        client_cert: client.pem(),
+        client_key: client_key.serialize_pem(),
+    }
+}
+
+#[tokio::test]
+async fn tls_carries_tokens_and_mutual_tls_identifies_a_service() {
+    let pki = pki("stats-exporter");
+    let dir = std::env::temp_dir().join(format!("procura-tls-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let write = |name: &str, text: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let tls = procura_server::config::TlsFiles {
+        cert: write("server.pem", &pki.server_cert),
+        key: write("server.key", &pki.server_key),
+        client_ca: Some(write("ca.pem", &pki.ca)),
+    };
+    let app = spawn_app_with(|settings| settings.tls = Some(tls)).await;
+    // The service principal, made by the admin over TLS with a token.
+    let base = ClientTlsConfig::new()
+        .ca_certificate(Certificate::from_pem(&pki.ca))
+        .domain_name("localhost");
+    let url = format!("https://localhost:{}", app.addr.port());
+    let channel = Endpoint::from_shared(url.clone())
+        .unwrap()
+        .tls_config(base.clone())
+        .unwrap()
+        .connect()
+        .await
+        .expect("a TLS connection");
+    let admin = Clients::new(&channel, &app.token);
+    admin
+        .access
+        .clone()
+        .create_principal(CreatePrincipalRequest {
+            principal: Some(Principal {
+                id: "stats-exporter".into(),
+                display_name: "统计导出服务".into(),
+                kind: PrincipalKind::Service as i32,
+                ..Default::default()
+            }),
+        })
+        .await
+        .unwrap();
+    admin
+        .access
+        .clone()
+        .create_grant(CreateGrantRequest {
+            grant: Some(Grant {
+                principal: "principals/stats-exporter".into(),
+                role: Role::Viewer as i32,
+                region: "regions/530000".into(),
+                ..Default::default()
+            }),
+        })
+        .await
+        .unwrap();
+
+    // With its client certificate and no token, the service is itself.
+    let mutual = Endpoint::from_shared(url.clone())
+        .unwrap()
+        .tls_config(base.identity(Identity::from_pem(&pki.client_cert, &pki.client_key)))
+        .unwrap()
+        .connect()
+        .await
+        .expect("a mutual TLS connection");
+    let mut access =
+        procura_proto::v1::access_service_client::AccessServiceClient::new(mutual.clone());
+    let who = access
+        .who_am_i(WhoAmIRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(who.principal.unwrap().id, "stats-exporter");
+    assert_eq!(who.authenticated_by, "certificate");
+    let mut reports = procura_proto::v1::report_service_client::ReportServiceClient::new(mutual);
+    let rollup = |region: &str| GetRollupRequest {
+        region: format!("regions/{region}"),
+        period: year(2020),
+        ..Default::default()
+    };
+    reports.get_rollup(rollup("530000")).await.unwrap();
+    let status = reports.get_rollup(rollup("000000")).await.unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied);
+
+    // Plaintext to a TLS server gets nowhere.
+    let plain = Endpoint::from_shared(format!("http://127.0.0.1:{}", app.addr.port()))
+        .unwrap()
+        .connect()
+        .await;
+    if let Ok(plain) = plain {
+        let code = raw_call(plain, "/procura.v1.AccessService/WhoAmI", Some(&app.token)).await;
+        assert_ne!(code, Code::Ok);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn a_non_loopback_address_without_tls_is_refused_unless_plaintext_is_accepted() {
+    let mut settings = procura_server::config::Settings::new(
+        "0.0.0.0:0".parse().unwrap(),
+        &database_url("procura_never_created"),
+    );
+    let refused = procura_server::startup::Application::build(settings.clone())
+        .await
+        .err()
+        .expect("plaintext on 0.0.0.0 is refused");
+    assert!(refused.to_string().contains("--tls-cert"), "{refused:#}");
+    settings.insecure_plaintext = true;
+    let app = spawn_app_with(|s| {
+        s.listen = "0.0.0.0:0".parse().unwrap();
+        s.insecure_plaintext = true;
+    })
+    .await;
+    app.access
+        .clone()
+        .who_am_i(WhoAmIRequest {})
+        .await
+        .expect("accepted with --insecure-plaintext");
+}
