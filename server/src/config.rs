@@ -107,6 +107,7 @@ impl Cli {
                 .credentials_file
                 .clone()
                 .or_else(default_credentials_file),
+            access_checks: true,
         }
     }
 }
@@ -144,6 +145,10 @@ pub struct Settings {
     pub insecure_plaintext: bool,
     /// Where a first start writes the bootstrap admin's token; `None` writes none.
     pub credentials_file: Option<PathBuf>,
+    /// Whether calls are authenticated and checked. Always on from the command line; off
+    /// only where code builds the settings, for the benchmark's baseline (GetCase without
+    /// access checks): every call then acts as the bootstrap admin, and nothing is logged.
+    pub access_checks: bool,
 }
 
 impl Settings {
@@ -158,6 +163,7 @@ impl Settings {
             tls: None,
             insecure_plaintext: false,
             credentials_file: None,
+            access_checks: true,
         }
     }
 }

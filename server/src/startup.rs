@@ -49,6 +49,7 @@ pub struct Application {
     access: Arc<Access>,
     tls: Option<tonic::transport::ServerTlsConfig>,
     bootstrap_token: Option<String>,
+    access_checks: bool,
 }
 
 impl Application {
@@ -100,6 +101,7 @@ impl Application {
             access,
             tls,
             bootstrap_token,
+            access_checks: settings.access_checks,
         })
     }
 
@@ -143,7 +145,7 @@ impl Application {
             server = server.tls_config(tls)?;
         }
         let result = server
-            .layer(AccessLayer::new(self.access.clone(), audit))
+            .layer(AccessLayer::new(self.access.clone(), audit, self.access_checks))
             .add_service(health)
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)

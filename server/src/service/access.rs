@@ -229,6 +229,13 @@ impl Access {
         }
     }
 
+    /// The bootstrap admin as the caller of every call, for a server without access checks
+    /// (the benchmark's baseline).
+    pub fn unchecked_caller(&self) -> Option<Caller> {
+        self.book()
+            .caller(BOOTSTRAP_PRINCIPAL, Credential::Token, Utc::now())
+    }
+
     /// The region tree scopes are checked against.
     pub fn regions(&self) -> &Arc<RegionTree> {
         &self.regions
