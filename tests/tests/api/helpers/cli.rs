@@ -94,6 +94,39 @@ impl TestApp {
     }
 }
 
+/// True when `word` stands in `text` as a whole word, between whitespace or line ends: `cases/1`
+/// is not found in `cases/10`, nor `1+` in `11+`.
+pub fn has_word(text: &str, word: &str) -> bool {
+    text.split_whitespace().any(|w| w == word)
+}
+
+/// For every line of `text` whose words begin with the words of `start`, the words after
+/// them. Words are separated by whitespace, so the columns of a table row come out as words.
+pub fn rows_starting<'a>(text: &'a str, start: &str) -> Vec<Vec<&'a str>> {
+    let start: Vec<&str> = start.split_whitespace().collect();
+    text.lines()
+        .filter_map(|line| {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            words
+                .starts_with(&start)
+                .then(|| words[start.len()..].to_vec())
+        })
+        .collect()
+}
+
+/// The words after `start` on the one line of `text` that begins with the words of `start`;
+/// panics unless exactly one line does.
+pub fn row<'a>(text: &'a str, start: &str) -> Vec<&'a str> {
+    let mut rows = rows_starting(text, start);
+    assert_eq!(
+        rows.len(),
+        1,
+        "expected one line starting with {start:?}, found {}:\n{text}",
+        rows.len()
+    );
+    rows.remove(0)
+}
+
 /// A unique path in the temporary directory, removed when dropped.
 pub struct TempFile(pub PathBuf);
 
