@@ -17,6 +17,7 @@ mod health;
 mod helpers;
 mod idempotency;
 mod measures;
+mod paging;
 mod regions;
 mod releases;
 mod rollup;
