@@ -13,6 +13,7 @@ mod cli_releases;
 mod demo;
 mod docs;
 mod errors;
+mod explain;
 mod health;
 mod helpers;
 mod idempotency;
