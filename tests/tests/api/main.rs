@@ -21,6 +21,7 @@ mod measures;
 mod paging;
 mod regions;
 mod releases;
+mod restart;
 mod rollup;
 mod startup;
 mod totals;

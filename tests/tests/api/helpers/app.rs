@@ -1,8 +1,10 @@
 //! The application under test: `spawn_app` starts the real server (the same
 //! `Application::build` that `main` uses) on `127.0.0.1:0` against a fresh database cloned
 //! from the migrated template, and `TestApp` drops that database when the test ends.
+//! `TestApp::restart` stops the server and starts a new one on the same database.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use procura_proto::v1::case_service_client::CaseServiceClient;
@@ -29,8 +31,10 @@ pub struct TestApp {
     pub cases: CaseServiceClient<Channel>,
     /// `procura.v1.ReportService`.
     pub reports: ReportServiceClient<Channel>,
-    db_name: String,
+    /// The database this app drops when dropped (`None` once handed on by `restart`).
+    db_name: Option<String>,
     shutdown: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<()>>,
 }
 
 /// Starts the application on `127.0.0.1:0` with a fresh database cloned from the template.
@@ -50,8 +54,13 @@ pub async fn spawn_app() -> TestApp {
     .await
     .unwrap_or_else(|e| panic!("cannot create test database {db_name} from {template}: {e}"));
     drop(admin);
-    let db_url = database_url(&db_name);
+    start(db_name).await
+}
 
+/// Starts the application on `127.0.0.1:0` against the existing database `db_name`, which the
+/// returned app drops when dropped (and `start` drops if the application fails to build).
+async fn start(db_name: String) -> TestApp {
+    let db_url = database_url(&db_name);
     let settings = procura_server::config::Settings {
         listen: "127.0.0.1:0".parse().expect("a socket address"),
         database_url: db_url.clone(),
@@ -65,7 +74,7 @@ pub async fn spawn_app() -> TestApp {
         .expect("Application::build failed on a fresh test database");
     let addr = app.local_addr();
     let (tx, rx) = oneshot::channel::<()>();
-    tokio::spawn(async move {
+    let server = tokio::spawn(async move {
         let shutdown = async move {
             let _ = rx.await;
         };
@@ -89,8 +98,36 @@ pub async fn spawn_app() -> TestApp {
         cases: CaseServiceClient::new(channel.clone()),
         reports: ReportServiceClient::new(channel.clone()),
         channel,
-        db_name,
+        db_name: Some(db_name),
         shutdown: Some(tx),
+        server: Some(server),
+    }
+}
+
+impl TestApp {
+    /// Stops this server, after the calls in flight, and starts a new one on the same
+    /// database, as an operator restarting the service would: the new server knows only what
+    /// the database holds. It listens on another port; the clients of the returned app
+    /// talk to it.
+    pub async fn restart(mut self) -> TestApp {
+        let db_name = self.db_name.take().expect("the app owns its database");
+        // Drops the database if stopping fails; disarmed when the new server takes it over.
+        let mut guard = DatabaseGuard(Some(db_name.clone()));
+        let shutdown = self.shutdown.take();
+        let server = self.server.take();
+        // Closes this app's channel, so that the server has no connection left to wait for.
+        drop(self);
+        if let Some(tx) = shutdown {
+            let _ = tx.send(());
+        }
+        if let Some(server) = server {
+            tokio::time::timeout(Duration::from_secs(30), server)
+                .await
+                .expect("the server stops within 30 s of its shutdown signal")
+                .expect("the server task ends without panicking");
+        }
+        guard.0 = None;
+        start(db_name).await
     }
 }
 
@@ -99,7 +136,9 @@ impl Drop for TestApp {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
-        drop_database_blocking(&self.db_name);
+        if let Some(name) = self.db_name.take() {
+            drop_database_blocking(&name);
+        }
     }
 }
 
