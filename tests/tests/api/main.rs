@@ -23,5 +23,6 @@ mod regions;
 mod releases;
 mod restart;
 mod rollup;
+mod server_config;
 mod startup;
 mod totals;

@@ -40,6 +40,35 @@ pub struct TestApp {
 /// Starts the application on `127.0.0.1:0` with a fresh database cloned from the template.
 pub async fn spawn_app() -> TestApp {
     init_tracing();
+    start(create_database().await).await
+}
+
+/// A fresh database cloned from the migrated template, for a server the test starts itself
+/// (e.g. the `procura-server` binary); dropped when dropped.
+pub struct TestDatabase {
+    /// Its name.
+    pub name: String,
+    /// Its URL.
+    pub url: String,
+}
+
+/// Creates a fresh database cloned from the template.
+pub async fn fresh_database() -> TestDatabase {
+    let name = create_database().await;
+    TestDatabase {
+        url: database_url(&name),
+        name,
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        drop_database_blocking(&self.name);
+    }
+}
+
+/// Creates a database named for this test process, cloned from the template; returns its name.
+async fn create_database() -> String {
     let template = template_database().await;
     let db_name = format!(
         "procura_test_{}_{}",
@@ -54,7 +83,7 @@ pub async fn spawn_app() -> TestApp {
     .await
     .unwrap_or_else(|e| panic!("cannot create test database {db_name} from {template}: {e}"));
     drop(admin);
-    start(db_name).await
+    db_name
 }
 
 /// Starts the application on `127.0.0.1:0` against the existing database `db_name`, which the

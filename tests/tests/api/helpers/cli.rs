@@ -23,6 +23,79 @@ pub fn cli_binary() -> PathBuf {
     binary
 }
 
+/// Path of the `procura-server` binary of this build, beside the `procura` binary.
+pub fn server_binary() -> PathBuf {
+    cli_binary().with_file_name(format!("procura-server{}", std::env::consts::EXE_SUFFIX))
+}
+
+/// A `procura-server` child process, killed and reaped when dropped (also when the test
+/// fails). Its standard error goes to a temporary file, shown when something goes wrong.
+pub struct ServerProcess {
+    child: std::process::Child,
+    stderr: TempFile,
+}
+
+/// The environment variables the server reads its configuration from.
+pub const SERVER_ENV: [&str; 4] = [
+    "PROCURA_LISTEN",
+    "DATABASE_URL",
+    "PROCURA_POOL_SIZE",
+    "PROCURA_READER_CONNECTIONS",
+];
+
+impl ServerProcess {
+    /// Starts `procura-server <args..>` with the variables of `env` set and the other
+    /// configuration variables ([`SERVER_ENV`]) removed.
+    pub fn start(args: &[&str], env: &[(&str, &str)]) -> Self {
+        let stderr = TempFile::with_contents(".stderr", "");
+        let file = std::fs::File::create(&stderr.0).expect("the server's stderr file");
+        let mut command = std::process::Command::new(server_binary());
+        command
+            .args(args)
+            .env("RUST_LOG", "info")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(file);
+        for name in SERVER_ENV {
+            command.env_remove(name);
+        }
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        let child = command.spawn().expect("cannot start procura-server");
+        Self { child, stderr }
+    }
+
+    /// What the server wrote to standard error so far.
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.stderr.0).unwrap_or_default()
+    }
+
+    /// The exit status, once the process has ended within `timeout`; `None` if it still runs.
+    pub async fn wait_for_exit(
+        &mut self,
+        timeout: std::time::Duration,
+    ) -> Option<std::process::ExitStatus> {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("the server's status") {
+                return Some(status);
+            }
+            if std::time::Instant::now() >= deadline {
+                return None;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// What a CLI run printed and how it ended.
 #[derive(Debug)]
 pub struct CliOutput {
