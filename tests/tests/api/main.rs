@@ -9,6 +9,7 @@
 
 mod cases;
 mod cli;
+mod cli_import;
 mod cli_releases;
 mod demo;
 mod docs;

@@ -31,7 +31,7 @@ pub fn server_binary() -> PathBuf {
 /// A `procura-server` child process, killed and reaped when dropped (also when the test
 /// fails). Its standard error goes to a temporary file, shown when something goes wrong.
 pub struct ServerProcess {
-    child: std::process::Child,
+    child: KillOnDrop,
     stderr: TempFile,
 }
 
@@ -62,7 +62,7 @@ impl ServerProcess {
         for (name, value) in env {
             command.env(name, value);
         }
-        let child = command.spawn().expect("cannot start procura-server");
+        let child = KillOnDrop(command.spawn().expect("cannot start procura-server"));
         Self { child, stderr }
     }
 
@@ -78,7 +78,7 @@ impl ServerProcess {
     ) -> Option<std::process::ExitStatus> {
         let deadline = std::time::Instant::now() + timeout;
         loop {
-            if let Some(status) = self.child.try_wait().expect("the server's status") {
+            if let Some(status) = self.child.0.try_wait().expect("the server's status") {
                 return Some(status);
             }
             if std::time::Instant::now() >= deadline {
@@ -86,13 +86,6 @@ impl ServerProcess {
             }
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
-    }
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -150,8 +143,18 @@ impl TestApp {
     /// Runs `procura --server <this app> <args..>` and collects its output. The process runs on
     /// the blocking pool so that the server keeps running on the test's runtime meanwhile.
     pub async fn cli(&self, args: &[&str]) -> CliOutput {
-        let binary = cli_binary();
-        let mut command = std::process::Command::new(binary);
+        let mut command = self.cli_command(args);
+        let output = tokio::task::spawn_blocking(move || command.output())
+            .await
+            .expect("the CLI runner thread")
+            .expect("cannot start the procura binary");
+        CliOutput::from_output(output)
+    }
+
+    /// The command `procura --server <this app> <args..>`, for a test that runs it itself
+    /// (e.g. to stop it midway).
+    pub fn cli_command(&self, args: &[&str]) -> std::process::Command {
+        let mut command = std::process::Command::new(cli_binary());
         command
             .arg("--server")
             .arg(&self.url)
@@ -159,11 +162,17 @@ impl TestApp {
             .env("NO_COLOR", "1")
             .env_remove("PROCURA_SERVER")
             .stdin(std::process::Stdio::null());
-        let output = tokio::task::spawn_blocking(move || command.output())
-            .await
-            .expect("the CLI runner thread")
-            .expect("cannot start the procura binary");
-        CliOutput::from_output(output)
+        command
+    }
+}
+
+/// A child process, killed and reaped when dropped (also when the test fails).
+pub struct KillOnDrop(pub std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }
 
