@@ -632,6 +632,30 @@ mod tests {
         }
     }
 
+    /// Whether a font with Chinese is installed, for the checks of drawn labels. On CI
+    /// (`CI=true`) there must be one (`.ci/run` installs fonts-wqy-microhei), so that those
+    /// checks run there: without one the test fails. Elsewhere they are skipped, with a note.
+    fn chinese_font(test: &str) -> bool {
+        if font_has_chinese() {
+            return true;
+        }
+        let found = font().map_or_else(
+            || "no font at all".to_owned(),
+            |f| f.path.display().to_string(),
+        );
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!(
+                "{test}: CI=true but no font with Chinese is installed (found: {found}; tried \
+                 PROCURA_CHART_FONT and {FONT_FILES:?}): install fonts-wqy-microhei, as .ci/run does"
+            );
+        }
+        eprintln!(
+            "{test}: no font with Chinese is installed (found: {found}), so the checks that \
+             need one are skipped; install fonts-wqy-microhei or set PROCURA_CHART_FONT"
+        );
+        false
+    }
+
     fn temp_file(name: &str) -> PathBuf {
         let dir = std::env::temp_dir().join(format!("procura-chart-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&dir).unwrap();
@@ -685,6 +709,8 @@ mod tests {
 
     #[test]
     fn an_svg_chart_has_the_bars_and_labels() {
+        // On CI a font must be there, so that the labels below are checked.
+        chinese_font("an_svg_chart_has_the_bars_and_labels");
         let path = temp_file("rollup.svg");
         let english = HashMap::new();
         let outcome = draw_rollup_chart(
@@ -706,17 +732,33 @@ mod tests {
         assert!(current >= 6, "{current} bars of this period");
         assert!(previous >= 4, "{previous} bars of the previous period");
         if outcome.font.is_some() {
-            assert!(svg.contains("昆明市"));
-            assert!(svg.contains("Protests (抗诉)"));
-            assert!(svg.contains("2019-01-01 to 2019-12-31"));
+            // SVG text is kept as text: the labels of regions and figures and the legend.
+            for label in [
+                "530100 昆明市",
+                "532300 楚雄彝族自治州",
+                "Protests (抗诉)",
+                "Aid grants (司法救助)",
+                "2019-01-01 to 2019-12-31",
+            ] {
+                // plotters writes the text of each <text> element on a line of its own.
+                assert!(
+                    svg.lines().any(|line| line.trim() == label),
+                    "no text {label} in the SVG"
+                );
+            }
+        } else {
+            eprintln!("an_svg_chart_has_the_bars_and_labels: no font, no labels to check");
         }
         std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
     }
 
     #[test]
     fn a_png_chart_is_a_real_picture() {
+        // On CI a font must be there, so that the picture with text is drawn too.
+        chinese_font("a_png_chart_is_a_real_picture");
         let path = temp_file("rollup.png");
         let plan = plan(&sample(), "measures.total", false, &HashMap::new()).unwrap();
+        let mut pictures = Vec::new();
         for text in [false, font().is_some()] {
             draw_plan(&path, ChartKind::Png, &plan, text).unwrap();
             let bytes = std::fs::read(&path).unwrap();
@@ -727,8 +769,54 @@ mod tests {
             assert_eq!(width, WIDTH);
             let (regions, figures) = panel_heights(&plan);
             assert_eq!(height, regions + figures);
+            pictures.push(bytes);
+        }
+        if font().is_some() {
+            assert_ne!(
+                pictures[0], pictures[1],
+                "the text drawn changes the picture"
+            );
         }
         std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
+    }
+
+    /// With a font that has Chinese, a PNG labels regions by their Chinese names, and draws
+    /// their glyphs: two charts that differ only in one region's Chinese name differ. (With a
+    /// font without Chinese both names would be the same missing glyphs, or not drawn.)
+    #[test]
+    fn a_png_chart_draws_chinese_labels_with_a_chinese_font() {
+        if !chinese_font("a_png_chart_draws_chinese_labels_with_a_chinese_font") {
+            return;
+        }
+        let english = HashMap::new();
+        let draw = |rollup: &Rollup| {
+            let path = temp_file("rollup.png");
+            let outcome = draw_rollup_chart(
+                &path,
+                &ChartInput {
+                    rollup,
+                    metric: "measures.total",
+                    english_names: &english,
+                },
+            )
+            .unwrap();
+            let bytes = std::fs::read(&path).unwrap();
+            std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
+            (outcome, bytes)
+        };
+        let kunming = sample();
+        let mut dali = sample();
+        dali.rows[0].display_name = "大理市".to_owned();
+        let (outcome, first) = draw(&kunming);
+        let (_, second) = draw(&dali);
+        assert!(outcome.chinese_labels, "{outcome:?}");
+        assert_eq!(outcome.notes(), "", "no remark on the labels: {outcome:?}");
+        let again = draw(&kunming).1;
+        assert_eq!(first, again, "the same chart is drawn the same way");
+        assert_ne!(
+            first, second,
+            "昆明市 and 大理市 came out the same: the Chinese labels are not drawn"
+        );
     }
 
     #[test]

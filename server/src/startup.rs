@@ -145,7 +145,11 @@ impl Application {
             server = server.tls_config(tls)?;
         }
         let result = server
-            .layer(AccessLayer::new(self.access.clone(), audit, self.access_checks))
+            .layer(AccessLayer::new(
+                self.access.clone(),
+                audit,
+                self.access_checks,
+            ))
             .add_service(health)
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)

@@ -275,9 +275,9 @@ where
         let mut inner = std::mem::replace(&mut self.inner, ready);
         let access = self.access.clone();
         if !self.checks {
-            let unchecked = access.unchecked_caller().map(|caller| {
-                Guard::new(caller, access.regions().clone(), Arc::default(), None)
-            });
+            let unchecked = access
+                .unchecked_caller()
+                .map(|caller| Guard::new(caller, access.regions().clone(), Arc::default(), None));
             if let Some(guard) = unchecked {
                 request.extensions_mut().insert(guard);
             }

@@ -51,17 +51,108 @@ async fn create_case_returns_the_stored_case() {
     assert_eq!(read, created, "GetCase returns what CreateCase returned");
 }
 
+/// Every output-only field of a case and of the records under it is given a value the server
+/// would never assign (a name it did not make, times in 2001, a made-up etag): the server
+/// assigns its own, and the supplied ones are nowhere to be found.
 #[tokio::test]
 async fn create_case_ignores_output_only_fields() {
     let app = spawn_app().await;
+    let long_ago = prost_types::Timestamp {
+        seconds: 978_307_200, // 2001-01-01T00:00:00Z
+        nanos: 0,
+    };
     let mut case = valid_case("530102", "N-1");
+    case.status = CaseStatus::Accepted as i32;
     case.name = "cases/424242".to_owned();
     case.etag = "made-up".to_owned();
+    case.create_time = Some(long_ago);
+    case.update_time = Some(long_ago);
+    let mut protest = measure(MeasureKind::Protest, date(2020, 4, 1));
+    protest.adoption = Adoption::Pending as i32;
+    protest.name = "cases/424242/measures/424242".to_owned();
+    protest.create_time = Some(long_ago);
+    protest.update_time = Some(long_ago);
+    case.measures = vec![protest];
+    let mut resolved = resolution(ResolutionMethod::Reconciliation, date(2020, 6, 1));
+    resolved.name = "cases/424242/resolution".to_owned();
+    resolved.create_time = Some(long_ago);
+    case.resolution = Some(resolved);
+    let mut grant = aid(date(2020, 6, 2), 100);
+    grant.name = "cases/424242/aidGrants/424242".to_owned();
+    grant.create_time = Some(long_ago);
+    case.aid_grants = vec![grant];
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
 
-    let created = app.create_case(case).await;
+    let created = app.create_case(case.clone()).await;
 
-    assert!(is_case_name(&created.name));
-    assert_ne!(created.etag, "made-up");
+    // The server's own name, and nothing under the supplied one.
+    assert!(is_case_name(&created.name), "name {:?}", created.name);
+    assert_ne!(created.name, "cases/424242", "the supplied name was kept");
+    assert_eq!(app.get_case(&created.name).await, created);
+    let missing = expect_err(
+        app.try_get_case("cases/424242").await,
+        "GetCase cases/424242",
+    );
+    assert_status(&missing, Code::NotFound, "CASE_NOT_FOUND");
+    // The etag of a case just created, not the supplied one.
+    assert_eq!(created.etag, "\"v1\"");
+    // Names of the records under the case the server named.
+    let id = trailing_id(&created.name);
+    assert_eq!(created.measures.len(), 1);
+    let measure_id = created.measures[0]
+        .name
+        .strip_prefix(&format!("cases/{id}/measures/"))
+        .unwrap_or_else(|| panic!("measure name {:?}", created.measures[0].name));
+    assert_ne!(measure_id, "424242", "the supplied measure id was kept");
+    let resolution = created.resolution.as_ref().expect("the resolution");
+    assert_eq!(resolution.name, format!("cases/{id}/resolution"));
+    assert_eq!(created.aid_grants.len(), 1);
+    let grant_id = created.aid_grants[0]
+        .name
+        .strip_prefix(&format!("cases/{id}/aidGrants/"))
+        .unwrap_or_else(|| panic!("aid grant name {:?}", created.aid_grants[0].name));
+    assert_ne!(grant_id, "424242", "the supplied grant id was kept");
+    // Times of now, not 2001.
+    let times = [
+        ("case.create_time", created.create_time),
+        ("case.update_time", created.update_time),
+        ("measure.create_time", created.measures[0].create_time),
+        ("measure.update_time", created.measures[0].update_time),
+        ("resolution.create_time", resolution.create_time),
+        ("aid.create_time", created.aid_grants[0].create_time),
+    ];
+    for (what, time) in times {
+        let time = time.unwrap_or_else(|| panic!("{what} is not set"));
+        assert!(
+            time.seconds >= before - 60,
+            "{what} is {time:?}, not the time of the call ({before})"
+        );
+    }
+    // Everything else is as sent.
+    let without_output_only = |mut case: procura_proto::v1::Case| {
+        case.name.clear();
+        case.etag.clear();
+        case.create_time = None;
+        case.update_time = None;
+        for m in &mut case.measures {
+            m.name.clear();
+            m.create_time = None;
+            m.update_time = None;
+        }
+        if let Some(r) = &mut case.resolution {
+            r.name.clear();
+            r.create_time = None;
+        }
+        for a in &mut case.aid_grants {
+            a.name.clear();
+            a.create_time = None;
+        }
+        case
+    };
+    assert_eq!(without_output_only(created), without_output_only(case));
 }
 
 #[tokio::test]
@@ -466,11 +557,9 @@ async fn list_cases_rejects_bad_arguments() {
         .await,
         "marker unspecified",
     );
-    let fields = crate::helpers::field_violations(&unspecified_marker);
-    assert!(
-        fields.iter().all(|(f, _)| f.starts_with("markers")),
-        "violations on markers: {fields:?}"
-    );
+    let violations = crate::helpers::field_violations(&unspecified_marker);
+    let fields: Vec<&str> = violations.iter().map(|(f, _)| f.as_str()).collect();
+    assert_eq!(fields, vec!["markers[0]"], "{violations:?}");
 }
 
 #[tokio::test]

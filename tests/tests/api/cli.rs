@@ -8,8 +8,8 @@ use procura_proto::v1::{
 use serde_json::Value;
 
 use crate::helpers::{
-    METRICS, TempFile, TestApp, aid, answered, date, measure, on, resolution, spawn_app,
-    trailing_id, valid_case, year,
+    METRICS, TempFile, TestApp, aid, answered, date, has_word, measure, on, resolution, row,
+    spawn_app, trailing_id, valid_case, year,
 };
 
 const CREATE: &[&str] = &[
@@ -39,10 +39,10 @@ async fn create_with_cli(app: &TestApp) -> String {
     assert_eq!(case.case_number, "昆五检行监〔2020〕7号");
     assert_eq!(case.region, "regions/530102");
     assert_eq!(case.accepted_on, on(2020, 3, 1));
-    assert!(
-        stdout.contains(&case.name),
-        "create prints the new case's name {}:\n{stdout}",
-        case.name
+    assert_eq!(
+        row(stdout, "Case:"),
+        [case.name.as_str()],
+        "create prints the new case's name"
     );
     case.name.clone()
 }
@@ -55,12 +55,14 @@ async fn cli_creates_a_case_and_shows_it() {
 
     let by_id = app.cli(&["cases", "get", id]).await;
     let stdout = by_id.expect_success("procura cases get ID");
-    assert!(stdout.contains("昆五检行监〔2020〕7号"), "{stdout}");
-    assert!(stdout.contains("2020-03-01"), "{stdout}");
+    assert_eq!(row(stdout, "Case:"), [name.as_str()], "{stdout}");
+    assert_eq!(row(stdout, "Case number:"), ["昆五检行监〔2020〕7号"]);
+    assert_eq!(row(stdout, "Accepted on:"), ["2020-03-01"], "{stdout}");
 
     let by_name = app.cli(&["cases", "get", &name]).await;
     let stdout = by_name.expect_success("procura cases get NAME");
-    assert!(stdout.contains("昆五检行监〔2020〕7号"), "{stdout}");
+    assert_eq!(row(stdout, "Case:"), [name.as_str()], "{stdout}");
+    assert_eq!(row(stdout, "Case number:"), ["昆五检行监〔2020〕7号"]);
 
     let as_json = app.cli(&["cases", "get", id, "--format", "json"]).await;
     let json: Value = serde_json::from_str(as_json.expect_success("cases get --format json"))
@@ -76,7 +78,7 @@ async fn cli_get_of_an_unknown_case_fails() {
     let output = app.cli(&["cases", "get", "999999"]).await;
 
     let stderr = output.expect_failure("procura cases get 999999");
-    assert!(stderr.contains("cases/999999"), "names the case: {stderr}");
+    assert!(has_word(stderr, "cases/999999"), "names the case: {stderr}");
 }
 
 #[tokio::test]
@@ -158,11 +160,24 @@ async fn cli_records_measures_resolutions_and_aid() {
 
     let shown = app.cli(&["cases", "get", &id]).await;
     let stdout = shown.expect_success("procura cases get");
-    assert!(
-        stdout.contains("1,234.56"),
+    // The table rows of the measure and the grant.
+    assert_eq!(
+        row(stdout, &measure_name),
+        [
+            "protest",
+            "2020-04-01",
+            "court",
+            "法院",
+            "adopted",
+            "2020-05-01"
+        ],
+        "{stdout}"
+    );
+    assert_eq!(
+        row(stdout, &case.aid_grants[0].name),
+        ["2020-06-02", "1,234.56", "yuan", "-"],
         "the aid amount in yuan:\n{stdout}"
     );
-    assert!(stdout.contains(&measure_name), "{stdout}");
 }
 
 #[tokio::test]
@@ -459,11 +474,17 @@ async fn cli_imports_jsonl_and_reports_each_rejected_line() {
         "a rejected line makes the import fail: {first:?}"
     );
     assert!(first.code.is_some(), "{first:?}");
-    let report = format!("{}{}", first.stdout, first.stderr);
-    assert!(report.contains("created 3"), "{report}");
-    assert!(report.contains("rejected 1"), "{report}");
-    assert!(report.contains("line 3"), "names the bad line: {report}");
-    assert!(report.contains("region"), "names the bad field: {report}");
+    // The summary line, then one line per rejection naming the line and the field.
+    let report: Vec<&str> = first.stdout.lines().collect();
+    assert_eq!(report.len(), 2, "{first:?}");
+    assert_eq!(
+        report[0], "created 3, already present 0, rejected 1",
+        "{first:?}"
+    );
+    assert!(
+        report[1].starts_with("line 3: case.region: "),
+        "names the bad line and field: {first:?}"
+    );
     assert_eq!(
         app.list_case_numbers(ListCasesRequest::default()).await,
         vec!["I-1", "I-2", "I-4"]
@@ -471,9 +492,13 @@ async fn cli_imports_jsonl_and_reports_each_rejected_line() {
 
     let second = app.cli(&["cases", "import", file.path_str()]).await;
 
-    let report = format!("{}{}", second.stdout, second.stderr);
-    assert!(report.contains("already present 3"), "{report}");
-    assert!(report.contains("created 0"), "{report}");
+    let report: Vec<&str> = second.stdout.lines().collect();
+    assert_eq!(report.len(), 2, "{second:?}");
+    assert_eq!(
+        report[0], "created 0, already present 3, rejected 1",
+        "{second:?}"
+    );
+    assert!(report[1].starts_with("line 3: case.region: "), "{second:?}");
     assert_eq!(
         app.list_case_numbers(ListCasesRequest::default()).await,
         vec!["I-1", "I-2", "I-4"],

@@ -65,10 +65,17 @@ async fn publish_correct_diff_and_draw_through_the_cli() {
         ])
         .await;
     let out = published.expect_success("releases publish");
-    assert!(out.contains("releases/1"), "{out}");
-    assert!(out.contains("press-office"), "{out}");
-    // The figure published as "more than" shows so.
-    assert!(out.contains("1+"), "{out}");
+    assert_eq!(row(out, "Release:"), ["releases/1"], "{out}");
+    assert_eq!(row(out, "Published by:"), ["press-office"], "{out}");
+    // The figure published as "more than" shows so (value, previous, change, bar), and an
+    // exact one does not.
+    let more_than = row(
+        out,
+        "Suggestions on trial personnel's illegal acts (审判人员违法行为检察建议)",
+    );
+    assert_eq!(more_than[..3], ["1+", "0", "n/a"], "{out}");
+    let exact = row(out, "Cases accepted (受理案件)");
+    assert_eq!(exact[..3], ["2", "0", "n/a"], "{out}");
     let before = app.cli(&["releases", "get", "releases/1"]).await;
     let before = before.expect_success("releases get").to_owned();
 
@@ -86,16 +93,59 @@ async fn publish_correct_diff_and_draw_through_the_cli() {
     withdrawn.expect_success("cases withdraw");
     let revisions = app.cli(&["cases", "revisions", "cases/2"]).await;
     let revisions = revisions.expect_success("cases revisions");
-    assert!(revisions.contains("auditor"), "{revisions}");
-    assert!(revisions.contains("entered twice"), "{revisions}");
-    assert!(revisions.contains("CASE_STATUS_WITHDRAWN"), "{revisions}");
+    assert_eq!(
+        row(revisions, "cases/2:"),
+        ["2", "revisions"],
+        "{revisions}"
+    );
+    let second = row(revisions, "revision 2");
+    assert_eq!(
+        second[1..],
+        ["by", "auditor", "entered", "twice"],
+        "{revisions}"
+    );
+    assert_eq!(
+        row(revisions, "status:"),
+        ["CASE_STATUS_ACCEPTED", "→", "CASE_STATUS_WITHDRAWN"],
+        "{revisions}"
+    );
 
     let diff = app.cli(&["releases", "diff", "releases/1"]).await;
     let diff = diff.expect_success("releases diff");
-    assert!(diff.contains("Cases accepted"), "{diff}");
-    assert!(diff.contains("2  →") || diff.contains("2 →"), "{diff}");
-    assert!(diff.contains("cases/2") && diff.contains("R-2"), "{diff}");
-    assert!(diff.contains("entered twice"), "{diff}");
+    assert_eq!(
+        row(diff, "2 figures changed since the release:"),
+        Vec::<&str>::new(),
+        "{diff}"
+    );
+    // One row per region: the figure of the period went from 2 to 1.
+    for region in ["530000 云南省", "530100 昆明市"] {
+        assert_eq!(
+            row(diff, &format!("{region} Cases accepted (受理案件)")),
+            ["period", "2", "→", "1"],
+            "{diff}"
+        );
+        let heading = format!("{region} · Cases accepted (受理案件) · period: released 2 → live 1");
+        assert!(diff.lines().any(|l| l == heading), "{heading}:\n{diff}");
+    }
+    // Under each, the case that moved it: 1 → 0 by its revision 2.
+    let records = rows_starting(diff, "cases/2 R-2");
+    assert_eq!(records.len(), 2, "{diff}");
+    for record in records {
+        assert_eq!(record[..4], ["1", "→", "0", "2"], "{diff}");
+        assert_eq!(
+            record[5..],
+            [
+                "auditor",
+                "entered",
+                "twice",
+                "status:",
+                "CASE_STATUS_ACCEPTED",
+                "→",
+                "CASE_STATUS_WITHDRAWN"
+            ],
+            "{diff}"
+        );
+    }
     // The release itself is unchanged.
     let after = app.cli(&["releases", "get", "releases/1"]).await;
     assert_eq!(after.expect_success("releases get"), before);
@@ -113,12 +163,14 @@ async fn publish_correct_diff_and_draw_through_the_cli() {
         ])
         .await;
     let explain = explain.expect_success("rollup explain");
-    assert!(
-        explain.contains("cases/1") && explain.contains("R-1"),
+    assert_eq!(
+        row(explain, "Cases of the region's own procuratorate (1):"),
+        Vec::<&str>::new(),
         "{explain}"
     );
+    assert_eq!(row(explain, "cases/1 R-1"), ["530102", "1"], "{explain}");
     assert!(
-        !explain.contains("R-2"),
+        !has_word(explain, "R-2") && !has_word(explain, "cases/2"),
         "withdrawn cases count nowhere: {explain}"
     );
 

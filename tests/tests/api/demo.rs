@@ -1,11 +1,18 @@
 //! `procura demo load` end to end: the real CLI stores the demo data set in a spawned server,
 //! and the server's own rollups of those records give every figure of
 //! `data/published-figures-2020.csv` (the demo's values, the previous year's values and the
-//! published year-on-year change). Loading a second time stores nothing new.
+//! published year-on-year change), with the size the README gives: 47,358 cases accepted
+//! 2019-01-01..2020-12-31 at 3,307 procuratorates in all 31 provinces. Loading a second time
+//! stores nothing new.
 
 use procura_proto::v1::{Comparison, Date, GetRollupRequest};
 
-use crate::helpers::{CliOutput, TestApp, date, figure, range, region, spawn_app};
+use crate::helpers::{CliOutput, TestApp, date, figure, query_values, range, region, spawn_app};
+
+/// Cases of the demo data set (README, "The 2020 national figures, rebuilt from records").
+const DEMO_CASES: i64 = 47_358;
+/// Procuratorates with cases in the demo data set (README).
+const DEMO_PROCURATORATES: i64 = 3_307;
 
 /// The published figures, vendored from `shared/data/published-figures/`.
 const PUBLISHED: &str = include_str!("../../../data/published-figures-2020.csv");
@@ -143,10 +150,25 @@ async fn the_demo_data_set_reproduces_every_published_figure() {
 
     let first = app.cli(&["demo", "load"]).await;
     let (created, present, rejected) = load_counts(&first);
-    assert!(
-        created > 10_000 && present == 0 && rejected == 0,
-        "first load: created {created}, already present {present}, rejected {rejected}\n{}",
+    assert_eq!(
+        (created, present, rejected),
+        (DEMO_CASES, 0, 0),
+        "first load: (created, already present, rejected)\n{}",
         first.stdout
+    );
+    // What the database holds: every case, at every procuratorate the README names.
+    let stored = query_values(
+        &app.db_url,
+        "SELECT concat_ws(' ', count(*), count(DISTINCT region_code), \
+         count(DISTINCT left(region_code, 2)), \
+         count(*) FILTER (WHERE accepted_on NOT BETWEEN '2019-01-01' AND '2020-12-31')) \
+         AS value FROM cases",
+    )
+    .await;
+    assert_eq!(
+        stored,
+        [format!("{DEMO_CASES} {DEMO_PROCURATORATES} 31 0")],
+        "cases, procuratorates, provinces, and cases accepted outside 2019-2020 in the database"
     );
 
     // A second load stores nothing new: every case is already there.

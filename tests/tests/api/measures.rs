@@ -157,12 +157,13 @@ async fn update_measure_validates_the_result() {
         update_measure(&app, change, &["kind"]).await,
         "suggestion to an administrative organ addressed to a court",
     );
-    let fields = crate::helpers::field_violations(&status);
+    // Exactly one violation: the stored addressee type (a court) does not fit the new kind.
+    let violations = crate::helpers::field_violations(&status);
+    let fields: Vec<&str> = violations.iter().map(|(f, _)| f.as_str()).collect();
+    assert_eq!(fields, vec!["measure.addressee_type"], "{violations:?}");
     assert!(
-        fields
-            .iter()
-            .all(|(f, _)| f == "measure.kind" || f == "measure.addressee_type"),
-        "{fields:?}"
+        violations[0].1.contains("administrative organ"),
+        "the description says what fits: {violations:?}"
     );
 
     // Empty and unknown masks.

@@ -7,11 +7,6 @@ use procura_proto::v1::GetRegionRequest;
 
 use crate::helpers::*;
 
-/// `procura-server` of this build, beside the `procura` binary.
-fn server_binary() -> std::path::PathBuf {
-    cli_binary().with_file_name(format!("procura-server{}", std::env::consts::EXE_SUFFIX))
-}
-
 #[test]
 fn an_unreachable_database_is_one_clear_line_and_a_failure_exit() {
     // Nothing listens on port 1.

@@ -1,8 +1,10 @@
 //! The application under test: `spawn_app` starts the real server (the same
 //! `Application::build` that `main` uses) on `127.0.0.1:0` against a fresh database cloned
 //! from the migrated template, and `TestApp` drops that database when the test ends.
+//! `TestApp::restart` stops the server and starts a new one on the same database.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use procura_proto::v1::access_service_client::AccessServiceClient;
@@ -36,8 +38,10 @@ pub struct TestApp {
     pub reports: ReportServiceClient<Authed>,
     /// `procura.v1.AccessService`, as the bootstrap admin.
     pub access: AccessServiceClient<Authed>,
-    db_name: String,
+    /// The database this app drops when dropped (`None` once handed on by `restart`).
+    db_name: Option<String>,
     shutdown: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<()>>,
 }
 
 /// Starts the application on `127.0.0.1:0` with a fresh database cloned from the template.
@@ -49,6 +53,35 @@ pub async fn spawn_app() -> TestApp {
 /// channel connects lazily, in plaintext.
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut procura_server::config::Settings)) -> TestApp {
     init_tracing();
+    start(create_database().await, adjust, None).await
+}
+
+/// A fresh database cloned from the migrated template, for a server the test starts itself
+/// (e.g. the `procura-server` binary); dropped when dropped.
+pub struct TestDatabase {
+    /// Its name.
+    pub name: String,
+    /// Its URL.
+    pub url: String,
+}
+
+/// Creates a fresh database cloned from the template.
+pub async fn fresh_database() -> TestDatabase {
+    let name = create_database().await;
+    TestDatabase {
+        url: database_url(&name),
+        name,
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        drop_database_blocking(&self.name);
+    }
+}
+
+/// Creates a database named for this test process, cloned from the template; returns its name.
+async fn create_database() -> String {
     let template = template_database().await;
     let db_name = format!(
         "procura_test_{}_{}",
@@ -63,8 +96,19 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut procura_server::config::Set
     .await
     .unwrap_or_else(|e| panic!("cannot create test database {db_name} from {template}: {e}"));
     drop(admin);
-    let db_url = database_url(&db_name);
+    db_name
+}
 
+/// Starts the application on `127.0.0.1:0` (settings changed by `adjust`) against the
+/// existing database `db_name`, which the returned app drops when dropped (and `start` drops
+/// if the application fails to build). The clients call with the bootstrap admin's token: the
+/// one this start creates, or `token` on a database that has it already.
+async fn start(
+    db_name: String,
+    adjust: impl FnOnce(&mut procura_server::config::Settings),
+    token: Option<String>,
+) -> TestApp {
+    let db_url = database_url(&db_name);
     let mut settings = procura_server::config::Settings::new(
         "127.0.0.1:0".parse().expect("a socket address"),
         &db_url,
@@ -79,10 +123,11 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut procura_server::config::Set
     let addr = app.local_addr();
     let token = app
         .bootstrap_token()
-        .expect("a fresh database gets a bootstrap admin")
-        .to_owned();
+        .map(str::to_owned)
+        .or(token)
+        .expect("a fresh database gets a bootstrap admin");
     let (tx, rx) = oneshot::channel::<()>();
-    tokio::spawn(async move {
+    let server = tokio::spawn(async move {
         let shutdown = async move {
             let _ = rx.await;
         };
@@ -107,8 +152,37 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut procura_server::config::Set
         access: clients.access,
         token,
         channel,
-        db_name,
+        db_name: Some(db_name),
         shutdown: Some(tx),
+        server: Some(server),
+    }
+}
+
+impl TestApp {
+    /// Stops this server, after the calls in flight, and starts a new one on the same
+    /// database, as an operator restarting the service would: the new server knows only what
+    /// the database holds. It listens on another port; the clients of the returned app
+    /// talk to it.
+    pub async fn restart(mut self) -> TestApp {
+        let db_name = self.db_name.take().expect("the app owns its database");
+        let token = self.token.clone();
+        // Drops the database if stopping fails; disarmed when the new server takes it over.
+        let mut guard = DatabaseGuard(Some(db_name.clone()));
+        let shutdown = self.shutdown.take();
+        let server = self.server.take();
+        // Closes this app's channel, so that the server has no connection left to wait for.
+        drop(self);
+        if let Some(tx) = shutdown {
+            let _ = tx.send(());
+        }
+        if let Some(server) = server {
+            tokio::time::timeout(Duration::from_secs(30), server)
+                .await
+                .expect("the server stops within 30 s of its shutdown signal")
+                .expect("the server task ends without panicking");
+        }
+        guard.0 = None;
+        start(db_name, |_| {}, Some(token)).await
     }
 }
 
@@ -167,7 +241,9 @@ impl Drop for TestApp {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
-        drop_database_blocking(&self.db_name);
+        if let Some(name) = self.db_name.take() {
+            drop_database_blocking(&name);
+        }
     }
 }
 

@@ -23,6 +23,72 @@ pub fn cli_binary() -> PathBuf {
     binary
 }
 
+/// Path of the `procura-server` binary of this build, beside the `procura` binary.
+pub fn server_binary() -> PathBuf {
+    cli_binary().with_file_name(format!("procura-server{}", std::env::consts::EXE_SUFFIX))
+}
+
+/// A `procura-server` child process, killed and reaped when dropped (also when the test
+/// fails). Its standard error goes to a temporary file, shown when something goes wrong.
+pub struct ServerProcess {
+    child: KillOnDrop,
+    stderr: TempFile,
+}
+
+/// The environment variables the server reads its configuration from.
+pub const SERVER_ENV: [&str; 4] = [
+    "PROCURA_LISTEN",
+    "DATABASE_URL",
+    "PROCURA_POOL_SIZE",
+    "PROCURA_READER_CONNECTIONS",
+];
+
+impl ServerProcess {
+    /// Starts `procura-server <args..>` with the variables of `env` set and the other
+    /// configuration variables ([`SERVER_ENV`]) removed.
+    pub fn start(args: &[&str], env: &[(&str, &str)]) -> Self {
+        let stderr = TempFile::with_contents(".stderr", "");
+        let file = std::fs::File::create(&stderr.0).expect("the server's stderr file");
+        let mut command = std::process::Command::new(server_binary());
+        command
+            .args(args)
+            .env("RUST_LOG", "info")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(file);
+        for name in SERVER_ENV {
+            command.env_remove(name);
+        }
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        let child = KillOnDrop(command.spawn().expect("cannot start procura-server"));
+        Self { child, stderr }
+    }
+
+    /// What the server wrote to standard error so far.
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.stderr.0).unwrap_or_default()
+    }
+
+    /// The exit status, once the process has ended within `timeout`; `None` if it still runs.
+    pub async fn wait_for_exit(
+        &mut self,
+        timeout: std::time::Duration,
+    ) -> Option<std::process::ExitStatus> {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.0.try_wait().expect("the server's status") {
+                return Some(status);
+            }
+            if std::time::Instant::now() >= deadline {
+                return None;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+}
+
 /// What a CLI run printed and how it ended.
 #[derive(Debug)]
 pub struct CliOutput {
@@ -77,8 +143,18 @@ impl TestApp {
     /// Runs `procura --server <this app> <args..>` and collects its output. The process runs on
     /// the blocking pool so that the server keeps running on the test's runtime meanwhile.
     pub async fn cli(&self, args: &[&str]) -> CliOutput {
-        let binary = cli_binary();
-        let mut command = std::process::Command::new(binary);
+        let mut command = self.cli_command(args);
+        let output = tokio::task::spawn_blocking(move || command.output())
+            .await
+            .expect("the CLI runner thread")
+            .expect("cannot start the procura binary");
+        CliOutput::from_output(output)
+    }
+
+    /// The command `procura --server <this app> <args..>`, for a test that runs it itself
+    /// (e.g. to stop it midway).
+    pub fn cli_command(&self, args: &[&str]) -> std::process::Command {
+        let mut command = std::process::Command::new(cli_binary());
         command
             .arg("--server")
             .arg(&self.url)
@@ -91,12 +167,51 @@ impl TestApp {
             )
             .env_remove("PROCURA_SERVER")
             .stdin(std::process::Stdio::null());
-        let output = tokio::task::spawn_blocking(move || command.output())
-            .await
-            .expect("the CLI runner thread")
-            .expect("cannot start the procura binary");
-        CliOutput::from_output(output)
+        command
     }
+}
+
+/// A child process, killed and reaped when dropped (also when the test fails).
+pub struct KillOnDrop(pub std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// True when `word` stands in `text` as a whole word, between whitespace or line ends: `cases/1`
+/// is not found in `cases/10`, nor `1+` in `11+`.
+pub fn has_word(text: &str, word: &str) -> bool {
+    text.split_whitespace().any(|w| w == word)
+}
+
+/// For every line of `text` whose words begin with the words of `start`, the words after
+/// them. Words are separated by whitespace, so the columns of a table row come out as words.
+pub fn rows_starting<'a>(text: &'a str, start: &str) -> Vec<Vec<&'a str>> {
+    let start: Vec<&str> = start.split_whitespace().collect();
+    text.lines()
+        .filter_map(|line| {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            words
+                .starts_with(&start)
+                .then(|| words[start.len()..].to_vec())
+        })
+        .collect()
+}
+
+/// The words after `start` on the one line of `text` that begins with the words of `start`;
+/// panics unless exactly one line does.
+pub fn row<'a>(text: &'a str, start: &str) -> Vec<&'a str> {
+    let mut rows = rows_starting(text, start);
+    assert_eq!(
+        rows.len(),
+        1,
+        "expected one line starting with {start:?}, found {}:\n{text}",
+        rows.len()
+    );
+    rows.remove(0)
 }
 
 /// A unique path in the temporary directory, removed when dropped.

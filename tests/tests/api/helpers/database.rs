@@ -65,6 +65,27 @@ async fn database_exists(conn: &mut AsyncPgConnection, name: &str) -> bool {
     databases_like(conn, name).await.iter().any(|n| n == name)
 }
 
+#[derive(QueryableByName)]
+struct Value {
+    #[diesel(sql_type = Text)]
+    value: String,
+}
+
+/// The rows of `sql`, a query of one text column named `value`, run on the database at `url`
+/// (e.g. `TestApp::db_url`): what the server stored, read from its tables, not through it.
+pub async fn query_values(url: &str, sql: &str) -> Vec<String> {
+    let mut conn = AsyncPgConnection::establish(url)
+        .await
+        .unwrap_or_else(|e| panic!("cannot connect to {url}: {e}"));
+    diesel::sql_query(sql)
+        .load::<Value>(&mut conn)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .into_iter()
+        .map(|row| row.value)
+        .collect()
+}
+
 static TEMPLATE: OnceCell<String> = OnceCell::const_new();
 
 /// Name of the migrated template database, built on first use in this process.

@@ -12,9 +12,11 @@
 //!   processes are dropped by the next run.
 //! - Logs: only with `TEST_LOG` set (then `RUST_LOG` filters, default `info`).
 //!
-//! Modules: `app` (spawn_app, TestApp), `database` (template and test databases), `fixtures`
-//! (valid records, periods, region rows), `calls` (gRPC wrappers), `assertions` (AIP-193
-//! errors), `figures` (rollup figures), `cli` (the `procura` binary).
+//! Modules: `app` (spawn_app, TestApp and its restart, fresh_database for a server the test
+//! starts itself), `database` (template and test databases, query_values to read a test
+//! database with SQL), `fixtures` (valid records, periods, region rows), `calls` (gRPC
+//! wrappers), `assertions` (AIP-193 errors), `figures` (rollup figures), `cli` (the `procura`
+//! and `procura-server` binaries, and the words and rows of the CLI's output).
 
 mod access;
 mod app;
