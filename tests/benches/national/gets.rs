@@ -19,7 +19,7 @@ pub(crate) struct Throughput {
 /// Calls `rpc` from `concurrency` tasks spread over `channels` for `seconds` (after 0.5 s of
 /// warm-up) and returns the calls completed per second.
 pub(crate) async fn measure_rate(
-    channels: &[Channel],
+    channels: &[Authed],
     rpc: Rpc,
     concurrency: usize,
     seconds: f64,
@@ -94,11 +94,12 @@ pub(crate) async fn measure_rate(
 /// a 10M database are read from disk at first; under a steady load they stay in memory.
 pub(crate) async fn time_gets(
     url: &str,
+    token: &str,
     server_db: &str,
     server_pid: u32,
     ticks: f64,
     args: &Args,
-) -> Result<(Vec<i64>, Vec<GetRates>, Vec<f64>)> {
+) -> Result<(Vec<i64>, Vec<GetRates>, Vec<f64>, AccessCost)> {
     let ids = psql(
         &db_url(server_db),
         "SELECT min(id) || ' ' || max(id) || ' ' || count(*) FROM cases",
@@ -117,7 +118,7 @@ pub(crate) async fn time_gets(
     };
     let mut channels = Vec::new();
     for _ in 0..args.channels {
-        channels.push(Endpoint::from_shared(url.to_owned())?.connect().await?);
+        channels.push(connect(url, token).await?);
     }
     // Warm-up: windows of `--seconds` each (their own seeds, so other draws than the timed
     // loads'; the pages they warm are shared all the same), until a window is less than 3%
@@ -168,11 +169,19 @@ pub(crate) async fn time_gets(
         );
         rates.push((concurrency, get, health, get_cpu));
     }
-    Ok((ids, rates, warmup))
+    eprintln!("timing GetCase at concurrency 64 with and without access checks");
+    let access = access_cost(&db_url(server_db), token, get_case, args).await?;
+    Ok((ids, rates, warmup, access))
 }
 
 /// The GetCase and Health/Check table of a report, with the CPU per call.
-pub(crate) fn gets_report(rates: &[GetRates], ids: &[i64], warmup: &[f64], args: &Args) -> String {
+pub(crate) fn gets_report(
+    rates: &[GetRates],
+    ids: &[i64],
+    warmup: &[f64],
+    access: &AccessCost,
+    args: &Args,
+) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -210,6 +219,24 @@ pub(crate) fn gets_report(rates: &[GetRates], ids: &[i64], warmup: &[f64], args:
         args.seconds,
         args.channels,
         thousands(ids[2] as f64)
+    );
+    let rates_of = |rates: &[f64]| {
+        rates
+            .iter()
+            .map(|r| thousands(*r))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let _ = writeln!(
+        out,
+        "\nWhat access checks cost GetCase at concurrency 64: two servers of the benchmark's own \
+         process on the same database, one authenticating every call's token (and checking its \
+         region) and one without access checks, {} s at a time, alternating: with checks {} \
+         calls/s, without {} calls/s; medians' ratio **{:.2}** (target ≥ 0.9).",
+        args.seconds,
+        rates_of(&access.checked),
+        rates_of(&access.unchecked),
+        access.ratio()
     );
     if !warmup.is_empty() {
         let _ = writeln!(

@@ -11,7 +11,7 @@ pub(crate) struct ImportResult {
 
 /// Imports cases `from..to` over one ImportCases stream, `in_flight` batches at a time.
 pub(crate) async fn import_range(
-    channel: Channel,
+    channel: Authed,
     generator: Arc<Generator>,
     from: u64,
     to: u64,

@@ -74,6 +74,7 @@ use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 
 mod args;
+mod auth;
 mod copy;
 mod generate;
 mod gets;
@@ -83,6 +84,7 @@ mod rollups;
 mod server;
 
 use args::*;
+use auth::*;
 use copy::*;
 use generate::*;
 use gets::*;
@@ -141,12 +143,13 @@ async fn run(args: Args) -> Result<String> {
         create_with_settings(&server_db, &settings)?;
     }
     let log = binary.with_file_name("procura-bench-server.log");
-    let (url, server_pid) = start_server(&binary, &db_url(&server_db), &log, &mut cleanup).await?;
+    let (url, server_pid, token) =
+        start_server(&binary, &db_url(&server_db), &log, &mut cleanup).await?;
     eprintln!(
         "procura-server (pid {server_pid}) on {url}, database {server_db}, log {}",
         log.display()
     );
-    let channel = Endpoint::from_shared(url.clone())?.connect().await?;
+    let channel = connect(&url, &token).await?;
     let mut reports = ReportServiceClient::new(channel.clone()).max_decoding_message_size(64 << 20);
     let cases = rollup_cases(&generator.places)?;
     // Before timing reads, let the database settle as autovacuum would after a bulk load: the
@@ -222,9 +225,9 @@ async fn run(args: Args) -> Result<String> {
         };
         if args.get_only {
             settle()?;
-            let (ids, rates, warmup) =
-                time_gets(&url, &server_db, server_pid, ticks, &args).await?;
-            out.push_str(&gets_report(&rates, &ids, &warmup, &args));
+            let (ids, rates, warmup, access) =
+                time_gets(&url, &token, &server_db, server_pid, ticks, &args).await?;
+            out.push_str(&gets_report(&rates, &ids, &warmup, &access, &args));
         }
         return Ok(out);
     };
@@ -260,7 +263,8 @@ async fn run(args: Args) -> Result<String> {
         .map(|(_, lat, _)| lat.p99);
 
     // 4. GetCase against Health/Check.
-    let (ids, rates, warmup) = time_gets(&url, &server_db, server_pid, ticks, &args).await?;
+    let (ids, rates, warmup, access) =
+        time_gets(&url, &token, &server_db, server_pid, ticks, &args).await?;
     let peak_rss_end = proc_status_kb(server_pid, "VmHWM").unwrap_or(0);
     drop(reports);
     drop(channel);
@@ -289,6 +293,7 @@ async fn run(args: Args) -> Result<String> {
         ids,
         rates,
         warmup,
+        access,
     }))
 }
 
@@ -393,12 +398,12 @@ fn create_with_settings(server_db: &str, settings: &str) -> Result<()> {
 
 /// What the import of the generated cases needs.
 struct Segments<'a> {
-    channel: &'a Channel,
+    channel: &'a Authed,
     generator: &'a Arc<Generator>,
     args: &'a Args,
     server_pid: u32,
     server_db: &'a str,
-    reports: &'a mut ReportServiceClient<Channel>,
+    reports: &'a mut ReportServiceClient<Authed>,
     national: &'a pb::GetRollupRequest,
     ticks: f64,
     settle: &'a dyn Fn() -> Result<()>,
@@ -505,6 +510,7 @@ struct Report {
     ids: Vec<i64>,
     rates: Vec<GetRates>,
     warmup: Vec<f64>,
+    access: AccessCost,
 }
 
 /// The rows of the report's table: each figure with its baseline, ratio and target.
@@ -649,6 +655,7 @@ fn write_report(report: Report) -> String {
         ids,
         rates,
         warmup,
+        access,
         ..
     } = report;
     let copy_rate = copy.counts.cases as f64 / copy.total().as_secs_f64();
@@ -760,7 +767,7 @@ fn write_report(report: Report) -> String {
             .join(" / "),
         GROUP_BY_BUDGET.as_secs()
     );
-    out.push_str(&gets_report(&rates, &ids, &warmup, &args));
+    out.push_str(&gets_report(&rates, &ids, &warmup, &access, &args));
     if growth.len() > 1 {
         let _ = writeln!(
             out,

@@ -91,7 +91,7 @@ pub(crate) fn rollup_cases(places: &Places) -> Result<Vec<RollupCase>> {
 
 /// Times `calls` GetRollup calls one after the other (after 5 untimed ones).
 pub(crate) async fn time_rollup(
-    client: &mut ReportServiceClient<Channel>,
+    client: &mut ReportServiceClient<Authed>,
     request: &pb::GetRollupRequest,
     calls: usize,
 ) -> Result<(Latency, pb::Rollup)> {

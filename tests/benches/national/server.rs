@@ -94,7 +94,9 @@ pub(crate) async fn start_server(
     database_url: &str,
     log: &Path,
     cleanup: &mut Cleanup,
-) -> Result<(String, u32)> {
+) -> Result<(String, u32, String)> {
+    let credentials = log.with_file_name("procura-bench-credentials");
+    let _ = std::fs::remove_file(&credentials);
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port();
@@ -109,7 +111,9 @@ pub(crate) async fn start_server(
             database_url,
             "--pool-size",
             "8",
+            "--credentials-file",
         ])
+        .arg(&credentials)
         .stdout(log_file.try_clone()?)
         .stderr(log_file)
         .spawn()
@@ -132,7 +136,12 @@ pub(crate) async fn start_server(
                 })
                 .await;
             if answer.is_ok_and(|a| a.into_inner().status == ServingStatus::Serving as i32) {
-                return Ok((url, pid));
+                // A new database: the server made its first admin and wrote the token. A kept
+                // one (--database) has principals already: the token of its first run stays.
+                let token = read_token(&credentials).context(
+                    "the server wrote no credentials file: a kept database needs its first run's",
+                )?;
+                return Ok((url, pid, token));
             }
         }
         ensure!(

@@ -87,15 +87,18 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// Starts the `procura-server` binary on `addr` with database `url` and waits until its
-/// health check answers SERVING. Its log goes to `log`.
-async fn start_server(addr: &str, url: &str, log: &Path) -> Killed {
+/// Starts the `procura-server` binary on `addr` with database `url` and home `home` (where its
+/// first start writes the admin's credentials file, as on a fresh machine) and waits until
+/// its health check answers SERVING. Its log goes to `log`.
+async fn start_server(addr: &str, url: &str, home: &Path, log: &Path) -> Killed {
     let binary =
         cli_binary().with_file_name(format!("procura-server{}", std::env::consts::EXE_SUFFIX));
     let log_file = std::fs::File::create(log).expect("the server log file");
     let child = Command::new(binary)
         .args(["--listen", addr, "--database-url", url])
         .env("NO_COLOR", "1")
+        .env("HOME", home)
+        .env_remove("PROCURA_CREDENTIALS_FILE")
         .stdin(Stdio::null())
         .stdout(log_file.try_clone().unwrap())
         .stderr(log_file)
@@ -136,6 +139,8 @@ impl Shell {
         let mut child = Command::new("bash")
             .args(["--noprofile", "--norc"])
             .current_dir(dir)
+            .env_remove("PROCURA_TOKEN")
+            .env_remove("PROCURA_CREDENTIALS_FILE")
             .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -235,7 +240,7 @@ async fn every_readme_example_works_as_written() {
     let url = database_url(&db_name);
     let addr = format!("127.0.0.1:{}", free_port());
     let log = work.join("server.log");
-    let _server = start_server(&addr, &url, &log).await;
+    let _server = start_server(&addr, &url, &work, &log).await;
 
     let path = std::env::var("PATH").unwrap_or_default();
     let server_bin =
@@ -248,6 +253,8 @@ async fn every_readme_example_works_as_written() {
             ("DATABASE_URL", url.clone()),
             ("PROCURA_SERVER_BIN", server_bin.display().to_string()),
             ("NO_COLOR", "1".to_owned()),
+            // The CLI finds the token the server's first start wrote under this home.
+            ("HOME", work.display().to_string()),
         ],
     );
     let mut transcript = std::env::var_os("PROCURA_README_TRANSCRIPT")

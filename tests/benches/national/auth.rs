@@ -1,0 +1,137 @@
+//! Credentials for the benchmark's calls, and what access checks cost GetCase: the same
+//! server code with and without them, side by side.
+
+use tonic::metadata::{Ascii, MetadataValue};
+use tonic::service::interceptor::InterceptedService;
+
+use super::*;
+
+/// A channel whose calls carry the bootstrap admin's token.
+pub(crate) type Authed = InterceptedService<Channel, Bearer>;
+
+/// Adds `authorization: Bearer <token>` to every call.
+#[derive(Clone)]
+pub(crate) struct Bearer(MetadataValue<Ascii>);
+
+impl tonic::service::Interceptor for Bearer {
+    fn call(
+        &mut self,
+        mut request: tonic::Request<()>,
+    ) -> Result<tonic::Request<()>, tonic::Status> {
+        request
+            .metadata_mut()
+            .insert("authorization", self.0.clone());
+        Ok(request)
+    }
+}
+
+/// A connection to `url` whose calls carry `token`.
+pub(crate) async fn connect(url: &str, token: &str) -> Result<Authed> {
+    let channel = Endpoint::from_shared(url.to_owned())?.connect().await?;
+    let value: MetadataValue<Ascii> = format!("Bearer {token}")
+        .parse()
+        .map_err(|_| anyhow!("the token is not ASCII"))?;
+    Ok(InterceptedService::new(channel, Bearer(value)))
+}
+
+/// The token in a credentials file (`token = …`), as the server writes it on first start.
+pub(crate) fn read_token(path: &Path) -> Result<String> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the credentials file {}", path.display()))?;
+    text.lines()
+        .filter_map(|line| line.trim().strip_prefix("token"))
+        .filter_map(|rest| rest.trim_start().strip_prefix('='))
+        .map(|token| token.trim().to_owned())
+        .next()
+        .ok_or_else(|| anyhow!("no token line in {}", path.display()))
+}
+
+/// GetCase at concurrency 64 through the same server code with and without access checks.
+pub(crate) struct AccessCost {
+    /// Calls per second with a token, each window.
+    pub(crate) checked: Vec<f64>,
+    /// Calls per second without access checks, each window.
+    pub(crate) unchecked: Vec<f64>,
+}
+
+impl AccessCost {
+    fn median(rates: &[f64]) -> f64 {
+        let mut sorted = rates.to_vec();
+        sorted.sort_by(f64::total_cmp);
+        sorted[sorted.len() / 2]
+    }
+
+    /// Median with checks over median without.
+    pub(crate) fn ratio(&self) -> f64 {
+        Self::median(&self.checked) / Self::median(&self.unchecked)
+    }
+}
+
+/// Starts the server code in this process on `database_url`, with or without access checks.
+async fn in_process(
+    database_url: &str,
+    checks: bool,
+) -> Result<(String, tokio::sync::oneshot::Sender<()>)> {
+    let mut settings = procura_server::config::Settings::new("127.0.0.1:0".parse()?, database_url);
+    settings.pool_max_size = 8;
+    settings.access_checks = checks;
+    let app = procura_server::startup::Application::build(settings).await?;
+    let url = format!("http://{}", app.local_addr());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(app.run_until(async move {
+        let _ = stopped.await;
+    }));
+    Ok((url, stop))
+}
+
+/// Times GetCase at concurrency 64 against two servers of this process on the server's
+/// database, one checking access (calls with a token) and one not, alternating three windows
+/// each so that drift on the machine falls on both.
+pub(crate) async fn access_cost(
+    database_url: &str,
+    token: &str,
+    get_case: Rpc,
+    args: &Args,
+) -> Result<AccessCost> {
+    let (checked_url, stop_checked) = in_process(database_url, true).await?;
+    let (unchecked_url, stop_unchecked) = in_process(database_url, false).await?;
+    let mut channels = Vec::new();
+    for url in [&checked_url, &unchecked_url] {
+        let mut these = Vec::new();
+        for _ in 0..args.channels {
+            these.push(connect(url, token).await?);
+        }
+        channels.push(these);
+    }
+    let mut cost = AccessCost {
+        checked: Vec::new(),
+        unchecked: Vec::new(),
+    };
+    for window in 0..3u64 {
+        for (i, these) in channels.iter().enumerate() {
+            let rate = measure_rate(these, get_case, 64, args.seconds, args.seed ^ window)
+                .await?
+                .per_second;
+            if i == 0 {
+                cost.checked.push(rate);
+            } else {
+                cost.unchecked.push(rate);
+            }
+        }
+    }
+    eprintln!(
+        "  GetCase at concurrency 64 in this process: with access checks {:?} calls/s, without {:?}: {:.2}",
+        cost.checked
+            .iter()
+            .map(|r| thousands(*r))
+            .collect::<Vec<_>>(),
+        cost.unchecked
+            .iter()
+            .map(|r| thousands(*r))
+            .collect::<Vec<_>>(),
+        cost.ratio()
+    );
+    let _ = stop_checked.send(());
+    let _ = stop_unchecked.send(());
+    Ok(cost)
+}
