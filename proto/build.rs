@@ -9,6 +9,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "procura/v1/region.proto",
         "procura/v1/case.proto",
         "procura/v1/report.proto",
+        "procura/v1/access.proto",
     ];
     for file in files {
         println!("cargo:rerun-if-changed={file}");
