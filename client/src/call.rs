@@ -6,8 +6,9 @@ use std::future::Future;
 use std::time::Duration;
 
 use procura_proto::v1::{
-    Case, CaseRevision, ListCaseRevisionsResponse, ListCasesResponse, ListRegionsResponse,
-    ListReleasesResponse, Region, Release,
+    AccessEvent, Case, CaseRevision, Grant, ListAccessEventsResponse, ListCaseRevisionsResponse,
+    ListCasesResponse, ListGrantsResponse, ListPrincipalsResponse, ListRegionsResponse,
+    ListReleasesResponse, ListTokensResponse, Principal, Region, Release, Token,
 };
 use tonic::{Code, Status};
 
@@ -76,6 +77,10 @@ page!(ListCasesResponse, cases: Case);
 page!(ListCaseRevisionsResponse, revisions: CaseRevision);
 page!(ListRegionsResponse, regions: Region);
 page!(ListReleasesResponse, releases: Release);
+page!(ListPrincipalsResponse, principals: Principal);
+page!(ListTokensResponse, tokens: Token);
+page!(ListGrantsResponse, grants: Grant);
+page!(ListAccessEventsResponse, events: AccessEvent);
 
 /// Reads a List method page by page, each page under [`call`]: `request(read, page_token)` is
 /// the request for the page after the `read` items so far (the first with an empty token).

@@ -6,7 +6,7 @@
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use procura_proto::v1::{
     AddresseeType, Adoption, ApplicantType, CaseStatus, CaseType, Date, Marker, MeasureKind,
-    Qualifier, RegionLevel, ResolutionMethod, Sector, Unit,
+    Outcome, PrincipalKind, Qualifier, RegionLevel, ResolutionMethod, Role, Sector, Unit,
 };
 
 /// A `procura.v1` enum that the CLI reads and writes as kebab-case words, e.g.
@@ -181,6 +181,38 @@ cli_enum!(
 );
 
 cli_enum!(Unit, "unit", [("count", Unit::Count), ("fen", Unit::Fen),]);
+
+cli_enum!(
+    Role,
+    "role",
+    [
+        ("submitter", Role::Submitter),
+        ("viewer", Role::Viewer),
+        ("publisher", Role::Publisher),
+        ("auditor", Role::Auditor),
+        ("admin", Role::Admin),
+    ]
+);
+
+cli_enum!(
+    PrincipalKind,
+    "principal kind",
+    [
+        ("person", PrincipalKind::Person),
+        ("service", PrincipalKind::Service),
+    ]
+);
+
+cli_enum!(
+    Outcome,
+    "outcome",
+    [
+        ("ok", Outcome::Ok),
+        ("unauthenticated", Outcome::Unauthenticated),
+        ("denied", Outcome::Denied),
+        ("failed", Outcome::Failed),
+    ]
+);
 
 /// Parses an enum value given as its kebab-case name (`trial-conduct`), the same with
 /// underscores (`trial_conduct`), or its proto name (`CASE_TYPE_TRIAL_CONDUCT_SUPERVISION`),
@@ -393,6 +425,60 @@ pub fn parse_case_name(text: &str) -> Result<String, String> {
     Ok(format!("cases/{id}"))
 }
 
+/// Parses a principal given as its id (`zhang-san`) or resource name (`principals/zhang-san`)
+/// and returns the id: lower-case letters, digits, `-`, `_` and `.`, 1 to 64 characters.
+pub fn parse_principal_id(text: &str) -> Result<String, String> {
+    let text = text.trim();
+    let id = text.strip_prefix("principals/").unwrap_or(text);
+    let ok = (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-_.".contains(&b));
+    if ok {
+        Ok(id.to_owned())
+    } else {
+        Err(format!(
+            "\"{text}\" is not a principal: expected an id of 1 to 64 lower-case letters, \
+             digits, -, _ and ., e.g. zhang-san or principals/zhang-san"
+        ))
+    }
+}
+
+/// The resource name `principals/{id}` of a principal id.
+pub fn principal_name(id: &str) -> String {
+    format!("principals/{id}")
+}
+
+/// The id of a principal resource name (`principals/zhang-san` -> `zhang-san`); other text
+/// unchanged.
+pub fn principal_id(name: &str) -> &str {
+    name.strip_prefix("principals/").unwrap_or(name)
+}
+
+/// Parses `N` or `{collection}/N` (N a number) into `{collection}/N`.
+fn parse_numbered_name(text: &str, collection: &str, what: &str) -> Result<String, String> {
+    let text = text.trim();
+    let prefix = format!("{collection}/");
+    let number = text.strip_prefix(&prefix).unwrap_or(text);
+    if !number.is_empty() && number.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(format!("{prefix}{number}"))
+    } else {
+        Err(format!(
+            "\"{text}\" is not a {what}: expected its number or name, e.g. 7 or {prefix}7"
+        ))
+    }
+}
+
+/// Parses a token given as its number (`7`) or resource name (`tokens/7`).
+pub fn parse_token_name(text: &str) -> Result<String, String> {
+    parse_numbered_name(text, "tokens", "token")
+}
+
+/// Parses a grant given as its number (`7`) or resource name (`grants/7`).
+pub fn parse_grant_name(text: &str) -> Result<String, String> {
+    parse_numbered_name(text, "grants", "grant")
+}
+
 /// Checks a measure resource name, `cases/{case}/measures/{measure}`.
 pub fn parse_measure_name(text: &str) -> Result<String, String> {
     let text = text.trim();
@@ -529,6 +615,50 @@ pub fn parse_timestamp(text: &str) -> Result<prost_types::Timestamp, String> {
     Ok(prost_types::Timestamp {
         seconds: days * 86_400 + hour * 3600 + minute * 60 + second - offset_seconds,
         nanos,
+    })
+}
+
+/// The timestamp of 00:00 UTC at the start of a day.
+fn start_of_day(date: &Date) -> prost_types::Timestamp {
+    let days = days_from_civil(
+        i64::from(date.year),
+        i64::from(date.month),
+        i64::from(date.day),
+    );
+    prost_types::Timestamp {
+        seconds: days * 86_400,
+        nanos: 0,
+    }
+}
+
+/// Parses a moment for the start of a range (`--from`): RFC 3339, or a day `YYYY-MM-DD`
+/// meaning 00:00 UTC at its start.
+pub fn parse_start_moment(text: &str) -> Result<prost_types::Timestamp, String> {
+    parse_moment(text, false)
+}
+
+/// Parses a moment for the (exclusive) end of a range (`--to`, `--expires`): RFC 3339, or a
+/// day `YYYY-MM-DD` meaning the end of that day in UTC (00:00 UTC the day after), so that the
+/// day is included.
+pub fn parse_end_moment(text: &str) -> Result<prost_types::Timestamp, String> {
+    parse_moment(text, true)
+}
+
+fn parse_moment(text: &str, end_of_day: bool) -> Result<prost_types::Timestamp, String> {
+    let trimmed = text.trim();
+    if trimmed.len() == 10 {
+        let date = parse_date(trimmed)?;
+        let mut moment = start_of_day(&date);
+        if end_of_day {
+            moment.seconds += 86_400;
+        }
+        return Ok(moment);
+    }
+    parse_timestamp(trimmed).map_err(|_| {
+        format!(
+            "\"{trimmed}\" is not a day or a moment: expected YYYY-MM-DD or RFC 3339, e.g. \
+             2025-06-30 or 2025-06-30T18:00:00+08:00"
+        )
     })
 }
 
@@ -690,6 +820,9 @@ mod tests {
         check::<RegionLevel>();
         check::<Unit>();
         check::<Qualifier>();
+        check::<Role>();
+        check::<PrincipalKind>();
+        check::<Outcome>();
     }
 
     #[test]
@@ -772,6 +905,59 @@ mod tests {
         }
         let round_trip = parse_timestamp("2021-02-23T10:11:12Z").unwrap();
         assert_eq!(format_timestamp(&round_trip), "2021-02-23T10:11:12Z");
+    }
+
+    #[test]
+    fn principals_tokens_and_grants_are_normalised() {
+        assert_eq!(parse_principal_id("zhang-san"), Ok("zhang-san".to_owned()));
+        assert_eq!(
+            parse_principal_id("principals/stats.exporter_2"),
+            Ok("stats.exporter_2".to_owned())
+        );
+        for bad in [
+            "",
+            "principals/",
+            "Zhang",
+            "zhang san",
+            "张三",
+            &"a".repeat(65),
+        ] {
+            assert!(parse_principal_id(bad).is_err(), "{bad} should be rejected");
+        }
+        assert_eq!(principal_id("principals/zhang-san"), "zhang-san");
+        assert_eq!(principal_name("zhang-san"), "principals/zhang-san");
+        assert_eq!(parse_token_name("7"), Ok("tokens/7".to_owned()));
+        assert_eq!(parse_token_name("tokens/7"), Ok("tokens/7".to_owned()));
+        assert!(parse_token_name("grants/7").is_err());
+        assert!(parse_token_name("tokens/").is_err());
+        assert_eq!(parse_grant_name(" 12 "), Ok("grants/12".to_owned()));
+        assert_eq!(parse_grant_name("grants/12"), Ok("grants/12".to_owned()));
+        assert!(parse_grant_name("x").is_err());
+    }
+
+    #[test]
+    fn days_and_moments_bound_ranges() {
+        let ts = |seconds| prost_types::Timestamp { seconds, nanos: 0 };
+        assert_eq!(parse_start_moment("2020-03-01"), Ok(ts(1_583_020_800)));
+        assert_eq!(
+            parse_end_moment("2020-03-01"),
+            Ok(ts(1_583_020_800 + 86_400)),
+            "a day as an end includes the whole day"
+        );
+        assert_eq!(
+            parse_end_moment("2020-03-01T08:00:00Z"),
+            Ok(ts(1_583_049_600))
+        );
+        assert!(
+            parse_start_moment("2020-02-30")
+                .unwrap_err()
+                .contains("29 days")
+        );
+        assert!(
+            parse_start_moment("yesterday")
+                .unwrap_err()
+                .contains("YYYY-MM-DD or RFC 3339")
+        );
     }
 
     #[test]

@@ -50,6 +50,10 @@ pub enum CasesCommand {
     /// Import cases from a CSV or JSON-lines file, one case per line, over a resumable stream.
     Import(import::ImportArgs),
     /// Show the revisions of a case (修订记录): who changed what, when and why.
+    ///
+    /// Who is the principal the server authenticated for the change (`anonymous` for changes
+    /// made before procura had access control). Needs the auditor role at a region covering
+    /// the case.
     Revisions {
         /// The case: its id (42) or name (cases/42).
         #[arg(value_name = "ID_OR_NAME", value_parser = parse_case_name)]

@@ -1,7 +1,10 @@
-//! The subcommands, one module per group, and what they share: the connection to the server,
-//! the output format and the retry of idempotent calls.
+//! The subcommands, one module per group, and what they share: the connection to the server
+//! (with the caller's credential and TLS), the output format and the retry of idempotent calls.
 
+pub mod admin;
 pub mod aid;
+pub mod audit;
+pub mod auth;
 pub mod cases;
 pub mod demo;
 pub mod import;
@@ -11,58 +14,45 @@ pub mod releases;
 pub mod resolutions;
 pub mod rollup;
 
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use tokio::sync::OnceCell;
-use tonic::Status;
-use tonic::metadata::MetadataValue;
-use tonic::service::Interceptor;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint};
 
 pub use crate::call::{call, paginate};
+use crate::connection::{Authorization, ConnectOptions, tls_config};
+use crate::credentials::TokenSource;
 use crate::error::{Unreachable, cause_chain};
 use crate::output::OutputFormat;
 
-/// Adds the `procura-actor` header (who makes the call, kept in case revisions and releases)
-/// to every request, when an actor is given.
-#[derive(Debug, Clone, Default)]
-pub struct ActorHeader {
-    actor: Option<MetadataValue<tonic::metadata::Ascii>>,
-}
+/// The connection the gRPC clients are built on: a channel (TLS for `https://`) that adds the
+/// `authorization: Bearer <token>` header when a token is known.
+pub type Transport = InterceptedService<Channel, Authorization>;
 
-impl Interceptor for ActorHeader {
-    fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, Status> {
-        if let Some(actor) = &self.actor {
-            request
-                .metadata_mut()
-                .insert("procura-actor", actor.clone());
-        }
-        Ok(request)
-    }
-}
-
-/// The connection the gRPC clients are built on: a channel that adds the actor header.
-pub type Transport = InterceptedService<Channel, ActorHeader>;
-
-/// What every command gets: where the server is, who is calling, a connection made on first
-/// use, and the output format given before the subcommand (`procura --format json ...`).
+/// What every command gets: where the server is, how to connect and authenticate, a
+/// connection made on first use, and the output format given before the subcommand
+/// (`procura --format json ...`).
 #[derive(Debug)]
 pub struct Context {
     server: String,
-    actor: Option<String>,
+    options: ConnectOptions,
     format: Option<OutputFormat>,
     channel: OnceCell<Transport>,
+    /// Where the token sent came from (`None` inside: no token), once connected.
+    sent: OnceLock<Option<TokenSource>>,
 }
 
 impl Context {
-    /// A context for the server at `server`; nothing is connected yet.
-    pub fn new(server: String, actor: Option<String>, format: Option<OutputFormat>) -> Self {
+    /// A context for the server at `server`; nothing is read or connected yet.
+    pub fn new(server: String, options: ConnectOptions, format: Option<OutputFormat>) -> Self {
         Self {
             server,
-            actor,
+            options,
             format,
             channel: OnceCell::new(),
+            sent: OnceLock::new(),
         }
     }
 
@@ -77,42 +67,73 @@ impl Context {
     }
 
     /// The connection to the server, opened on first use (so that input errors are reported
-    /// without a server). Fails with [`Unreachable`] if the server cannot be reached.
+    /// without a server, and commands that send nothing need no credential). The token is
+    /// looked up here (`--token`, `PROCURA_TOKEN`, the credentials file) and TLS set up for
+    /// `https://`. Fails with [`Unreachable`] if the server cannot be reached.
     pub async fn channel(&self) -> anyhow::Result<Transport> {
         let channel = self
             .channel
             .get_or_try_init(|| async {
-                let actor = match self.actor.as_deref().map(str::trim) {
-                    None | Some("") => None,
-                    Some(actor) => Some(actor.parse().map_err(|_| {
-                        anyhow::anyhow!(
-                            "--actor \"{actor}\" must be printable ASCII (it travels in a header)"
-                        )
-                    })?),
-                };
+                if !(self.server.starts_with("http://") || self.server.starts_with("https://")) {
+                    anyhow::bail!(
+                        "invalid server URL \"{}\": expected http://HOST:PORT or \
+                         https://HOST:PORT, e.g. http://127.0.0.1:50051 (--server or \
+                         PROCURA_SERVER)",
+                        self.server
+                    );
+                }
+                let tls = tls_config(&self.server, &self.options.tls)?;
+                let token = self.options.token.resolve()?;
+                let authorization = Authorization::new(token.as_ref())?;
                 let unreachable = |reason: String| Unreachable {
                     url: self.server.clone(),
                     reason,
                 };
-                if !(self.server.starts_with("http://") || self.server.starts_with("https://")) {
-                    anyhow::bail!(
-                        "invalid server URL \"{}\": expected http://HOST:PORT, e.g. \
-                         http://127.0.0.1:50051 (--server or PROCURA_SERVER)",
-                        self.server
-                    );
-                }
-                let endpoint = Endpoint::from_shared(self.server.clone())
+                let mut endpoint = Endpoint::from_shared(self.server.clone())
                     .map_err(|e| unreachable(format!("not a valid URL ({})", cause_chain(&e))))?
                     .connect_timeout(Duration::from_secs(5))
                     .timeout(Duration::from_secs(120));
+                if let Some(tls) = tls {
+                    endpoint = endpoint
+                        .tls_config(tls)
+                        .map_err(|e| anyhow::anyhow!("cannot set up TLS: {}", cause_chain(&e)))?;
+                }
                 let channel = endpoint
                     .connect()
                     .await
                     .map_err(|e| unreachable(cause_chain(&e)))?;
-                anyhow::Ok(InterceptedService::new(channel, ActorHeader { actor }))
+                let _ = self.sent.set(token.map(|t| t.source));
+                anyhow::Ok(InterceptedService::new(channel, authorization))
             })
             .await?;
         Ok(channel.clone())
+    }
+
+    /// The lines that describe an error a command returned: [`crate::error::describe`], and
+    /// for a refused credential how to give one.
+    pub fn describe(&self, error: &anyhow::Error) -> Vec<String> {
+        let mut lines = crate::error::describe(error, &self.server);
+        let certificate_trouble = lines.first().is_some_and(|line| {
+            line.starts_with("error: cannot reach") && line.to_lowercase().contains("certificate")
+        });
+        if certificate_trouble && self.server.starts_with("https://") {
+            lines.push(
+                "  TLS: the server's certificate must be signed by the CA given with --ca \
+                 (PROCURA_CA), or by a public CA when --ca is not given; a client certificate \
+                 goes with --cert and --key"
+                    .to_owned(),
+            );
+        }
+        if let Some(status) = error.downcast_ref::<tonic::Status>() {
+            let sent = self.sent.get().cloned().flatten();
+            lines.extend(crate::error::access_hint(
+                status,
+                sent.as_ref(),
+                self.options.token.file.as_deref(),
+                self.options.tls.cert.is_some(),
+            ));
+        }
+        lines
     }
 }
 

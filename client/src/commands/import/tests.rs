@@ -15,6 +15,7 @@ use super::progress::*;
 use super::read::*;
 use super::send::*;
 use super::*;
+use crate::connection::ConnectOptions;
 
 const CSV: &str = "\
 region,case_number,case_type,applicant_type,sector,accepted_on,leader_handled
@@ -458,7 +459,7 @@ async fn a_broken_stream_is_resumed_from_the_first_unacknowledged_batch() {
         break_after: Some(2),
         ..Fake::default()
     });
-    let ctx = Context::new(serve(fake.clone()).await, None, None);
+    let ctx = Context::new(serve(fake.clone()).await, ConnectOptions::default(), None);
     let file = import_file(25);
     let code = run(args(&file), &ctx).await.unwrap();
     assert_eq!(code, ExitCode::from(2), "two lines are rejected");
@@ -477,7 +478,7 @@ async fn a_broken_stream_is_resumed_from_the_first_unacknowledged_batch() {
 #[tokio::test]
 async fn a_resumed_import_skips_the_acknowledged_batches() {
     let fake = std::sync::Arc::new(Fake::default());
-    let ctx = Context::new(serve(fake.clone()).await, None, None);
+    let ctx = Context::new(serve(fake.clone()).await, ConnectOptions::default(), None);
     let file = import_file(25);
     // Batches 1 and 2 hold lines 1 to 9 (line 5 rejected here, line 9's case by the server).
     save_state(
@@ -544,7 +545,7 @@ async fn without_import_cases_the_cases_go_one_by_one() {
         unimplemented: true,
         ..Fake::default()
     });
-    let ctx = Context::new(serve(fake.clone()).await, None, None);
+    let ctx = Context::new(serve(fake.clone()).await, ConnectOptions::default(), None);
     let file = import_file(10);
     let code = run(args(&file), &ctx).await.unwrap();
     assert_eq!(code, ExitCode::from(2));
