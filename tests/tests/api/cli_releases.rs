@@ -1,6 +1,8 @@
 //! The figures people can trust, through the `procura` binary: revisions, a release with its
 //! qualifiers, a correction, the diff naming the record behind it, drill-down and charts.
 
+use procura_proto::v1::Role;
+
 use crate::helpers::*;
 
 #[tokio::test]
@@ -46,10 +48,17 @@ async fn publish_correct_diff_and_draw_through_the_cli() {
     .await
     .expect_success("measures add");
 
+    // Each step as its own principal, with a token given on the command line.
+    let press = app
+        .principal_token("press-office", &[(Role::Publisher, "530000")])
+        .await;
+    let auditor = app
+        .principal_token("auditor", &[(Role::Submitter, "530000")])
+        .await;
     let published = app
         .cli(&[
-            "--actor",
-            "press-office",
+            "--token",
+            &press,
             "releases",
             "publish",
             "--region",
@@ -81,8 +90,8 @@ async fn publish_correct_diff_and_draw_through_the_cli() {
 
     let withdrawn = app
         .cli(&[
-            "--actor",
-            "auditor",
+            "--token",
+            &auditor,
             "cases",
             "withdraw",
             "cases/2",
