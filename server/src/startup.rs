@@ -90,6 +90,7 @@ impl Application {
 
         tracing::info!(address = %self.local_addr, "procura-server listening");
         let result = tonic::transport::Server::builder()
+            .layer(crate::api::decoding::layer())
             .add_service(health)
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)

@@ -3,6 +3,7 @@
 
 pub mod cases;
 pub mod convert;
+pub mod decoding;
 pub mod pagination;
 pub mod regions;
 pub mod reports;

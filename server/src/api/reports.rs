@@ -11,6 +11,7 @@ use tonic::{Request, Response, Status};
 
 pub use self::convert::{canonical_values, figures};
 use super::{AppState, actor, pagination};
+use crate::domain::text::logged;
 use crate::error::{ApiError, FieldViolation};
 use crate::service::{explanations, releases, rollups};
 
@@ -44,7 +45,7 @@ fn nested(prefix: &str, error: ApiError) -> ApiError {
 
 #[tonic::async_trait]
 impl ReportService for ReportApi {
-    #[tracing::instrument(skip_all, fields(region = %request.get_ref().region))]
+    #[tracing::instrument(skip_all, fields(region = ?logged(&request.get_ref().region)))]
     async fn get_rollup(
         &self,
         request: Request<pb::GetRollupRequest>,
@@ -57,7 +58,7 @@ impl ReportService for ReportApi {
         }))
     }
 
-    #[tracing::instrument(skip_all, fields(title = %request.get_ref().title))]
+    #[tracing::instrument(skip_all, fields(title = ?logged(&request.get_ref().title)))]
     async fn publish_rollup(
         &self,
         request: Request<pb::PublishRollupRequest>,
@@ -76,13 +77,15 @@ impl ReportService for ReportApi {
         }))
     }
 
-    #[tracing::instrument(skip_all, fields(name = %request.get_ref().name))]
+    #[tracing::instrument(skip_all, fields(name = ?logged(&request.get_ref().name)))]
     async fn get_release(
         &self,
         request: Request<pb::GetReleaseRequest>,
     ) -> Result<Response<pb::GetReleaseResponse>, Status> {
-        let name = &request.get_ref().name;
-        let id = validate::release_name(name).map_err(|e| ApiError::invalid("name", e))?;
+        let id = validate::release_name(&request.get_ref().name)
+            .map_err(|e| ApiError::invalid("name", e))?;
+        // The name a NOT_FOUND gives is the canonical one, never the caller's text.
+        let name = &format!("releases/{id}");
         let mut conn = self.state.conn().await?;
         let row = releases::get(&mut conn, id, name).await?;
         Ok(Response::new(pb::GetReleaseResponse {
@@ -113,20 +116,21 @@ impl ReportService for ReportApi {
         }))
     }
 
-    #[tracing::instrument(skip_all, fields(name = %request.get_ref().name))]
+    #[tracing::instrument(skip_all, fields(name = ?logged(&request.get_ref().name)))]
     async fn diff_release(
         &self,
         request: Request<pb::DiffReleaseRequest>,
     ) -> Result<Response<pb::DiffReleaseResponse>, Status> {
-        let name = &request.get_ref().name;
-        let id = validate::release_name(name).map_err(|e| ApiError::invalid("name", e))?;
+        let id = validate::release_name(&request.get_ref().name)
+            .map_err(|e| ApiError::invalid("name", e))?;
+        let name = &format!("releases/{id}");
         let mut conn = self.state.conn().await?;
         let diff =
             releases::diff(&mut conn, &self.state.regions, id, name, convert::released).await?;
         Ok(Response::new(convert::diff(diff)))
     }
 
-    #[tracing::instrument(skip_all, fields(region = %request.get_ref().region, metric = %request.get_ref().metric))]
+    #[tracing::instrument(skip_all, fields(region = ?logged(&request.get_ref().region), metric = ?logged(&request.get_ref().metric)))]
     async fn explain_figure(
         &self,
         request: Request<pb::ExplainFigureRequest>,

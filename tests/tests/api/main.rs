@@ -15,6 +15,7 @@ mod docs;
 mod errors;
 mod health;
 mod helpers;
+mod hostile;
 mod idempotency;
 mod measures;
 mod readme;
