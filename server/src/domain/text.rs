@@ -23,6 +23,7 @@
 //! and cut to [`MAX_LOGGED`] characters, so that no request can write a line of its own into
 //! the log.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick};
@@ -56,12 +57,13 @@ pub fn normalise(value: &str, lines: Lines) -> Result<String, String> {
     }
 }
 
-/// `value` in Unicode Normalization Form C.
-pub fn nfc(value: &str) -> String {
+/// `value` in Unicode Normalization Form C (borrowed when it is in NFC already, as nearly all
+/// text is: the quick check reads it once without allocating).
+pub fn nfc(value: &str) -> Cow<'_, str> {
     if is_nfc_quick(value.chars()) == IsNormalized::Yes {
-        value.to_owned()
+        Cow::Borrowed(value)
     } else {
-        value.nfc().collect()
+        Cow::Owned(value.nfc().collect())
     }
 }
 
