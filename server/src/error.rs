@@ -164,7 +164,8 @@ pub enum ApiError {
     },
     /// The caller's etag is stale.
     #[error(
-        "{resource} was changed since it was read (etag {given} is stale, current is {current}); read it again and retry"
+        "{resource} was changed since it was read (etag {} is stale, current is {current}); read it again and retry",
+        shown_etag(.given)
     )]
     EtagMismatch {
         /// The resource name.
@@ -247,36 +248,111 @@ impl ApiError {
     }
 }
 
+/// An etag as a message shows it: as given when it looks like one (`"v3"`), quoted otherwise.
+fn shown_etag(etag: &str) -> String {
+    if etag.len() <= 32 && etag.bytes().all(|b| b.is_ascii_graphic()) {
+        etag.to_owned()
+    } else {
+        crate::domain::text::quote(etag).to_string()
+    }
+}
+
+// An error's status travels in the headers of its answer (grpc-message, percent-encoded, and
+// grpc-status-details-bin, base64, which repeats the message), and clients refuse headers
+// beyond a limit (16 KB with tonic's client, 8 KB by default in grpc-java): an answer beyond it
+// reaches the caller as a transport error, not as the error. Values from the request are
+// echoed as short quotes (`domain::text::quote`); these bounds hold whatever else an error
+// says, and however many fields are bad.
+
+/// Most bytes of a status message.
+const MAX_MESSAGE: usize = 1024;
+/// Most bytes of one field path, one description or one ErrorInfo metadata value.
+const MAX_PART: usize = 512;
+/// Most bytes of the field violations of one BadRequest together (paths and descriptions).
+const MAX_VIOLATIONS: usize = 2 * 1024;
+
+/// `text` cut to at most `max` bytes at a character boundary, ending in `…` when cut.
+fn bounded(text: String, max: usize) -> String {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max.saturating_sub('…'.len_utf8());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let mut cut = text;
+    cut.truncate(end);
+    cut.push('…');
+    cut
+}
+
 fn with_info(
     code: Code,
     message: String,
     reason: &str,
     metadata: HashMap<String, String>,
 ) -> Status {
+    let metadata: HashMap<String, String> = metadata
+        .into_iter()
+        .map(|(key, value)| (key, bounded(value, MAX_PART)))
+        .collect();
     let details = ErrorDetails::with_error_info(reason, ERROR_DOMAIN, metadata);
-    Status::with_error_details(code, message, details)
+    Status::with_error_details(code, bounded(message, MAX_MESSAGE), details)
+}
+
+/// INVALID_ARGUMENT with one BadRequest naming the bad fields: every one of them while they fit
+/// the bounds above; when they do not, the message says how many more there are, and the
+/// ErrorInfo's metadata `omitted_violations` how many the BadRequest leaves out.
+fn invalid_argument(violations: Vec<FieldViolation>) -> Status {
+    const PREFIX: &str = "invalid request: ";
+    // Room kept at the end of the message for "; and N more".
+    const ROOM: usize = 40;
+    let total = violations.len();
+    let mut details = ErrorDetails::new();
+    let mut message = String::from(PREFIX);
+    let (mut in_message, mut in_details, mut budget) = (0, 0, MAX_VIOLATIONS);
+    for (index, violation) in violations.into_iter().enumerate() {
+        let field = bounded(violation.field, MAX_PART);
+        let description = bounded(violation.description, MAX_PART);
+        let entry = format!("{field}: {description}");
+        // The message names the first violations, in order, as many as fit.
+        if in_message == index && message.len() + entry.len() + 2 + ROOM <= MAX_MESSAGE {
+            if in_message > 0 {
+                message.push_str("; ");
+            }
+            message.push_str(&entry);
+            in_message += 1;
+        }
+        // With the bytes protobuf adds around each violation.
+        let size = field.len() + description.len() + 8;
+        if size > budget {
+            break;
+        }
+        budget -= size;
+        details.add_bad_request_violation(field, description);
+        in_details += 1;
+    }
+    if in_message == 0 {
+        message.push_str(&format!("{total} bad fields, named in the error details"));
+    } else if in_message < total {
+        message.push_str(&format!("; and {} more", total - in_message));
+    }
+    let mut metadata = HashMap::new();
+    if in_details < total {
+        metadata.insert(
+            "omitted_violations".to_owned(),
+            (total - in_details).to_string(),
+        );
+    }
+    details.set_error_info("INVALID_ARGUMENT", ERROR_DOMAIN, metadata);
+    Status::with_error_details(Code::InvalidArgument, message, details)
 }
 
 impl From<ApiError> for Status {
     fn from(error: ApiError) -> Self {
         let message = error.to_string();
         match error {
-            ApiError::InvalidArgument(violations) => {
-                let mut details = ErrorDetails::new();
-                details.set_error_info("INVALID_ARGUMENT", ERROR_DOMAIN, HashMap::new());
-                let summary: Vec<String> = violations
-                    .iter()
-                    .map(|v| format!("{}: {}", v.field, v.description))
-                    .collect();
-                for violation in violations {
-                    details.add_bad_request_violation(violation.field, violation.description);
-                }
-                Status::with_error_details(
-                    Code::InvalidArgument,
-                    format!("invalid request: {}", summary.join("; ")),
-                    details,
-                )
-            }
+            ApiError::InvalidArgument(violations) => invalid_argument(violations),
             ApiError::NotFound { reason, resource } => with_info(
                 Code::NotFound,
                 message,
@@ -304,7 +380,7 @@ impl From<ApiError> for Status {
                 HashMap::from([("constraint".to_owned(), constraint)]),
             ),
             ApiError::Unavailable(cause) => {
-                tracing::warn!(%cause, "database unavailable");
+                tracing::warn!(?cause, "database unavailable");
                 with_info(
                     Code::Unavailable,
                     message,
@@ -329,7 +405,7 @@ impl From<ApiError> for Status {
                 ]),
             ),
             ApiError::Internal(cause) => {
-                tracing::error!(%cause, "internal error");
+                tracing::error!(?cause, "internal error");
                 with_info(Code::Internal, message, "INTERNAL", HashMap::new())
             }
         }
@@ -392,5 +468,71 @@ mod tests {
             panic!("violations expected");
         };
         assert_eq!(found.into_iter().count(), 2);
+    }
+
+    #[test]
+    fn bounded_cuts_at_a_character_boundary() {
+        assert_eq!(bounded("abc".to_owned(), 3), "abc");
+        assert_eq!(bounded("abcdef".to_owned(), 5), "ab…");
+        // 案 is three bytes: the cut falls before it rather than inside it.
+        assert_eq!(bounded("a案案".to_owned(), 6), "a…");
+    }
+
+    #[test]
+    fn many_violations_fit_the_metadata_limit() {
+        let violations: Vec<FieldViolation> = (0..5000)
+            .map(|i| FieldViolation {
+                field: format!("case.measures[{i}].kind"),
+                description: "is required: no measure kind was given".to_owned(),
+            })
+            .collect();
+        let status = Status::from(ApiError::InvalidArgument(violations));
+        assert_eq!(status.code(), Code::InvalidArgument);
+        assert!(
+            status.message().len() <= MAX_MESSAGE,
+            "{}",
+            status.message()
+        );
+        assert!(
+            status
+                .message()
+                .starts_with("invalid request: case.measures[0].kind: ")
+        );
+        assert!(status.message().ends_with(" more"), "{}", status.message());
+        assert!(
+            status.details().len() < 4 * 1024,
+            "{}",
+            status.details().len()
+        );
+        let details = status.get_error_details();
+        let shown = details
+            .bad_request()
+            .map_or(0, |b| b.field_violations.len());
+        assert!(shown > 10);
+        let omitted = details
+            .error_info()
+            .and_then(|info| info.metadata.get("omitted_violations").cloned());
+        assert_eq!(omitted, Some((5000 - shown).to_string()));
+    }
+
+    #[test]
+    fn a_few_violations_are_all_named() {
+        let status = Status::from(ApiError::InvalidArgument(vec![
+            FieldViolation {
+                field: "a".to_owned(),
+                description: "is bad".to_owned(),
+            },
+            FieldViolation {
+                field: "b".to_owned(),
+                description: "is worse".to_owned(),
+            },
+        ]));
+        assert_eq!(status.message(), "invalid request: a: is bad; b: is worse");
+        let details = status.get_error_details();
+        assert_eq!(
+            details.bad_request().map(|b| b.field_violations.len()),
+            Some(2)
+        );
+        assert!(details.error_info().is_some_and(|i| i.metadata.is_empty()));
     }
 }

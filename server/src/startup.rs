@@ -145,6 +145,7 @@ impl Application {
             server = server.tls_config(tls)?;
         }
         let result = server
+            .layer(crate::api::decoding::layer())
             .layer(AccessLayer::new(
                 self.access.clone(),
                 audit,

@@ -6,12 +6,14 @@ use futures::Stream;
 use procura_proto::v1::{self as pb, case_service_server::CaseService};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
+use tracing::field::debug;
 
 use super::guard::guard;
 use super::pagination::{self, CasePosition};
 use super::{AppState, convert, validate};
 use crate::domain::access::Permission;
 use crate::domain::names;
+use crate::domain::text::logged;
 use crate::error::{AllChecked, ApiError, field};
 use crate::service::answers;
 use crate::service::cases::{self as service, case_not_found};
@@ -72,8 +74,8 @@ impl CaseService for CaseApi {
             return Err(ApiError::invalid("case", "is required").into());
         };
         tracing::Span::current()
-            .record("region", case.region.as_str())
-            .record("case_number", case.case_number.as_str());
+            .record("region", debug(logged(&case.region)))
+            .record("case_number", debug(logged(&case.case_number)));
         let command = validate::finish(new_case(&self.state, &case, "case", &request.request_id))?;
         let case = convert::case(service::create_case(&self.state, command, &who).await?);
         tracing::info!(name = %case.name, "case created");
@@ -82,7 +84,7 @@ impl CaseService for CaseApi {
 
     // The hottest read: its span is at debug level, so that at the default `info` it costs
     // next to nothing per call (the reads themselves run in the reader's tasks, outside it).
-    #[tracing::instrument(level = "debug", skip_all, fields(name = %request.get_ref().name))]
+    #[tracing::instrument(level = "debug", skip_all, fields(name = ?logged(&request.get_ref().name)))]
     async fn get_case(
         &self,
         request: Request<pb::GetCaseRequest>,
@@ -101,7 +103,7 @@ impl CaseService for CaseApi {
         Ok(Response::new(pb::GetCaseResponse { case: Some(case) }))
     }
 
-    #[tracing::instrument(skip_all, fields(region = %request.get_ref().region))]
+    #[tracing::instrument(skip_all, fields(region = ?logged(&request.get_ref().region)))]
     async fn list_cases(
         &self,
         request: Request<pb::ListCasesRequest>,
@@ -135,14 +137,14 @@ impl CaseService for CaseApi {
         let who = guard(&request)?;
         let request = request.into_inner();
         let name = request.case.as_ref().map(|c| c.name.as_str()).unwrap_or("");
-        tracing::Span::current().record("name", name);
+        tracing::Span::current().record("name", debug(logged(name)));
         let update = validate::finish(case_update(request))?;
         let case = convert::case(service::update_case(&self.state, update, &who).await?);
         tracing::info!(name = %case.name, "case updated");
         Ok(Response::new(pb::UpdateCaseResponse { case: Some(case) }))
     }
 
-    #[tracing::instrument(skip_all, fields(parent = %request.get_ref().parent))]
+    #[tracing::instrument(skip_all, fields(parent = ?logged(&request.get_ref().parent)))]
     async fn create_measure(
         &self,
         request: Request<pb::CreateMeasureRequest>,
@@ -170,7 +172,7 @@ impl CaseService for CaseApi {
             .as_ref()
             .map(|m| m.name.as_str())
             .unwrap_or("");
-        tracing::Span::current().record("name", name);
+        tracing::Span::current().record("name", debug(logged(name)));
         let update = validate::finish(measure_update(request))?;
         let row = service::update_measure(&self.state, update, &who).await?;
         Ok(Response::new(pb::UpdateMeasureResponse {
@@ -178,7 +180,7 @@ impl CaseService for CaseApi {
         }))
     }
 
-    #[tracing::instrument(skip_all, fields(parent = %request.get_ref().parent))]
+    #[tracing::instrument(skip_all, fields(parent = ?logged(&request.get_ref().parent)))]
     async fn create_resolution(
         &self,
         request: Request<pb::CreateResolutionRequest>,
@@ -194,7 +196,7 @@ impl CaseService for CaseApi {
         }))
     }
 
-    #[tracing::instrument(skip_all, fields(parent = %request.get_ref().parent))]
+    #[tracing::instrument(skip_all, fields(parent = ?logged(&request.get_ref().parent)))]
     async fn create_judicial_aid(
         &self,
         request: Request<pb::CreateJudicialAidRequest>,
@@ -210,7 +212,7 @@ impl CaseService for CaseApi {
         }))
     }
 
-    #[tracing::instrument(skip_all, fields(parent = %request.get_ref().parent))]
+    #[tracing::instrument(skip_all, fields(parent = ?logged(&request.get_ref().parent)))]
     async fn list_case_revisions(
         &self,
         request: Request<pb::ListCaseRevisionsRequest>,

@@ -4,6 +4,7 @@
 pub mod access;
 pub mod cases;
 pub mod convert;
+pub mod decoding;
 pub mod guard;
 pub mod pagination;
 pub mod regions;

@@ -5,6 +5,7 @@ use tonic::{Request, Response, Status};
 
 use super::{AppState, convert, pagination, validate};
 use crate::domain::region::{Level, NATIONAL, RegionCode};
+use crate::domain::text::logged;
 use crate::error::{AllChecked, ApiError, Checked, field};
 use crate::service::regions::{self as service, RegionListing};
 
@@ -61,7 +62,7 @@ fn listing(request: &pb::ListRegionsRequest) -> Checked<(RegionListing, String)>
 
 #[tonic::async_trait]
 impl RegionService for RegionApi {
-    #[tracing::instrument(skip_all, fields(name = %request.get_ref().name))]
+    #[tracing::instrument(skip_all, fields(name = ?logged(&request.get_ref().name)))]
     async fn get_region(
         &self,
         request: Request<pb::GetRegionRequest>,
@@ -75,7 +76,7 @@ impl RegionService for RegionApi {
         }))
     }
 
-    #[tracing::instrument(skip_all, fields(parent = %request.get_ref().parent, level = request.get_ref().level))]
+    #[tracing::instrument(skip_all, fields(parent = ?logged(&request.get_ref().parent), level = request.get_ref().level))]
     async fn list_regions(
         &self,
         request: Request<pb::ListRegionsRequest>,

@@ -13,6 +13,7 @@ pub use self::convert::{canonical_values, figures};
 use super::guard::guard;
 use super::{AppState, pagination};
 use crate::domain::access::Permission;
+use crate::domain::text::logged;
 use crate::error::{ApiError, FieldViolation};
 use crate::service::access::Guard;
 use crate::service::{explanations, releases, rollups};
@@ -65,7 +66,7 @@ fn visible(who: &Guard, release: &pb::Release) -> bool {
 
 #[tonic::async_trait]
 impl ReportService for ReportApi {
-    #[tracing::instrument(skip_all, fields(region = %request.get_ref().region))]
+    #[tracing::instrument(skip_all, fields(region = ?logged(&request.get_ref().region)))]
     async fn get_rollup(
         &self,
         request: Request<pb::GetRollupRequest>,
@@ -84,7 +85,7 @@ impl ReportService for ReportApi {
         }))
     }
 
-    #[tracing::instrument(skip_all, fields(title = %request.get_ref().title))]
+    #[tracing::instrument(skip_all, fields(title = ?logged(&request.get_ref().title)))]
     async fn publish_rollup(
         &self,
         request: Request<pb::PublishRollupRequest>,
@@ -106,14 +107,16 @@ impl ReportService for ReportApi {
         }))
     }
 
-    #[tracing::instrument(skip_all, fields(name = %request.get_ref().name))]
+    #[tracing::instrument(skip_all, fields(name = ?logged(&request.get_ref().name)))]
     async fn get_release(
         &self,
         request: Request<pb::GetReleaseRequest>,
     ) -> Result<Response<pb::GetReleaseResponse>, Status> {
         let who = guard(&request)?;
-        let name = &request.get_ref().name;
-        let id = validate::release_name(name).map_err(|e| ApiError::invalid("name", e))?;
+        let id = validate::release_name(&request.get_ref().name)
+            .map_err(|e| ApiError::invalid("name", e))?;
+        // The name a NOT_FOUND gives is the canonical one, never the caller's text.
+        let name = &format!("releases/{id}");
         let mut conn = self.state.conn().await?;
         let row = releases::get(&mut conn, id, name)
             .await
@@ -151,14 +154,15 @@ impl ReportService for ReportApi {
         }))
     }
 
-    #[tracing::instrument(skip_all, fields(name = %request.get_ref().name))]
+    #[tracing::instrument(skip_all, fields(name = ?logged(&request.get_ref().name)))]
     async fn diff_release(
         &self,
         request: Request<pb::DiffReleaseRequest>,
     ) -> Result<Response<pb::DiffReleaseResponse>, Status> {
         let who = guard(&request)?;
-        let name = &request.get_ref().name;
-        let id = validate::release_name(name).map_err(|e| ApiError::invalid("name", e))?;
+        let id = validate::release_name(&request.get_ref().name)
+            .map_err(|e| ApiError::invalid("name", e))?;
+        let name = &format!("releases/{id}");
         let mut conn = self.state.conn().await?;
         let read = |row: &crate::db::models::ReleaseRow| {
             let released = convert::released(row)?;
@@ -171,7 +175,7 @@ impl ReportService for ReportApi {
         Ok(Response::new(convert::diff(diff)))
     }
 
-    #[tracing::instrument(skip_all, fields(region = %request.get_ref().region, metric = %request.get_ref().metric))]
+    #[tracing::instrument(skip_all, fields(region = ?logged(&request.get_ref().region), metric = ?logged(&request.get_ref().metric)))]
     async fn explain_figure(
         &self,
         request: Request<pb::ExplainFigureRequest>,

@@ -10,6 +10,7 @@ use crate::domain::date::not_before;
 use crate::domain::enums::{Adoption, CaseStatus, UnknownValue};
 use crate::domain::record::{AidGrant, Case, Measure, Resolution};
 use crate::domain::region::RegionCode;
+use crate::domain::text;
 use crate::error::{AllChecked, Checked, Violations, field};
 
 /// Longest case number.
@@ -53,13 +54,13 @@ pub fn optional_enum<E: TryFrom<i16, Error = UnknownValue>>(
 }
 
 /// An optional AIP-155 request id: empty, or a UUID.
-pub fn request_id(text: &str) -> Result<Option<Uuid>, String> {
-    if text.is_empty() {
+pub fn request_id(value: &str) -> Result<Option<Uuid>, String> {
+    if value.is_empty() {
         return Ok(None);
     }
-    Uuid::parse_str(text)
+    Uuid::parse_str(value)
         .map(Some)
-        .map_err(|_| format!("`{text}` is not a UUID"))
+        .map_err(|_| format!("{} is not a UUID", text::quote(value)))
 }
 
 /// Longest reason for a change.
@@ -90,24 +91,37 @@ fn not_future(day: NaiveDate) -> Result<NaiveDate, String> {
     }
 }
 
-/// A text field: trimmed, at most `max` characters, no control characters but line breaks and
-/// tabs (PostgreSQL cannot store NUL, and the others are never meant).
+/// A free-text field (a summary, a note, a reason): in NFC, trimmed, at most `max` characters;
+/// line breaks and tabs are kept, other control characters and bidirectional controls refused
+/// ([`text::Lines::Many`]; PostgreSQL cannot store NUL, and the others are never meant).
 pub fn text(value: &str, max: usize, required: bool) -> Result<String, String> {
-    let trimmed = value.trim();
-    if let Some(bad) = trimmed
-        .chars()
-        .find(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
-    {
-        Err(format!(
-            "contains the control character U+{:04X}; remove it",
-            u32::from(bad)
-        ))
-    } else if required && trimmed.is_empty() {
+    checked_text(value, max, required, text::Lines::Many)
+}
+
+/// A one-line identifying field (a case number, an addressee, a recipient, a title): in NFC,
+/// trimmed, at most `max` characters, without control characters (line breaks and tabs
+/// included), line separators, bidirectional controls or zero-width characters
+/// ([`text::Lines::One`]).
+pub fn line(value: &str, max: usize, required: bool) -> Result<String, String> {
+    checked_text(value, max, required, text::Lines::One)
+}
+
+fn checked_text(
+    value: &str,
+    max: usize,
+    required: bool,
+    lines: text::Lines,
+) -> Result<String, String> {
+    let normal = text::normalise(value, lines)?;
+    if required && normal.is_empty() {
         Err("is required".to_owned())
-    } else if trimmed.chars().count() > max {
-        Err(format!("is longer than {max} characters"))
+    } else if normal.chars().count() > max {
+        Err(format!(
+            "is longer than {max} characters ({} given)",
+            normal.chars().count()
+        ))
     } else {
-        Ok(trimmed.to_owned())
+        Ok(normal)
     }
 }
 
@@ -181,7 +195,7 @@ pub fn case_fields(case: &pb::Case, prefix: &str) -> Checked<Case> {
         field(path("region"), RegionCode::from_name(&case.region)),
         field(
             path("case_number"),
-            text(&case.case_number, MAX_CASE_NUMBER, true),
+            line(&case.case_number, MAX_CASE_NUMBER, true),
         ),
         field(path("case_type"), enum_value(case.case_type, "case type")),
         status,
@@ -257,7 +271,7 @@ pub fn measure(m: &pb::Measure, prefix: &str, accepted_on: Option<NaiveDate>) ->
         ),
         _ => Ok(()),
     };
-    let addressee = field(path("addressee"), text(&m.addressee, MAX_NAME, true));
+    let addressee = field(path("addressee"), line(&m.addressee, MAX_NAME, true));
     let adoption = if m.adoption == 0 {
         Ok(Adoption::Pending)
     } else {
@@ -359,7 +373,7 @@ pub fn aid(a: &pb::JudicialAid, prefix: &str, accepted_on: Option<NaiveDate>) ->
             record_date(a.granted_on.as_ref(), accepted_on),
         ),
         field(path("amount_fen"), amount),
-        field(path("recipient"), text(&a.recipient, MAX_NAME, false)),
+        field(path("recipient"), line(&a.recipient, MAX_NAME, false)),
     )
         .all()?;
     Ok(AidGrant {
@@ -401,6 +415,15 @@ mod tests {
         );
         assert!(reason("x\0", "d").is_err());
         assert_eq!(reason("  ", "d"), Ok("d".to_owned()));
+    }
+
+    #[test]
+    fn lines_refuse_line_breaks_and_are_stored_in_nfc() {
+        assert!(line("A-1\n2026", 100, true).is_err());
+        assert!(line("A-1\u{200B}", 100, true).is_err());
+        assert_eq!(line(" Cafe\u{301} ", 100, true), Ok("Caf\u{e9}".to_owned()));
+        assert_eq!(line(" \u{3000} ", 100, true), Err("is required".to_owned()));
+        assert!(line(&"e\u{301}".repeat(100), 100, true).is_ok());
     }
 
     #[test]

@@ -50,7 +50,10 @@ fn describe(name: &str, example: &str) -> String {
     if name.is_empty() {
         format!("is required, e.g. {example}")
     } else {
-        format!("`{name}` is not a name of the form {example}")
+        format!(
+            "{} is not a name of the form {example}",
+            super::text::quote(name)
+        )
     }
 }
 

@@ -3,6 +3,8 @@
 use std::collections::HashMap;
 use std::fmt;
 
+use super::text::quote;
+
 /// A six-digit administrative division code, e.g. `530100` (Kunming). Well-formed, but not
 /// necessarily in the region tree: the database says whether it exists.
 #[derive(
@@ -21,19 +23,20 @@ impl RegionCode {
             Ok(RegionCode(code.to_owned()))
         } else {
             Err(format!(
-                "`{code}` is not a six-digit region code such as 530100"
+                "{} is not a six-digit region code such as 530100",
+                quote(code)
             ))
         }
     }
 
     /// Parses a resource name, `regions/530100`.
     pub fn from_name(name: &str) -> Result<Self, String> {
-        match name.strip_prefix("regions/") {
-            Some(code) => Self::parse(code)
-                .map_err(|_| format!("`{name}` is not a region name of the form regions/530100")),
-            None if name.is_empty() => Err("is required, e.g. regions/530100".to_owned()),
-            None => Err(format!(
-                "`{name}` is not a region name of the form regions/530100"
+        match name.strip_prefix("regions/").map(Self::parse) {
+            Some(Ok(code)) => Ok(code),
+            _ if name.is_empty() => Err("is required, e.g. regions/530100".to_owned()),
+            _ => Err(format!(
+                "{} is not a region name of the form regions/530100",
+                quote(name)
             )),
         }
     }

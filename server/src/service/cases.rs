@@ -136,7 +136,8 @@ pub async fn create_case(
                 reason: "CASE_ALREADY_EXISTS",
                 existing: names::case(id),
                 message: format!(
-                    "case {number} of {region} already exists as {}",
+                    "case {} of {region} already exists as {}",
+                    crate::domain::text::quote(&number),
                     names::case(id)
                 ),
             });

@@ -18,6 +18,7 @@ mod errors;
 mod explain;
 mod health;
 mod helpers;
+mod hostile;
 mod idempotency;
 mod measures;
 mod paging;

@@ -6,7 +6,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Status, Streaming};
 
 use super::requests::new_case;
-use crate::api::AppState;
+use crate::api::{AppState, decoding};
 use crate::error::ApiError;
 use crate::service::access::Guard;
 use crate::service::cases as service;
@@ -31,19 +31,24 @@ pub fn serve(
     let (acks, receiver) = tokio::sync::mpsc::channel(2);
     tokio::spawn(async move {
         use futures::StreamExt;
-        let (queue, queued) = tokio::sync::mpsc::channel::<pb::ImportCasesRequest>(1);
+        // A message that cannot be read (one that does not decode, or a broken stream) is
+        // queued as its error and answered after the acknowledgements of the batches before
+        // it: INVALID_ARGUMENT when it does not decode (see `api::decoding`).
+        let (queue, queued) =
+            tokio::sync::mpsc::channel::<Result<pb::ImportCasesRequest, Status>>(1);
         tokio::spawn(async move {
             let mut inbound = inbound;
             loop {
                 match inbound.message().await {
                     Ok(Some(batch)) => {
-                        if queue.send(batch).await.is_err() {
+                        if queue.send(Ok(batch)).await.is_err() {
                             break;
                         }
                     }
                     Ok(None) => break,
                     Err(status) => {
-                        tracing::warn!(%status, "import stream broke off");
+                        tracing::warn!(status = ?status.to_string(), "import stream broke off");
+                        let _closed = queue.send(Err(decoding::undecodable(status))).await;
                         break;
                     }
                 }
@@ -55,10 +60,15 @@ pub fn serve(
                 .map(|batch| {
                     let (state, who) = (state.clone(), who.clone());
                     async move {
+                        let batch = batch.map_err(ApiError::Answered)?;
                         let number = batch.batch_number;
                         let ack = import_batch(&state, batch, &who).await;
                         if let Err(error) = &ack {
-                            tracing::warn!(batch = number, %error, "import batch failed");
+                            tracing::warn!(
+                                batch = number,
+                                error = ?error.to_string(),
+                                "import batch failed"
+                            );
                         }
                         ack
                     }

@@ -9,6 +9,7 @@ use crate::api::{AppState, convert, convert::date, validate};
 use crate::domain::names;
 use crate::domain::record::{Case, Measure};
 use crate::domain::region::RegionCode;
+use crate::domain::text;
 use crate::error::{AllChecked, Checked, field};
 use crate::service::cases::{CaseFilter, CaseUpdate, MeasureUpdate, NewCaseCommand, NewRecord};
 
@@ -62,14 +63,23 @@ pub(super) fn mask_paths(
         .filter(|p| !allowed.contains(p))
         .collect();
     if unknown.is_empty() {
-        Ok(paths.to_vec())
-    } else {
-        Err(format!(
-            "cannot update {}: updatable fields are {}",
-            unknown.join(", "),
-            allowed.join(", ")
-        ))
+        return Ok(paths.to_vec());
     }
+    // The paths are the caller's: quoted, and no more than a few of them.
+    const SHOWN: usize = 5;
+    let mut named: Vec<String> = unknown
+        .iter()
+        .take(SHOWN)
+        .map(|p| text::quote(p).to_string())
+        .collect();
+    if unknown.len() > SHOWN {
+        named.push(format!("{} more", unknown.len() - SHOWN));
+    }
+    Err(format!(
+        "cannot update {}: updatable fields are {}",
+        named.join(", "),
+        allowed.join(", ")
+    ))
 }
 
 /// The stored case as a message, with the masked fields of `incoming` laid over it.

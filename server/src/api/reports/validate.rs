@@ -9,6 +9,7 @@ use crate::api::{pagination, validate};
 use crate::domain::metric;
 use crate::domain::period::Period;
 use crate::domain::region::{Level, RegionCode};
+use crate::domain::text;
 use crate::error::FieldViolation;
 use crate::service::explanations::ExplainRequest;
 use crate::service::releases::PublishRequest;
@@ -130,7 +131,7 @@ fn qualifiers(qualifiers: &std::collections::HashMap<String, i32>) -> Checked<()
     let mut found = Vec::new();
     for (metric, qualifier) in qualifiers {
         let description = if metric::index_of(metric).is_none() {
-            format!("`{metric}` is not a metric of a rollup")
+            format!("{} is not a metric of a rollup", text::quote(metric))
         } else if !matches!(
             pb::Qualifier::try_from(*qualifier),
             Ok(pb::Qualifier::Exact | pb::Qualifier::MoreThan)
@@ -140,16 +141,30 @@ fn qualifiers(qualifiers: &std::collections::HashMap<String, i32>) -> Checked<()
             continue;
         };
         found.push(FieldViolation {
-            field: format!("qualifiers[{metric}]"),
+            field: map_entry("qualifiers", metric),
             description,
         });
     }
     if found.is_empty() { Ok(()) } else { Err(found) }
 }
 
+/// The path of the entry `key` of map field `map`, `map[key]`; just `map` when the key is too
+/// long or holds characters a path cannot show as they are (the description quotes it).
+fn map_entry(map: &str, key: &str) -> String {
+    let plain = key.len() <= text::MAX_QUOTED
+        && key
+            .chars()
+            .all(|c| c.is_ascii_graphic() && !matches!(c, '[' | ']' | '"' | '\\'));
+    if plain {
+        format!("{map}[{key}]")
+    } else {
+        map.to_owned()
+    }
+}
+
 /// A PublishRollupRequest by `publisher`.
 pub fn publish(request: &pb::PublishRollupRequest, publisher: String) -> Checked<PublishRequest> {
-    let title = at("title", validate::text(&request.title, MAX_TITLE, true));
+    let title = at("title", validate::line(&request.title, MAX_TITLE, true));
     let qualifiers = qualifiers(&request.qualifiers);
     let request_id = at("request_id", validate::request_id(&request.request_id));
     let rollup = match &request.rollup {
@@ -171,13 +186,14 @@ pub fn publish(request: &pb::PublishRollupRequest, publisher: String) -> Checked
 /// The id of a release name, `releases/{id}`.
 pub fn release_name(name: &str) -> Result<i64, String> {
     name.strip_prefix("releases/")
+        .filter(|id| id.bytes().all(|b| b.is_ascii_digit()))
         .and_then(|id| id.parse::<i64>().ok())
         .filter(|id| *id > 0)
         .ok_or_else(|| {
             if name.is_empty() {
                 "is required, e.g. releases/1".to_owned()
             } else {
-                format!("`{name}` is not a name of the form releases/1")
+                format!("{} is not a name of the form releases/1", text::quote(name))
             }
         })
 }
@@ -216,8 +232,8 @@ pub fn explain(request: &pb::ExplainFigureRequest, print: &str) -> Checked<Expla
         "metric",
         metric::index_of(&request.metric).ok_or_else(|| {
             format!(
-                "`{}` is not a metric of a rollup, e.g. measures.protest",
-                request.metric
+                "{} is not a metric of a rollup, e.g. measures.protest",
+                text::quote(&request.metric)
             )
         }),
     );
@@ -258,6 +274,7 @@ mod tests {
         assert_eq!(release_name("releases/12"), Ok(12));
         assert!(release_name("releases/x").is_err());
         assert!(release_name("12").is_err());
+        assert!(release_name("releases/+12").is_err());
         assert!(release_name("").is_err());
     }
 
