@@ -196,11 +196,11 @@ pub enum ApiError {
     #[error("{}", .0.message())]
     Answered(Status),
     /// The call carries no credential, or one that is not valid.
-    #[error("unauthenticated: {0}")]
+    #[error("{0}")]
     Unauthenticated(String),
     /// The caller may not do this here, whether or not what it names exists (AIP-211).
     #[error(
-        "permission denied: this needs {permission}{}",
+        "the caller may not do this: it needs {permission}{}",
         if region.is_empty() { String::new() } else { format!(" at regions/{region}") }
     )]
     PermissionDenied {

@@ -139,7 +139,7 @@ impl Application {
 
         let audit = AuditLog::start(self.pool.clone());
         let refresher = tokio::spawn(self.access.clone().keep_current());
-        tracing::info!(address = %self.local_addr, tls = self.tls.is_some(), "procura-server listening");
+        tracing::info!(tls = self.tls.is_some(), address = %self.local_addr, "procura-server listening");
         let mut server = tonic::transport::Server::builder();
         if let Some(tls) = self.tls {
             server = server.tls_config(tls)?;

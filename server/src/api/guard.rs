@@ -244,6 +244,30 @@ fn outcome(code: tonic::Code) -> i16 {
     }
 }
 
+/// The canonical name of a gRPC status code, as the access log gives it (`PERMISSION_DENIED`).
+pub fn code_name(code: tonic::Code) -> &'static str {
+    use tonic::Code;
+    match code {
+        Code::Ok => "OK",
+        Code::Cancelled => "CANCELLED",
+        Code::Unknown => "UNKNOWN",
+        Code::InvalidArgument => "INVALID_ARGUMENT",
+        Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
+        Code::NotFound => "NOT_FOUND",
+        Code::AlreadyExists => "ALREADY_EXISTS",
+        Code::PermissionDenied => "PERMISSION_DENIED",
+        Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
+        Code::FailedPrecondition => "FAILED_PRECONDITION",
+        Code::Aborted => "ABORTED",
+        Code::OutOfRange => "OUT_OF_RANGE",
+        Code::Unimplemented => "UNIMPLEMENTED",
+        Code::Internal => "INTERNAL",
+        Code::Unavailable => "UNAVAILABLE",
+        Code::DataLoss => "DATA_LOSS",
+        Code::Unauthenticated => "UNAUTHENTICATED",
+    }
+}
+
 /// The status a response carries in its headers (a trailers-only answer), else OK: a handler
 /// that fails answers trailers-only.
 fn status_code<B>(response: &http::Response<B>) -> tonic::Code {
@@ -295,7 +319,7 @@ where
                 resource: note.resource.clone(),
                 region_code: note.region.clone(),
                 outcome: outcome(code),
-                code: format!("{code:?}"),
+                code: code_name(code).to_owned(),
                 permission: note
                     .denied
                     .map(str::to_owned)

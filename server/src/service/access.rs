@@ -453,7 +453,7 @@ impl Guard {
                 resource: String::new(),
                 region_code: Some(region.to_owned()),
                 outcome: 3,
-                code: "PermissionDenied".to_owned(),
+                code: "PERMISSION_DENIED".to_owned(),
                 permission: name.to_owned(),
             };
             let audit = audit.clone();

@@ -16,8 +16,6 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use procura_proto::v1::case_service_client::CaseServiceClient;
-use procura_proto::v1::report_service_client::ReportServiceClient;
 use procura_proto::v1::{
     CaseStatus, CreateCaseRequest, ExplainFigureRequest, GetCaseRequest, GetRegionRequest,
     GetReleaseRequest, GetRollupRequest, ImportCasesRequest, ImportCasesResponse, ListCasesRequest,
@@ -52,6 +50,7 @@ struct LoggedServer {
     child: Child,
     db_name: String,
     log: TempFile,
+    credentials: TempFile,
     url: String,
 }
 
@@ -64,10 +63,12 @@ impl LoggedServer {
             uuid::Uuid::new_v4().simple()
         );
         let log = TempFile::with_contents(".log", "");
+        let credentials = TempFile::with_contents(".credentials", "");
         let stderr = std::fs::File::create(&log.0).expect("the log file");
         let child = Command::new(server_binary())
             .args(["--listen", "127.0.0.1:0", "--database-url"])
             .arg(database_url(&db_name))
+            .env("PROCURA_CREDENTIALS_FILE", &credentials.0)
             .env("RUST_LOG", "info")
             .env("NO_COLOR", "1")
             .stdin(Stdio::null())
@@ -79,6 +80,7 @@ impl LoggedServer {
             child,
             db_name,
             log,
+            credentials,
             url: String::new(),
         };
         server.url = format!("http://{}", server.wait_for_address());
@@ -174,8 +176,9 @@ fn publish_request(title: &str) -> PublishRollupRequest {
 async fn the_log_shows_values_from_requests_escaped_so_no_request_writes_a_line_of_its_own() {
     let server = LoggedServer::start();
     let channel = server.channel().await;
-    let mut cases = CaseServiceClient::new(channel.clone());
-    let mut reports = ReportServiceClient::new(channel);
+    let clients = Clients::new(&channel, &read_token(&server.credentials.0));
+    let mut cases = clients.cases;
+    let mut reports = clients.reports;
 
     // Values that would start a line of their own if written as they are. The outcome of each
     // call is another test's business: only the log is checked here.
@@ -644,7 +647,7 @@ async fn call_raw(app: &TestApp, path: &'static str, bytes: Vec<u8>) -> Result<V
     let mut grpc = tonic::client::Grpc::new(app.channel.clone());
     grpc.ready().await.expect("the channel is ready");
     grpc.unary(
-        tonic::Request::new(bytes),
+        app.authorized(tonic::Request::new(bytes)),
         PathAndQuery::from_static(path),
         RawCodec,
     )
@@ -764,7 +767,7 @@ async fn an_undecodable_import_batch_is_invalid_argument_after_the_batches_befor
     grpc.ready().await.unwrap();
     let mut acks = grpc
         .streaming(
-            tonic::Request::new(tokio_stream::iter([good, bad])),
+            app.authorized(tonic::Request::new(tokio_stream::iter([good, bad]))),
             PathAndQuery::from_static("/procura.v1.CaseService/ImportCases"),
             RawCodec,
         )

@@ -7,7 +7,6 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use procura_proto::v1::case_service_client::CaseServiceClient;
 use procura_proto::v1::{CreateCaseRequest, GetRollupRequest, ListCasesRequest};
 use tonic::transport::{Channel, Endpoint};
 use tonic_health::pb::HealthCheckRequest;
@@ -67,13 +66,20 @@ async fn connections_to(name: &str) -> usize {
 
 /// Drives the server at `channel` with `calls` concurrent writes and reads, and returns the
 /// most connections seen open to its database meanwhile.
-async fn busiest_connections(channel: &Channel, database: &str, tag: &str, calls: usize) -> usize {
+async fn busiest_connections(
+    channel: &Channel,
+    token: &str,
+    database: &str,
+    tag: &str,
+    calls: usize,
+) -> usize {
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..calls {
         let channel = channel.clone();
+        let token = token.to_owned();
         let number = format!("{tag}-{i}");
         tasks.spawn(async move {
-            let mut cases = CaseServiceClient::new(channel.clone());
+            let mut cases = Clients::new(&channel, &token).cases;
             cases
                 .create_case(CreateCaseRequest {
                     case: Some(valid_case("530102", &number)),
@@ -81,8 +87,7 @@ async fn busiest_connections(channel: &Channel, database: &str, tag: &str, calls
                 })
                 .await
                 .unwrap_or_else(|s| panic!("CreateCase {number}: {s:?}"));
-            let mut reports =
-                procura_proto::v1::report_service_client::ReportServiceClient::new(channel);
+            let mut reports = Clients::new(&channel, &token).reports;
             reports
                 .get_rollup(GetRollupRequest {
                     region: region("530000"),
@@ -117,7 +122,10 @@ async fn check_server(
 ) {
     let channel = wait_until_serving(&mut server, addr).await;
     let number = format!("CONFIG-{}", database.name);
-    CaseServiceClient::new(channel.clone())
+    let clients = Clients::new(&channel, &server.token());
+    clients
+        .cases
+        .clone()
         .create_case(CreateCaseRequest {
             case: Some(valid_case("530102", &number)),
             request_id: String::new(),
@@ -135,7 +143,9 @@ async fn check_server(
         "the cases in {}",
         database.name
     );
-    let listed = CaseServiceClient::new(channel.clone())
+    let listed = clients
+        .cases
+        .clone()
         .list_cases(ListCasesRequest::default())
         .await
         .unwrap()
@@ -143,7 +153,7 @@ async fn check_server(
         .cases;
     assert_eq!(listed.len(), 1);
 
-    let most = busiest_connections(&channel, &database.name, "LOAD", 48).await;
+    let most = busiest_connections(&channel, &server.token(), &database.name, "LOAD", 48).await;
     assert!(
         most <= pool_size + 1,
         "{most} connections open to {} with a pool of {pool_size} and 1 reader connection",

@@ -230,6 +230,15 @@ impl Clients {
 }
 
 impl TestApp {
+    /// `request` with the bootstrap admin's token, for calls made without the clients.
+    pub fn authorized<T>(&self, mut request: tonic::Request<T>) -> tonic::Request<T> {
+        request.metadata_mut().insert(
+            "authorization",
+            format!("Bearer {}", self.token).parse().expect("ASCII"),
+        );
+        request
+    }
+
     /// Clients that call with `token`.
     pub fn clients(&self, token: &str) -> Clients {
         Clients::new(&self.channel, token)

@@ -33,14 +33,16 @@ pub fn server_binary() -> PathBuf {
 pub struct ServerProcess {
     child: KillOnDrop,
     stderr: TempFile,
+    credentials: TempFile,
 }
 
 /// The environment variables the server reads its configuration from.
-pub const SERVER_ENV: [&str; 4] = [
+pub const SERVER_ENV: [&str; 5] = [
     "PROCURA_LISTEN",
     "DATABASE_URL",
     "PROCURA_POOL_SIZE",
     "PROCURA_READER_CONNECTIONS",
+    "PROCURA_CREDENTIALS_FILE",
 ];
 
 impl ServerProcess {
@@ -59,11 +61,23 @@ impl ServerProcess {
         for name in SERVER_ENV {
             command.env_remove(name);
         }
+        // The first start's admin token goes to a file of the test's, never to the home's.
+        let credentials = TempFile::with_contents(".credentials", "");
+        command.env("PROCURA_CREDENTIALS_FILE", &credentials.0);
         for (name, value) in env {
             command.env(name, value);
         }
         let child = KillOnDrop(command.spawn().expect("cannot start procura-server"));
-        Self { child, stderr }
+        Self {
+            child,
+            stderr,
+            credentials,
+        }
+    }
+
+    /// The admin token the server's first start wrote.
+    pub fn token(&self) -> String {
+        read_token(&self.credentials.0)
     }
 
     /// What the server wrote to standard error so far.
@@ -87,6 +101,15 @@ impl ServerProcess {
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
     }
+}
+
+/// The token of a credentials file as the server writes it (`token = …`).
+pub fn read_token(path: &Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    text.lines()
+        .find_map(|l| l.strip_prefix("token = "))
+        .map(str::to_owned)
+        .unwrap_or_else(|| panic!("no token in {}: {text:?}", path.display()))
 }
 
 /// What a CLI run printed and how it ended.
