@@ -50,8 +50,8 @@ CREATE TABLE access_events (
     code        text NOT NULL,
     permission  text NOT NULL
 );
-CREATE INDEX access_events_by_time ON access_events (event_time DESC, id DESC);
-CREATE INDEX access_events_by_principal ON access_events (principal, event_time DESC);
+-- Listed newest first by id (ids follow the order entries are appended); by principal too.
+CREATE INDEX access_events_by_principal ON access_events (principal, id);
 
 CREATE TRIGGER access_events_immutable BEFORE UPDATE OR DELETE ON access_events
     FOR EACH ROW EXECUTE FUNCTION procura_forbid_change();

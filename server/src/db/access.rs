@@ -69,11 +69,10 @@ pub struct NewGrant<'a> {
 }
 
 /// One entry of the access log.
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = access_events)]
 #[diesel(check_for_backend(diesel::pg::Pg))]
 pub struct EventRow {
-    #[diesel(skip_insertion)]
     pub id: i64,
     pub event_time: DateTime<Utc>,
     pub principal: String,
@@ -303,13 +302,47 @@ pub async fn revoke_grant(
     grant(conn, id).await
 }
 
-/// Appends entries to the access log.
+/// Appends entries to the access log: one statement with one array per column, however many
+/// entries.
 pub async fn insert_events(conn: &mut AsyncPgConnection, events: &[EventRow]) -> QueryResult<()> {
-    diesel::insert_into(access_events::table)
-        .values(events)
-        .execute(conn)
-        .await
-        .map(drop)
+    use diesel::sql_types::{Array, Nullable, SmallInt, Text, Timestamptz};
+    diesel::sql_query(
+        "INSERT INTO access_events \
+         (event_time, principal, method, resource, region_code, outcome, code, permission) \
+         SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], \
+                              $5::text[], $6::smallint[], $7::text[], $8::text[])",
+    )
+    .bind::<Array<Timestamptz>, _>(events.iter().map(|e| e.event_time).collect::<Vec<_>>())
+    .bind::<Array<Text>, _>(
+        events
+            .iter()
+            .map(|e| e.principal.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .bind::<Array<Text>, _>(events.iter().map(|e| e.method.as_str()).collect::<Vec<_>>())
+    .bind::<Array<Text>, _>(
+        events
+            .iter()
+            .map(|e| e.resource.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .bind::<Array<Nullable<Text>>, _>(
+        events
+            .iter()
+            .map(|e| e.region_code.as_deref())
+            .collect::<Vec<_>>(),
+    )
+    .bind::<Array<SmallInt>, _>(events.iter().map(|e| e.outcome).collect::<Vec<_>>())
+    .bind::<Array<Text>, _>(events.iter().map(|e| e.code.as_str()).collect::<Vec<_>>())
+    .bind::<Array<Text>, _>(
+        events
+            .iter()
+            .map(|e| e.permission.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .execute(conn)
+    .await
+    .map(drop)
 }
 
 /// What to list of the access log.

