@@ -1,7 +1,8 @@
 //! The access log's writer: calls hand their entries to one task, which appends them in
 //! batches (one INSERT for all entries waiting). A write or a denial waits until its entry is
 //! committed before its answer goes out, so that no answered write is missing from the log;
-//! a logged read does not wait (its entry follows within milliseconds).
+//! a logged read does not wait: its entry is appended within [`LINGER`] and a little more,
+//! committed without waiting for the disk (so a crash can lose the reads of the last moments).
 
 use std::time::Duration;
 
@@ -64,6 +65,38 @@ impl AuditLog {
     }
 }
 
+/// How long entries of reads alone gather before they are appended.
+const LINGER: Duration = Duration::from_millis(20);
+
+/// Moves the entries waiting into `batch`, up to [`BATCH`].
+fn drain(receiver: &mut mpsc::Receiver<Entry>, batch: &mut Vec<Entry>) {
+    while batch.len() < BATCH {
+        match receiver.try_recv() {
+            Ok(entry) => batch.push(entry),
+            Err(_) => break,
+        }
+    }
+}
+
+/// Appends `rows`; a batch nobody waits for is committed without waiting for the disk.
+async fn append(
+    conn: &mut diesel_async::AsyncPgConnection,
+    rows: &[EventRow],
+    waited: bool,
+) -> diesel::QueryResult<()> {
+    use diesel_async::{AsyncConnection, RunQueryDsl};
+    if waited {
+        return insert_events(conn, rows).await;
+    }
+    conn.transaction(async |conn| {
+        diesel::sql_query("SET LOCAL synchronous_commit = off")
+            .execute(conn)
+            .await?;
+        insert_events(conn, rows).await
+    })
+    .await
+}
+
 async fn write_entries(pool: Pool, mut receiver: mpsc::Receiver<Entry>) {
     let mut batch: Vec<Entry> = Vec::with_capacity(BATCH);
     let mut pause = Duration::from_millis(100);
@@ -74,15 +107,19 @@ async fn write_entries(pool: Pool, mut receiver: mpsc::Receiver<Entry>) {
                 None => return,
             }
         }
-        while batch.len() < BATCH {
-            match receiver.try_recv() {
-                Ok(entry) => batch.push(entry),
-                Err(_) => break,
-            }
+        drain(&mut receiver, &mut batch);
+        // Reads are not waited for: their entries gather a little longer, to be appended
+        // many at a time, and committed without waiting for the disk (a crash may lose the
+        // last few milliseconds of reads, never an answered write or denial).
+        let waited = batch.iter().any(|(_, done)| done.is_some());
+        if !waited && batch.len() < BATCH {
+            tokio::time::sleep(LINGER).await;
+            drain(&mut receiver, &mut batch);
         }
+        let waited = batch.iter().any(|(_, done)| done.is_some());
         let rows: Vec<EventRow> = batch.iter().map(|(e, _)| e.clone()).collect();
         let written = match pool.get().await {
-            Ok(mut conn) => insert_events(&mut conn, &rows)
+            Ok(mut conn) => append(&mut conn, &rows, waited)
                 .await
                 .map_err(|e| e.to_string()),
             Err(e) => Err(e.to_string()),
