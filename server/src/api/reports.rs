@@ -94,7 +94,7 @@ impl ReportService for ReportApi {
         let request = request.into_inner();
         let command = validate::publish(&request, who.actor().to_owned())
             .map_err(ApiError::InvalidArgument)?;
-        let region = &command.rollup.region;
+        let region = command.rollup.region.clone();
         who.allow(Permission::ReleasesPublish, region.as_str(), &region.name())?;
         let mut conn = self.state.conn().await?;
         let row = releases::publish(&mut conn, &self.state.regions, command, |rollup| {
@@ -102,8 +102,18 @@ impl ReportService for ReportApi {
         })
         .await
         .map_err(|e| nested("rollup.", e))?;
+        let release = convert::release(row)?;
+        // A retry gets its release back; a request id that published another region's
+        // release is refused without showing it.
+        if release_region(&release) != region.as_str() {
+            return Err(ApiError::invalid(
+                "request_id",
+                "was used by an earlier request for another region's release; send a new one",
+            )
+            .into());
+        }
         Ok(Response::new(pb::PublishRollupResponse {
-            release: Some(convert::release(row)?),
+            release: Some(release),
         }))
     }
 

@@ -130,7 +130,21 @@ pub async fn create_case(
         })
         .await?;
     let id = match outcome {
-        Stored::Created(id) | Stored::SameRequest(id) => id,
+        Stored::Created(id) => id,
+        Stored::SameRequest(id) => {
+            // A retry gets its case back; a request id that stored another case (another
+            // procuratorate's, perhaps) is refused without naming it.
+            let stored = load_case(&mut conn, id).await?;
+            if format!("regions/{}", stored.case.region_code) != region
+                || stored.case.case_number != number
+            {
+                return Err(ApiError::invalid(
+                    "request_id",
+                    "was used by an earlier request for another case; send a new one",
+                ));
+            }
+            return Ok(stored);
+        }
         Stored::Present(id) => {
             return Err(ApiError::AlreadyExists {
                 reason: "CASE_ALREADY_EXISTS",

@@ -483,6 +483,69 @@ async fn a_submitter_at_a_county_writes_there_only_and_a_provincial_viewer_reads
 }
 
 #[tokio::test]
+async fn a_request_id_that_made_another_procuratorates_case_gives_nothing_of_it_back() {
+    let app = spawn_app().await;
+    let key = uuid::Uuid::new_v4().to_string();
+    let beijing = app
+        .create_case_request(procura_proto::v1::CreateCaseRequest {
+            case: Some(valid_case("110101", "BJ-SECRET")),
+            request_id: key.clone(),
+        })
+        .await
+        .unwrap();
+    let clerk = app
+        .principal("wuhua-clerk", &[(Role::Submitter, "530102")])
+        .await;
+    let status = clerk
+        .cases
+        .clone()
+        .create_case(procura_proto::v1::CreateCaseRequest {
+            case: Some(valid_case("530102", "WH-1")),
+            request_id: key,
+        })
+        .await
+        .unwrap_err();
+    assert_invalid_field(&status, "request_id");
+    assert!(!format!("{status:?}").contains("BJ-SECRET"), "{status:?}");
+    assert!(!format!("{status:?}").contains(&beijing.name), "{status:?}");
+
+    // Nor does a release's.
+    let key = uuid::Uuid::new_v4().to_string();
+    let publish = |region: &str, key: &str| PublishRollupRequest {
+        rollup: Some(GetRollupRequest {
+            region: format!("regions/{region}"),
+            period: year(2020),
+            ..Default::default()
+        }),
+        title: format!("{region} 2020"),
+        request_id: key.to_owned(),
+        ..Default::default()
+    };
+    app.reports
+        .clone()
+        .publish_rollup(publish("000000", &key))
+        .await
+        .unwrap();
+    let press = app
+        .principal("yunnan-press", &[(Role::Publisher, "530000")])
+        .await;
+    let status = press
+        .reports
+        .clone()
+        .publish_rollup(publish("530000", &key))
+        .await
+        .unwrap_err();
+    assert_invalid_field(&status, "request_id");
+    let retried = press
+        .reports
+        .clone()
+        .publish_rollup(publish("530000", &uuid::Uuid::new_v4().to_string()))
+        .await
+        .expect("a fresh key publishes");
+    assert!(retried.into_inner().release.is_some());
+}
+
+#[tokio::test]
 async fn lists_are_narrowed_to_the_scope() {
     let app = spawn_app().await;
     for (region, number) in [("530102", "A"), ("530381", "B"), ("110101", "C")] {
