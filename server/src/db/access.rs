@@ -304,7 +304,7 @@ pub async fn revoke_grant(
 
 /// Appends entries to the access log: one statement with one array per column, however many
 /// entries.
-pub async fn insert_events(conn: &mut AsyncPgConnection, events: &[EventRow]) -> QueryResult<()> {
+pub async fn insert_events(conn: &mut AsyncPgConnection, events: &[&EventRow]) -> QueryResult<()> {
     use diesel::sql_types::{Array, Nullable, SmallInt, Text, Timestamptz};
     diesel::sql_query(
         "INSERT INTO access_events \

@@ -81,7 +81,7 @@ fn drain(receiver: &mut mpsc::Receiver<Entry>, batch: &mut Vec<Entry>) {
 /// Appends `rows`; a batch nobody waits for is committed without waiting for the disk.
 async fn append(
     conn: &mut diesel_async::AsyncPgConnection,
-    rows: &[EventRow],
+    rows: &[&EventRow],
     waited: bool,
 ) -> diesel::QueryResult<()> {
     use diesel_async::{AsyncConnection, RunQueryDsl};
@@ -117,7 +117,7 @@ async fn write_entries(pool: Pool, mut receiver: mpsc::Receiver<Entry>) {
             drain(&mut receiver, &mut batch);
         }
         let waited = batch.iter().any(|(_, done)| done.is_some());
-        let rows: Vec<EventRow> = batch.iter().map(|(e, _)| e.clone()).collect();
+        let rows: Vec<&EventRow> = batch.iter().map(|(e, _)| e).collect();
         let written = match pool.get().await {
             Ok(mut conn) => append(&mut conn, &rows, waited)
                 .await
