@@ -275,7 +275,17 @@ impl AccessService for AccessApi {
         )
             .all()
             .map_err(ApiError::from)?;
-        let description: String = given.description.chars().take(200).collect();
+        let description = field(
+            "token.description",
+            match given.description.chars().count() {
+                n if n > 200 => Err(format!("has {n} characters; at most 200")),
+                _ if given.description.chars().any(char::is_control) => {
+                    Err("must not contain control characters".to_owned())
+                }
+                _ => Ok(given.description.trim().to_owned()),
+            },
+        )
+        .map_err(ApiError::from)?;
         let (row, secret) =
             admin::create_token(&self.access, &who, &id, &description, expire_time).await?;
         Ok(Response::new(pb::CreateTokenResponse {

@@ -99,7 +99,7 @@ impl CaseService for CaseApi {
             .await?
             .ok_or_else(|| who.hide(Permission::CasesRead, case_not_found(id)))?;
         let region = case.region.strip_prefix("regions/").unwrap_or_default();
-        who.allow(Permission::CasesRead, region, &case.name)?;
+        who.allow_record(Permission::CasesRead, region, &case.name)?;
         Ok(Response::new(pb::GetCaseResponse { case: Some(case) }))
     }
 
@@ -112,6 +112,14 @@ impl CaseService for CaseApi {
         let mut listing = validate::finish(case_listing(request.get_ref()))?;
         listing.filter.within =
             scope_of(&who, Permission::CasesRead, listing.filter.region.as_ref())?;
+        // Cases with their records: a read the access log keeps, by the region listed.
+        let listed = listing
+            .filter
+            .region
+            .as_ref()
+            .map_or_else(|| "regions/000000".to_owned(), |r| r.name());
+        who.touch(&listed, listing.filter.region.as_ref().map(|r| r.as_str()));
+        who.logged_read();
         let after = listing.after.map(|p| (p.accepted_on, p.id));
         let page =
             service::list_cases(&self.state, &listing.filter, after, listing.page_size).await?;
@@ -234,6 +242,7 @@ impl CaseService for CaseApi {
             )
                 .all(),
         )?;
+        who.logged_read();
         let page =
             service::list_revisions(&self.state, case_id, after.unwrap_or(0), page_size, &who)
                 .await?;

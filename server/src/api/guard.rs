@@ -311,11 +311,17 @@ where
         Box::pin(async move {
             let time = Utc::now();
             let permission = permission_of(&path);
+            // An unlisted path is logged as such, not as sent (it could be kilobytes long).
+            let method = if permission.is_some() {
+                path.clone()
+            } else {
+                "(unlisted method)".to_owned()
+            };
             let event = |principal: &str, code: tonic::Code, note: &Note| EventRow {
                 id: 0,
                 event_time: time,
                 principal: principal.to_owned(),
-                method: path.clone(),
+                method: method.clone(),
                 resource: note.resource.clone(),
                 region_code: note.region.clone(),
                 outcome: outcome(code),
@@ -327,6 +333,14 @@ where
                     .unwrap_or_default(),
             };
             let caller = match certificate_principal(&request) {
+                // One credential a call: a service that forwards someone's token over its own
+                // mutual TLS connection would otherwise act as itself for them.
+                Some(Ok(_)) if request.headers().contains_key(http::header::AUTHORIZATION) => {
+                    Err(Refused(
+                        "send one credential: a client certificate naming a service, or a bearer token, not both"
+                            .into(),
+                    ))
+                }
                 Some(Ok(id)) => access.by_certificate(&id),
                 Some(Err(refused)) => Err(refused),
                 None => bearer(&request).and_then(|token| access.by_token(&token)),

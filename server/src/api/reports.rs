@@ -12,7 +12,7 @@ use tonic::{Request, Response, Status};
 pub use self::convert::{canonical_values, figures};
 use super::guard::guard;
 use super::{AppState, pagination};
-use crate::domain::access::Permission;
+use crate::domain::access::{Permission, Role};
 use crate::domain::text::logged;
 use crate::error::{ApiError, FieldViolation};
 use crate::service::access::Guard;
@@ -132,7 +132,7 @@ impl ReportService for ReportApi {
             .await
             .map_err(|e| who.hide(Permission::ReportsRead, e))?;
         let release = convert::release(row)?;
-        who.allow(Permission::ReportsRead, release_region(&release), name)?;
+        who.allow_record(Permission::ReportsRead, release_region(&release), name)?;
         Ok(Response::new(pb::GetReleaseResponse {
             release: Some(release),
         }))
@@ -174,15 +174,31 @@ impl ReportService for ReportApi {
             .map_err(|e| ApiError::invalid("name", e))?;
         let name = &format!("releases/{id}");
         let mut conn = self.state.conn().await?;
+        let region = std::sync::Mutex::new(String::new());
         let read = |row: &crate::db::models::ReleaseRow| {
             let released = convert::released(row)?;
-            who.allow(Permission::ReportsRead, released.region.as_str(), name)?;
+            who.allow_record(Permission::ReportsRead, released.region.as_str(), name)?;
+            if let Ok(mut slot) = region.lock() {
+                *slot = released.region.as_str().to_owned();
+            }
             Ok(released)
         };
         let diff = releases::diff(&mut conn, &self.state.regions, id, name, read)
             .await
             .map_err(|e| who.hide(Permission::ReportsRead, e))?;
-        Ok(Response::new(convert::diff(diff)))
+        who.logged_read();
+        let mut answer = convert::diff(diff);
+        // The revisions behind each figure are an auditor's to read: a viewer gets the cases
+        // and how much each moved the figure, not who changed them, why or how.
+        let region = region.into_inner().unwrap_or_default();
+        if !who.holds(Role::Auditor, &region) {
+            for change in &mut answer.changes {
+                for record in &mut change.records {
+                    record.revisions.clear();
+                }
+            }
+        }
+        Ok(Response::new(answer))
     }
 
     #[tracing::instrument(skip_all, fields(region = ?logged(&request.get_ref().region), metric = ?logged(&request.get_ref().metric)))]

@@ -185,9 +185,13 @@ impl Access {
         let mut conn = self.pool.get().await?;
         let rows = store::load(&mut conn, Utc::now()).await?;
         let book = Arc::new(Book::from_rows(rows));
-        match self.book.write() {
-            Ok(mut slot) => *slot = book,
-            Err(poisoned) => *poisoned.into_inner() = book,
+        let mut slot = match self.book.write() {
+            Ok(slot) => slot,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        // Two reloads may finish out of order: the older data never replaces the newer.
+        if book.version >= slot.version {
+            *slot = book;
         }
         Ok(())
     }
@@ -453,6 +457,19 @@ impl Guard {
         }
     }
 
+    /// Allows `permission` on a stored record at `region`; a refusal names the root, as for a
+    /// missing record, so that it tells nothing of where the record is (the access log keeps
+    /// the region).
+    pub fn allow_record(
+        &self,
+        permission: Permission,
+        region: &str,
+        resource: &str,
+    ) -> Result<(), ApiError> {
+        self.allow(permission, region, resource)
+            .map_err(|_| self.denied(permission, ROOT))
+    }
+
     /// PERMISSION_DENIED for `permission` at `region`, recorded in the note.
     pub fn denied(&self, permission: Permission, region: &str) -> ApiError {
         self.denied_named(permission.as_str(), region)
@@ -623,6 +640,22 @@ pub mod admin {
         let made = conn
             .transaction::<_, ApiError, _>(async |conn| {
                 managed_principal(conn, who, principal).await?;
+                // A token acts with every role its principal holds: the admin must hold each
+                // of them there itself, and a principal without grants (whose scope is not yet
+                // known) is issued tokens by an admin at the root only.
+                let grants = store::grants_of(conn, principal, Utc::now()).await?;
+                if grants.is_empty() && !who.holds(Role::Admin, ROOT) {
+                    return Err(who.denied(Permission::AccessAdmin, ROOT));
+                }
+                for grant in &grants {
+                    let held = Role::from_number(i32::from(grant.role))
+                        .is_some_and(|role| who.holds(role, &grant.region_code));
+                    if !held {
+                        let role = Role::from_number(i32::from(grant.role))
+                            .map_or("an unknown role", Role::as_str);
+                        return Err(who.denied_named(role, &grant.region_code));
+                    }
+                }
                 let secret = new_secret();
                 let row = store::insert_token(
                     conn,
@@ -770,8 +803,15 @@ pub mod admin {
     ) -> Result<Vec<TokenRow>, ApiError> {
         require_admin(who)?;
         let mut conn = access.pool.get().await?;
-        if let Some(p) = principal {
-            managed_principal(&mut conn, who, p).await?;
+        match principal {
+            Some(p) => {
+                managed_principal(&mut conn, who, p).await?;
+            }
+            // Every token of the country: an admin at the root only.
+            None if !who.holds(Role::Admin, ROOT) => {
+                return Err(who.denied(Permission::AccessAdmin, ROOT));
+            }
+            None => {}
         }
         Ok(store::tokens_page(&mut conn, principal, after, limit).await?)
     }
@@ -784,7 +824,8 @@ pub mod admin {
     ) -> Result<Vec<GrantRow>, ApiError> {
         require_admin(who)?;
         let mut conn = access.pool.get().await?;
-        let rows = store::load(&mut conn, Utc::now()).await?.grants;
+        let mut rows = store::load(&mut conn, Utc::now()).await?.grants;
+        rows.sort_by_key(|g| g.id);
         Ok(rows
             .into_iter()
             .filter(|g| principal.is_none_or(|p| g.principal_id == p))

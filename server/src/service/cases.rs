@@ -468,7 +468,7 @@ pub async fn list_revisions(
     let region = store::region_of(&mut conn, case_id)
         .await?
         .ok_or_else(|| who.hide(Permission::RevisionsRead, case_not_found(case_id)))?;
-    who.allow(Permission::RevisionsRead, &region, &names::case(case_id))?;
+    who.allow_record(Permission::RevisionsRead, &region, &names::case(case_id))?;
     let creation = revisions::creation_of(&mut conn, case_id)
         .await?
         .ok_or_else(|| case_not_found(case_id))?;
@@ -540,7 +540,7 @@ async fn lock_allowed(
     let row = lock_parent(conn, id)
         .await
         .map_err(|e| who.hide(Permission::CasesWrite, e))?;
-    who.allow(Permission::CasesWrite, &row.region_code, &names::case(id))?;
+    who.allow_record(Permission::CasesWrite, &row.region_code, &names::case(id))?;
     Ok(row)
 }
 

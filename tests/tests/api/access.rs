@@ -546,6 +546,134 @@ async fn a_request_id_that_made_another_procuratorates_case_gives_nothing_of_it_
 }
 
 #[tokio::test]
+async fn a_refusal_tells_nothing_of_where_a_record_is_and_viewers_see_no_revisions() {
+    let app = spawn_app().await;
+    let beijing = app.create_case(valid_case("110101", "BJ-1")).await;
+    let viewer = app
+        .principal("yunnan-viewer", &[(Role::Viewer, "530000")])
+        .await;
+    let refused = |status: tonic::Status| {
+        let info = assert_status(&status, Code::PermissionDenied, "PERMISSION_DENIED");
+        (info.metadata["region"].clone(), status.message().to_owned())
+    };
+    let existing = refused(
+        viewer
+            .cases
+            .clone()
+            .get_case(GetCaseRequest {
+                name: beijing.name.clone(),
+            })
+            .await
+            .unwrap_err(),
+    );
+    let missing = refused(
+        viewer
+            .cases
+            .clone()
+            .get_case(GetCaseRequest {
+                name: "cases/999999".into(),
+            })
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(
+        existing, missing,
+        "a case outside the scope answers as a missing one"
+    );
+    assert!(!existing.1.contains("110101"), "{existing:?}");
+
+    // A viewer's diff names the cases that moved a figure, not their revisions.
+    let mut case = app.create_case(valid_case("530102", "YN-1")).await;
+    let release = app
+        .reports
+        .clone()
+        .publish_rollup(PublishRollupRequest {
+            rollup: Some(GetRollupRequest {
+                region: "regions/530000".into(),
+                period: year(2020),
+                ..Default::default()
+            }),
+            title: "Yunnan 2020".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .release
+        .unwrap();
+    case.status = procura_proto::v1::CaseStatus::Withdrawn as i32;
+    app.update_case(case, &["status"]).await.unwrap();
+    let diff = |clients: &Clients| {
+        let mut reports = clients.reports.clone();
+        let name = release.name.clone();
+        async move {
+            reports
+                .diff_release(DiffReleaseRequest { name })
+                .await
+                .unwrap()
+                .into_inner()
+        }
+    };
+    let seen = diff(&viewer).await;
+    let records: Vec<_> = seen.changes.iter().flat_map(|c| &c.records).collect();
+    assert!(!records.is_empty(), "{seen:?}");
+    assert!(records.iter().all(|r| r.revisions.is_empty()), "{seen:?}");
+    let auditor = app
+        .principal(
+            "yunnan-auditor",
+            &[(Role::Viewer, "530000"), (Role::Auditor, "530000")],
+        )
+        .await;
+    let audited = diff(&auditor).await;
+    assert!(
+        audited
+            .changes
+            .iter()
+            .flat_map(|c| &c.records)
+            .all(|r| !r.revisions.is_empty()),
+        "{audited:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_token_acts_with_its_principals_roles_so_an_admin_mints_only_what_it_holds() {
+    let app = spawn_app().await;
+    let yunnan_admin = app
+        .principal(
+            "yunnan-admin",
+            &[(Role::Admin, "530000"), (Role::Viewer, "530000")],
+        )
+        .await;
+    app.principal_token("kunming-clerk", &[(Role::Submitter, "530100")])
+        .await;
+    app.principal_token("kunming-viewer", &[(Role::Viewer, "530100")])
+        .await;
+    app.principal_token("nobody-yet", &[]).await;
+    let mint = |id: &str| CreateTokenRequest {
+        token: Some(Token {
+            principal: format!("principals/{id}"),
+            expire_time: Some(expiry_in_days(1)),
+            ..Default::default()
+        }),
+    };
+    let mut access = yunnan_admin.access.clone();
+    access
+        .create_token(mint("kunming-viewer"))
+        .await
+        .expect("a viewer inside its scope, a role it holds");
+    for id in ["kunming-clerk", "nobody-yet"] {
+        let status = access.create_token(mint(id)).await.unwrap_err();
+        assert_eq!(status.code(), Code::PermissionDenied, "{id}");
+    }
+    // Nor may it list every token of the country.
+    let status = access
+        .list_tokens(procura_proto::v1::ListTokensRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied);
+}
+
+#[tokio::test]
 async fn lists_are_narrowed_to_the_scope() {
     let app = spawn_app().await;
     for (region, number) in [("530102", "A"), ("530381", "B"), ("110101", "C")] {
@@ -1000,6 +1128,14 @@ async fn tls_carries_tokens_and_mutual_tls_identifies_a_service() {
         .into_inner();
     assert_eq!(who.principal.unwrap().id, "stats-exporter");
     assert_eq!(who.authenticated_by, "certificate");
+    // One credential a call: a certificate and a token together are refused.
+    let mut both = tonic::Request::new(WhoAmIRequest {});
+    both.metadata_mut().insert(
+        "authorization",
+        format!("Bearer {}", app.token).parse().unwrap(),
+    );
+    let status = access.who_am_i(both).await.unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated);
     let mut reports = procura_proto::v1::report_service_client::ReportServiceClient::new(mutual);
     let rollup = |region: &str| GetRollupRequest {
         region: format!("regions/{region}"),
