@@ -1,49 +1,33 @@
 //! Credentials for the benchmark's calls, and what access checks cost GetCase: the same
 //! server code with and without them, side by side.
 
-use tonic::metadata::{Ascii, MetadataValue};
 use tonic::service::interceptor::InterceptedService;
 
 use super::*;
 
-/// A channel whose calls carry the bootstrap admin's token.
-pub(crate) type Authed = InterceptedService<Channel, Bearer>;
+/// A channel whose calls carry the bootstrap admin's token: the CLI's own transport.
+pub(crate) type Authed = procura_client::commands::Transport;
 
-/// Adds `authorization: Bearer <token>` to every call.
-#[derive(Clone)]
-pub(crate) struct Bearer(MetadataValue<Ascii>);
-
-impl tonic::service::Interceptor for Bearer {
-    fn call(
-        &mut self,
-        mut request: tonic::Request<()>,
-    ) -> Result<tonic::Request<()>, tonic::Status> {
-        request
-            .metadata_mut()
-            .insert("authorization", self.0.clone());
-        Ok(request)
-    }
-}
-
-/// A connection to `url` whose calls carry `token`.
+/// A connection to `url` whose calls carry `token`, as the CLI's `--token` sends it.
 pub(crate) async fn connect(url: &str, token: &str) -> Result<Authed> {
     let channel = Endpoint::from_shared(url.to_owned())?.connect().await?;
-    let value: MetadataValue<Ascii> = format!("Bearer {token}")
-        .parse()
-        .map_err(|_| anyhow!("the token is not ASCII"))?;
-    Ok(InterceptedService::new(channel, Bearer(value)))
+    let token = procura_client::credentials::Token {
+        secret: procura_client::credentials::Secret::new(token),
+        source: procura_client::credentials::TokenSource::Flag,
+    };
+    let bearer = procura_client::connection::Authorization::new(Some(&token))?;
+    Ok(InterceptedService::new(channel, bearer))
 }
 
 /// The token in a credentials file (`token = …`), as the server writes it on first start.
 pub(crate) fn read_token(path: &Path) -> Result<String> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read the credentials file {}", path.display()))?;
-    text.lines()
-        .filter_map(|line| line.trim().strip_prefix("token"))
-        .filter_map(|rest| rest.trim_start().strip_prefix('='))
-        .map(|token| token.trim().to_owned())
-        .next()
-        .ok_or_else(|| anyhow!("no token line in {}", path.display()))
+    match procura_client::credentials::parse_credentials(&text) {
+        Ok(Some(secret)) => Ok(secret.expose().to_owned()),
+        Ok(None) => Err(anyhow!("no token line in {}", path.display())),
+        Err((line, problem)) => Err(anyhow!("{}:{line}: {problem}", path.display())),
+    }
 }
 
 /// GetCase at concurrency 64 through the same server code with and without access checks.

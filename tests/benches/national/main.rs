@@ -68,7 +68,7 @@ use procura_server::domain::period::Period;
 use procura_tests::reference as rollup;
 use tokio::sync::Semaphore;
 use tokio_stream::wrappers::ReceiverStream;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Endpoint;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;

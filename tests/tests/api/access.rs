@@ -1314,7 +1314,7 @@ async fn the_cli_and_grpcurl_speak_tls_and_mutual_tls() {
 
 #[tokio::test]
 async fn a_non_loopback_address_without_tls_is_refused_unless_plaintext_is_accepted() {
-    let mut settings = procura_server::config::Settings::new(
+    let settings = procura_server::config::Settings::new(
         "0.0.0.0:0".parse().unwrap(),
         &database_url("procura_never_created"),
     );
@@ -1323,7 +1323,6 @@ async fn a_non_loopback_address_without_tls_is_refused_unless_plaintext_is_accep
         .err()
         .expect("plaintext on 0.0.0.0 is refused");
     assert!(refused.to_string().contains("--tls-cert"), "{refused:#}");
-    settings.insecure_plaintext = true;
     let app = spawn_app_with(|s| {
         s.listen = "0.0.0.0:0".parse().unwrap();
         s.insecure_plaintext = true;

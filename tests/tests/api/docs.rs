@@ -259,8 +259,7 @@ async fn a_change_made_by_hand_in_the_database_is_never_answered_stale() {
 
 /// Runs `procura-server answers <action> --database-url <the app's database>`.
 async fn answers_command(app: &TestApp, action: &str) -> CliOutput {
-    let binary =
-        cli_binary().with_file_name(format!("procura-server{}", std::env::consts::EXE_SUFFIX));
+    let binary = server_binary();
     let mut command = std::process::Command::new(binary);
     command
         .args(["answers", action, "--database-url", &app.db_url])

@@ -39,11 +39,6 @@ const FORGED: &str = "\n2026-12-04T00:00:00Z ERROR forged";
 /// One megabyte (in characters, all ASCII).
 const MEGABYTE: usize = 1 << 20;
 
-/// `procura-server` of this build, beside the `procura` binary.
-fn server_binary() -> std::path::PathBuf {
-    cli_binary().with_file_name(format!("procura-server{}", std::env::consts::EXE_SUFFIX))
-}
-
 /// The `procura-server` binary serving a database of its own (which it creates and migrates),
 /// its stderr written to a file. Dropping it kills the server and drops the database.
 struct LoggedServer {

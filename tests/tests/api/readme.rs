@@ -50,8 +50,7 @@ fn free_port() -> u16 {
 /// first start writes the admin's credentials file, as on a fresh machine) and waits until
 /// its health check answers SERVING. Its log goes to `log`.
 async fn start_server(addr: &str, url: &str, home: &Path, log: &Path) -> Killed {
-    let binary =
-        cli_binary().with_file_name(format!("procura-server{}", std::env::consts::EXE_SUFFIX));
+    let binary = server_binary();
     let log_file = std::fs::File::create(log).expect("the server log file");
     let child = Command::new(binary)
         .args(["--listen", addr, "--database-url", url])
@@ -202,8 +201,7 @@ async fn every_readme_example_works_as_written() {
     let _server = start_server(&addr, &url, &work, &log).await;
 
     let path = std::env::var("PATH").unwrap_or_default();
-    let server_bin =
-        cli_binary().with_file_name(format!("procura-server{}", std::env::consts::EXE_SUFFIX));
+    let server_bin = server_binary();
     let mut shell = Shell::start(
         &work,
         &[

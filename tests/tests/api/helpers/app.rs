@@ -12,7 +12,6 @@ use procura_proto::v1::case_service_client::CaseServiceClient;
 use procura_proto::v1::region_service_client::RegionServiceClient;
 use procura_proto::v1::report_service_client::ReportServiceClient;
 use tokio::sync::oneshot;
-use tonic::metadata::{Ascii, MetadataValue};
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint};
 
@@ -186,23 +185,16 @@ impl TestApp {
     }
 }
 
-/// A channel that sends a bearer token with every call.
-pub type Authed = InterceptedService<Channel, Bearer>;
+/// A channel that sends a bearer token with every call: the CLI's own transport.
+pub type Authed = procura_client::commands::Transport;
 
-/// Adds `authorization: Bearer <token>` to every call.
-#[derive(Clone)]
-pub struct Bearer(MetadataValue<Ascii>);
-
-impl tonic::service::Interceptor for Bearer {
-    fn call(
-        &mut self,
-        mut request: tonic::Request<()>,
-    ) -> Result<tonic::Request<()>, tonic::Status> {
-        request
-            .metadata_mut()
-            .insert("authorization", self.0.clone());
-        Ok(request)
-    }
+/// The CLI's interceptor for `token`, as if given with `--token`.
+fn bearer(token: &str) -> procura_client::connection::Authorization {
+    let token = procura_client::credentials::Token {
+        secret: procura_client::credentials::Secret::new(token),
+        source: procura_client::credentials::TokenSource::Flag,
+    };
+    procura_client::connection::Authorization::new(Some(&token)).expect("a token is ASCII")
 }
 
 /// The four procura clients, calling with one token.
@@ -217,9 +209,8 @@ pub struct Clients {
 impl Clients {
     /// Clients over `channel` that send `token`.
     pub fn new(channel: &Channel, token: &str) -> Self {
-        let value: MetadataValue<Ascii> =
-            format!("Bearer {token}").parse().expect("a token is ASCII");
-        let authed = || InterceptedService::new(channel.clone(), Bearer(value.clone()));
+        let bearer = bearer(token);
+        let authed = || InterceptedService::new(channel.clone(), bearer.clone());
         Clients {
             regions: RegionServiceClient::new(authed()),
             cases: CaseServiceClient::new(authed()),

