@@ -122,16 +122,7 @@ pub async fn load(conn: &mut AsyncPgConnection, now: DateTime<Utc>) -> QueryResu
         .select(TokenRow::as_select())
         .load(conn)
         .await?;
-    let grants = grants::table
-        .filter(grants::revoke_time.is_null())
-        .filter(
-            grants::expire_time
-                .is_null()
-                .or(grants::expire_time.gt(now)),
-        )
-        .select(GrantRow::as_select())
-        .load(conn)
-        .await?;
+    let grants = grants_in_force(conn, None, now).await?;
     Ok(AccessRows {
         version,
         principals,
@@ -274,8 +265,16 @@ pub async fn grants_of(
     principal: &str,
     now: DateTime<Utc>,
 ) -> QueryResult<Vec<GrantRow>> {
-    grants::table
-        .filter(grants::principal_id.eq(principal))
+    grants_in_force(conn, Some(principal), now).await
+}
+
+/// Grants in force at `now`, of one principal or of all, by id.
+pub async fn grants_in_force(
+    conn: &mut AsyncPgConnection,
+    principal: Option<&str>,
+    now: DateTime<Utc>,
+) -> QueryResult<Vec<GrantRow>> {
+    let mut query = grants::table
         .filter(grants::revoke_time.is_null())
         .filter(
             grants::expire_time
@@ -284,8 +283,11 @@ pub async fn grants_of(
         )
         .order(grants::id)
         .select(GrantRow::as_select())
-        .load(conn)
-        .await
+        .into_boxed();
+    if let Some(p) = principal {
+        query = query.filter(grants::principal_id.eq(p.to_owned()));
+    }
+    query.load(conn).await
 }
 
 /// Revokes a grant at `now` and returns it.

@@ -824,11 +824,9 @@ pub mod admin {
     ) -> Result<Vec<GrantRow>, ApiError> {
         require_admin(who)?;
         let mut conn = access.pool.get().await?;
-        let mut rows = store::load(&mut conn, Utc::now()).await?.grants;
-        rows.sort_by_key(|g| g.id);
+        let rows = store::grants_in_force(&mut conn, principal, Utc::now()).await?;
         Ok(rows
             .into_iter()
-            .filter(|g| principal.is_none_or(|p| g.principal_id == p))
             .filter(|g| who.holds(Role::Admin, &g.region_code))
             .collect())
     }

@@ -809,6 +809,23 @@ async fn an_admin_grants_only_within_its_scope_and_only_roles_it_holds() {
         .create_grant(grant(Role::Viewer, "530100"))
         .await
         .expect("a role it holds, inside its scope");
+    let listed = access
+        .list_grants(procura_proto::v1::ListGrantsRequest {
+            principal: "principals/newcomer".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .grants;
+    let listed: Vec<(&str, i32, &str)> = listed
+        .iter()
+        .map(|g| (g.principal.as_str(), g.role, g.region.as_str()))
+        .collect();
+    assert_eq!(
+        listed,
+        [("principals/newcomer", Role::Viewer as i32, "regions/530100")]
+    );
     for (role, region) in [
         (Role::Viewer, "000000"),
         (Role::Viewer, "110000"),
