@@ -8,7 +8,7 @@ use tonic::{Request, Response, Status};
 
 use super::guard::guard;
 use super::{AppState, convert, pagination};
-use crate::db::access::{EventFilter, EventRow, GrantRow, PrincipalRow, TokenRow};
+use crate::db::access::{EventFilter, EventPlace, GrantRow, ListedEvent, PrincipalRow, TokenRow};
 use crate::domain::access::Role;
 use crate::domain::region::{NATIONAL, RegionCode};
 use crate::error::{AllChecked, ApiError, Checked, field};
@@ -69,7 +69,7 @@ fn grant(row: GrantRow) -> pb::Grant {
     }
 }
 
-fn event(row: EventRow) -> pb::AccessEvent {
+fn event(row: ListedEvent) -> pb::AccessEvent {
     pb::AccessEvent {
         name: format!("accessEvents/{}", row.id),
         time: Some(convert::timestamp(row.event_time)),
@@ -455,7 +455,13 @@ impl AccessService for AccessApi {
             page_size(request.page_size),
             field(
                 "page_token",
-                pagination::decode_number::<i64>(&request.page_token, &print),
+                pagination::decode_with(&request.page_token, &print, |position| {
+                    let (row, entry) = position.split_once('|')?;
+                    Some(EventPlace {
+                        row_id: row.parse().ok()?,
+                        entry: entry.parse().ok()?,
+                    })
+                }),
             ),
         )
             .all()
@@ -493,14 +499,14 @@ impl AccessService for AccessApi {
             start,
             end,
             outcome,
-            before_id: before,
+            after: before,
         };
         let mut conn = self.state.conn().await?;
         let mut rows = crate::db::access::events_page(&mut conn, &filter, limit + 1)
             .await
             .map_err(ApiError::from)?;
         let next = more(&mut rows, limit, |r| {
-            pagination::encode(&print, &r.id.to_string())
+            pagination::encode(&print, &format!("{}|{}", r.place.row_id, r.place.entry))
         });
         Ok(Response::new(pb::ListAccessEventsResponse {
             events: rows.into_iter().map(event).collect(),

@@ -318,7 +318,6 @@ where
                 "(unlisted method)".to_owned()
             };
             let event = |principal: &str, code: tonic::Code, note: &Note| EventRow {
-                id: 0,
                 event_time: time,
                 principal: principal.to_owned(),
                 method: method.clone(),

@@ -56,19 +56,26 @@ pub fn decode(token: &str, fingerprint: &str) -> Result<Option<String>, String> 
     }
 }
 
+/// The position a token carries, read by `parse`, if it was made for these filters.
+pub fn decode_with<T>(
+    token: &str,
+    fingerprint: &str,
+    parse: impl FnOnce(&str) -> Option<T>,
+) -> Result<Option<T>, String> {
+    decode(token, fingerprint)?
+        .map(|position| {
+            parse(&position).ok_or_else(|| "is damaged; start again without it".to_owned())
+        })
+        .transpose()
+}
+
 /// The number a token carries as its position (an id or a revision), if it was made for
 /// these filters.
 pub fn decode_number<T: std::str::FromStr>(
     token: &str,
     fingerprint: &str,
 ) -> Result<Option<T>, String> {
-    decode(token, fingerprint)?
-        .map(|position| {
-            position
-                .parse::<T>()
-                .map_err(|_| "is damaged; start again without it".to_owned())
-        })
-        .transpose()
+    decode_with(token, fingerprint, |position| position.parse::<T>().ok())
 }
 
 /// Where a listing of cases ordered by (acceptance date, id) goes on: after this case. Its
@@ -89,19 +96,13 @@ impl CasePosition {
 
     /// The position a token carries, if it was made for these filters.
     pub fn decode(token: &str, fingerprint: &str) -> Result<Option<Self>, String> {
-        decode(token, fingerprint)?
-            .map(|position| {
-                position
-                    .split_once('|')
-                    .and_then(|(day, id)| {
-                        Some(Self {
-                            accepted_on: NaiveDate::parse_from_str(day, "%Y-%m-%d").ok()?,
-                            id: id.parse().ok()?,
-                        })
-                    })
-                    .ok_or_else(|| "is damaged; start again without it".to_owned())
+        decode_with(token, fingerprint, |position| {
+            let (day, id) = position.split_once('|')?;
+            Some(Self {
+                accepted_on: NaiveDate::parse_from_str(day, "%Y-%m-%d").ok()?,
+                id: id.parse().ok()?,
             })
-            .transpose()
+        })
     }
 }
 

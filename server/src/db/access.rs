@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use diesel::result::QueryResult;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
-use super::schema::{access_events, access_tokens, access_version, grants, principals};
+use super::schema::{access_tokens, access_version, grants, principals};
 
 /// A principal as stored.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -68,12 +68,9 @@ pub struct NewGrant<'a> {
     pub created_by: &'a str,
 }
 
-/// One entry of the access log.
-#[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = access_events)]
-#[diesel(check_for_backend(diesel::pg::Pg))]
+/// One entry to append to the access log.
+#[derive(Debug, Clone)]
 pub struct EventRow {
-    pub id: i64,
     pub event_time: DateTime<Utc>,
     pub principal: String,
     pub method: String,
@@ -347,6 +344,48 @@ pub async fn insert_events(conn: &mut AsyncPgConnection, events: &[&EventRow]) -
     .map(drop)
 }
 
+/// Appends reads of one principal through one method, all with the same outcome, code and
+/// permission, as one row: the first in the row's own columns, the others in its arrays, each
+/// numbered from the log's sequence (migration 000010).
+pub async fn insert_read_group(
+    conn: &mut AsyncPgConnection,
+    reads: &[&EventRow],
+) -> QueryResult<()> {
+    use diesel::sql_types::{Array, Nullable, SmallInt, Text, Timestamptz};
+    let Some((first, more)) = reads.split_first() else {
+        return Ok(());
+    };
+    if more.is_empty() {
+        return insert_events(conn, reads).await;
+    }
+    diesel::sql_query(
+        "INSERT INTO access_events \
+         (event_time, principal, method, resource, region_code, outcome, code, permission, \
+          more_times, more_resources, more_regions, more_ids) \
+         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
+                ARRAY(SELECT nextval('access_events_id_seq') \
+                      FROM generate_series(1, cardinality($9::timestamptz[])))",
+    )
+    .bind::<Timestamptz, _>(first.event_time)
+    .bind::<Text, _>(&first.principal)
+    .bind::<Text, _>(&first.method)
+    .bind::<Text, _>(&first.resource)
+    .bind::<Nullable<Text>, _>(first.region_code.as_deref())
+    .bind::<SmallInt, _>(first.outcome)
+    .bind::<Text, _>(&first.code)
+    .bind::<Text, _>(&first.permission)
+    .bind::<Array<Timestamptz>, _>(more.iter().map(|e| e.event_time).collect::<Vec<_>>())
+    .bind::<Array<Text>, _>(more.iter().map(|e| e.resource.as_str()).collect::<Vec<_>>())
+    .bind::<Array<Nullable<Text>>, _>(
+        more.iter()
+            .map(|e| e.region_code.as_deref())
+            .collect::<Vec<_>>(),
+    )
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
 /// What to list of the access log.
 #[derive(Debug, Clone, Default)]
 pub struct EventFilter {
@@ -361,38 +400,83 @@ pub struct EventFilter {
     pub end: Option<DateTime<Utc>>,
     /// Only this outcome.
     pub outcome: Option<i16>,
-    /// Only events older than this one (the page token), newest first.
-    pub before_id: Option<i64>,
+    /// Only events listed after this one (the page token), newest first.
+    pub after: Option<EventPlace>,
 }
 
-/// A page of the access log, newest first.
+/// Where an event is in the log's order: its row, and its place in the row (0 for the row's
+/// own columns, 1 and up for its arrays). The log lists rows newest first, and a row's events
+/// last first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, QueryableByName)]
+pub struct EventPlace {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub row_id: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub entry: i64,
+}
+
+/// One event of a listing, with its place.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct ListedEvent {
+    #[diesel(embed)]
+    pub place: EventPlace,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub id: i64,
+    #[diesel(sql_type = diesel::sql_types::Timestamptz)]
+    pub event_time: DateTime<Utc>,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub principal: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub method: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub resource: String,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    pub region_code: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::SmallInt)]
+    pub outcome: i16,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub code: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub permission: String,
+}
+
+/// A page of the access log, newest first: each row's events (its own and those in its
+/// arrays) filtered one by one.
 pub async fn events_page(
     conn: &mut AsyncPgConnection,
     filter: &EventFilter,
     limit: i64,
-) -> QueryResult<Vec<EventRow>> {
-    let mut query = access_events::table
-        .order(access_events::id.desc())
-        .limit(limit)
-        .select(EventRow::as_select())
-        .into_boxed();
-    if let Some(p) = &filter.principal {
-        query = query.filter(access_events::principal.eq(p.clone()));
-    }
-    if let Some(regions) = &filter.regions {
-        query = query.filter(access_events::region_code.eq_any(regions.clone()));
-    }
-    if let Some(start) = filter.start {
-        query = query.filter(access_events::event_time.ge(start));
-    }
-    if let Some(end) = filter.end {
-        query = query.filter(access_events::event_time.lt(end));
-    }
-    if let Some(outcome) = filter.outcome {
-        query = query.filter(access_events::outcome.eq(outcome));
-    }
-    if let Some(before) = filter.before_id {
-        query = query.filter(access_events::id.lt(before));
-    }
-    query.load(conn).await
+) -> QueryResult<Vec<ListedEvent>> {
+    use diesel::sql_types::{Array, BigInt, Nullable, SmallInt, Text, Timestamptz};
+    diesel::sql_query(
+        "SELECT e.id AS row_id, x.entry, x.id, x.event_time, e.principal, e.method, x.resource, \
+                x.region_code, e.outcome, e.code, e.permission \
+         FROM access_events e \
+         CROSS JOIN LATERAL ( \
+             SELECT 0::bigint AS entry, e.id, e.event_time, e.resource, e.region_code \
+             UNION ALL \
+             SELECT m.entry, m.id, m.event_time, m.resource, m.region_code \
+             FROM unnest(e.more_ids, e.more_times, e.more_resources, e.more_regions) \
+                  WITH ORDINALITY AS m (id, event_time, resource, region_code, entry) \
+         ) x \
+         WHERE ($1::text IS NULL OR e.principal = $1) \
+           AND ($2::text[] IS NULL OR x.region_code = ANY ($2)) \
+           AND ($3::timestamptz IS NULL OR x.event_time >= $3) \
+           AND ($4::timestamptz IS NULL OR x.event_time < $4) \
+           AND ($5::smallint IS NULL OR e.outcome = $5) \
+           AND ($6::bigint IS NULL OR e.id < $6 OR (e.id = $6 AND x.entry < $7)) \
+           AND ($6::bigint IS NULL OR e.id <= $6) \
+         ORDER BY e.id DESC, x.entry DESC \
+         LIMIT $8",
+    )
+    .bind::<Nullable<Text>, _>(filter.principal.as_deref())
+    .bind::<Nullable<Array<Text>>, _>(filter.regions.as_deref())
+    .bind::<Nullable<Timestamptz>, _>(filter.start)
+    .bind::<Nullable<Timestamptz>, _>(filter.end)
+    .bind::<Nullable<SmallInt>, _>(filter.outcome)
+    .bind::<Nullable<BigInt>, _>(filter.after.map(|p| p.row_id))
+    .bind::<BigInt, _>(filter.after.map_or(0, |p| p.entry))
+    .bind::<BigInt, _>(limit)
+    .load(conn)
+    .await
 }

@@ -190,6 +190,10 @@ diesel::table! {
         outcome -> SmallInt,
         code -> Text,
         permission -> Text,
+        more_ids -> Nullable<Array<BigInt>>,
+        more_times -> Nullable<Array<Timestamptz>>,
+        more_resources -> Nullable<Array<Text>>,
+        more_regions -> Nullable<Array<Nullable<Text>>>,
     }
 }
 

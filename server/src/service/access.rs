@@ -485,7 +485,6 @@ impl Guard {
         });
         if answered && let Some((audit, method)) = &self.late {
             let event = crate::db::access::EventRow {
-                id: 0,
                 event_time: Utc::now(),
                 principal: self.caller.principal.clone(),
                 method: method.to_string(),

@@ -1,15 +1,17 @@
 //! The access log's writer: calls hand their entries to one task, which appends them in
-//! batches (one INSERT for all entries waiting). A write or a denial waits until its entry is
+//! batches (one INSERT for the writes and denials waiting, one row for each principal's reads
+//! through one method). A write or a denial waits until its entry is
 //! committed before its answer goes out, so that no answered write is missing from the log;
 //! a logged read does not wait: its entry is appended within [`LINGER`] and a little more,
 //! committed without waiting for the disk (so a crash can lose the reads of the last moments).
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
 
 use crate::db::Pool;
-use crate::db::access::{EventRow, insert_events};
+use crate::db::access::{EventRow, insert_events, insert_read_group};
 
 /// Entries appended by one INSERT at most.
 const BATCH: usize = 1_000;
@@ -78,21 +80,61 @@ fn drain(receiver: &mut mpsc::Receiver<Entry>, batch: &mut Vec<Entry>) {
     }
 }
 
-/// Appends `rows`; a batch nobody waits for is committed without waiting for the disk.
+/// Appends `batch` in one transaction, in the order the entries came: each write or denial
+/// as a row of its own, the reads as one row per principal, method and outcome, placed where
+/// the first of them came (a read alone is a row of its own too). A batch nobody waits for
+/// is committed without waiting for the disk.
 async fn append(
     conn: &mut diesel_async::AsyncPgConnection,
-    rows: &[&EventRow],
-    waited: bool,
+    batch: &[Entry],
 ) -> diesel::QueryResult<()> {
     use diesel_async::{AsyncConnection, RunQueryDsl};
-    if waited {
-        return insert_events(conn, rows).await;
+    let waited = batch.iter().any(|(_, done)| done.is_some());
+    let mut rows: Vec<Vec<&EventRow>> = Vec::new();
+    let mut groups: HashMap<(&str, &str, i16, &str, &str), usize> = HashMap::new();
+    for (event, done) in batch {
+        if done.is_some() {
+            rows.push(vec![event]);
+            continue;
+        }
+        let key = (
+            event.principal.as_str(),
+            event.method.as_str(),
+            event.outcome,
+            event.code.as_str(),
+            event.permission.as_str(),
+        );
+        match groups.get(&key) {
+            Some(&row) => rows[row].push(event),
+            None => {
+                groups.insert(key, rows.len());
+                rows.push(vec![event]);
+            }
+        }
     }
     conn.transaction(async |conn| {
-        diesel::sql_query("SET LOCAL synchronous_commit = off")
-            .execute(conn)
-            .await?;
-        insert_events(conn, rows).await
+        if !waited {
+            diesel::sql_query("SET LOCAL synchronous_commit = off")
+                .execute(conn)
+                .await?;
+        }
+        // Rows of one entry go in runs, one statement a run.
+        let mut run: Vec<&EventRow> = Vec::new();
+        for row in &rows {
+            if let [single] = row.as_slice() {
+                run.push(single);
+                continue;
+            }
+            if !run.is_empty() {
+                insert_events(conn, &run).await?;
+                run.clear();
+            }
+            insert_read_group(conn, row).await?;
+        }
+        if !run.is_empty() {
+            insert_events(conn, &run).await?;
+        }
+        Ok(())
     })
     .await
 }
@@ -116,12 +158,8 @@ async fn write_entries(pool: Pool, mut receiver: mpsc::Receiver<Entry>) {
             tokio::time::sleep(LINGER).await;
             drain(&mut receiver, &mut batch);
         }
-        let waited = batch.iter().any(|(_, done)| done.is_some());
-        let rows: Vec<&EventRow> = batch.iter().map(|(e, _)| e).collect();
         let written = match pool.get().await {
-            Ok(mut conn) => append(&mut conn, &rows, waited)
-                .await
-                .map_err(|e| e.to_string()),
+            Ok(mut conn) => append(&mut conn, &batch).await.map_err(|e| e.to_string()),
             Err(e) => Err(e.to_string()),
         };
         match written {
@@ -134,7 +172,7 @@ async fn write_entries(pool: Pool, mut receiver: mpsc::Receiver<Entry>) {
                 }
             }
             Err(error) => {
-                tracing::error!(%error, entries = rows.len(), "cannot append to the access log; retrying");
+                tracing::error!(%error, entries = batch.len(), "cannot append to the access log; retrying");
                 tokio::time::sleep(pause).await;
                 pause = (pause * 2).min(Duration::from_secs(5));
             }

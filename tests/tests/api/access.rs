@@ -1036,6 +1036,142 @@ async fn denials_and_writes_are_in_the_access_log_which_never_changes() {
     }
 }
 
+/// Reads made at once are appended together (one row for a principal's reads through one
+/// method), yet each is listed as an event of its own, with its record and region, once, through
+/// every page and filter.
+#[tokio::test]
+async fn reads_made_at_once_are_each_listed_once_with_their_record() {
+    let app = spawn_app().await;
+    let mut names = Vec::new();
+    for i in 0..30 {
+        names.push(
+            app.create_case(valid_case("530102", &format!("R{i}")))
+                .await
+                .name,
+        );
+    }
+    let elsewhere = app.create_case(valid_case("110101", "E")).await.name;
+    let reader = app.principal("reader", &[(Role::Viewer, "530000")]).await;
+    let reads = names.iter().map(|name| {
+        let mut cases = reader.cases.clone();
+        let name = name.clone();
+        async move {
+            cases
+                .get_case(GetCaseRequest { name })
+                .await
+                .map(|r| r.into_inner().case.map(|c| c.name).unwrap_or_default())
+        }
+    });
+    let read: Vec<String> = futures::future::try_join_all(reads).await.unwrap();
+    assert_eq!(read.len(), names.len());
+    // A denial is committed before its answer, and after every read queued before it.
+    let denied = reader
+        .cases
+        .clone()
+        .get_case(GetCaseRequest {
+            name: elsewhere.clone(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(denied.code(), Code::PermissionDenied);
+
+    let list = |request: ListAccessEventsRequest| {
+        let mut access = app.access.clone();
+        async move {
+            let mut events = Vec::new();
+            let mut request = ListAccessEventsRequest {
+                page_size: 7,
+                ..request
+            };
+            loop {
+                let page = access
+                    .list_access_events(request.clone())
+                    .await
+                    .unwrap()
+                    .into_inner();
+                assert!(page.events.len() <= 7);
+                events.extend(page.events);
+                if page.next_page_token.is_empty() {
+                    return events;
+                }
+                request.page_token = page.next_page_token;
+            }
+        }
+    };
+    let events = list(ListAccessEventsRequest {
+        principal: "principals/reader".into(),
+        ..Default::default()
+    })
+    .await;
+    let mut listed: Vec<&str> = events
+        .iter()
+        .filter(|e| {
+            e.method == "/procura.v1.CaseService/GetCase" && e.outcome == Outcome::Ok as i32
+        })
+        .inspect(|e| {
+            assert_eq!(e.region, "regions/530102");
+            assert_eq!(e.code, "OK");
+            assert_eq!(e.permission, "cases.read");
+        })
+        .map(|e| e.resource.as_str())
+        .collect();
+    listed.sort_unstable();
+    let mut expected: Vec<&str> = names.iter().map(String::as_str).collect();
+    expected.sort_unstable();
+    assert_eq!(listed, expected, "each read listed once");
+    let mut event_names: Vec<&str> = events.iter().map(|e| e.name.as_str()).collect();
+    event_names.sort_unstable();
+    event_names.dedup();
+    assert_eq!(event_names.len(), events.len(), "event names are unique");
+    assert!(
+        events
+            .iter()
+            .any(|e| e.outcome == Outcome::Denied as i32 && e.region == "regions/110101")
+    );
+    // Newest first, in the order appended: the denial came after every read was answered.
+    assert_eq!(events[0].outcome, Outcome::Denied as i32, "{:?}", events[0]);
+
+    // Filters apply to each read, not to the row that holds it.
+    let in_yunnan = list(ListAccessEventsRequest {
+        principal: "principals/reader".into(),
+        region: "regions/530102".into(),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(in_yunnan.len(), names.len());
+    let later = list(ListAccessEventsRequest {
+        principal: "principals/reader".into(),
+        start_time: events[0].time.map(|mut t| {
+            t.seconds += 1;
+            t
+        }),
+        ..Default::default()
+    })
+    .await;
+    assert!(later.is_empty(), "{later:?}");
+
+    // Stored in fewer rows than reads.
+    #[derive(diesel::QueryableByName)]
+    struct Rows {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        rows: i64,
+    }
+    let mut conn = AsyncPgConnection::establish(&app.db_url).await.unwrap();
+    let rows: Rows = diesel::sql_query(
+        "SELECT count(*) AS rows FROM access_events \
+         WHERE principal = 'reader' AND method = '/procura.v1.CaseService/GetCase' AND outcome = 1",
+    )
+    .get_result(&mut conn)
+    .await
+    .unwrap();
+    assert!(
+        rows.rows < names.len() as i64,
+        "{} rows for {} reads",
+        rows.rows,
+        names.len()
+    );
+}
+
 /// A CA, a server certificate for localhost and a client certificate naming `service`.
 struct Pki {
     ca: String,
