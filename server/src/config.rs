@@ -108,6 +108,7 @@ impl Cli {
                 .clone()
                 .or_else(default_credentials_file),
             access_checks: true,
+            moment_interval: std::time::Duration::from_secs(1),
         }
     }
 }
@@ -149,6 +150,9 @@ pub struct Settings {
     /// only where code builds the settings, for the benchmark's baseline (GetCase without
     /// access checks): every call then acts as the bootstrap admin, and nothing is logged.
     pub access_checks: bool,
+    /// How often a moment is recorded (see [`crate::db::moments`]): the finest step of
+    /// as-of times besides releases and rollups answered.
+    pub moment_interval: std::time::Duration,
 }
 
 impl Settings {
@@ -164,6 +168,7 @@ impl Settings {
             insecure_plaintext: false,
             credentials_file: None,
             access_checks: true,
+            moment_interval: std::time::Duration::from_secs(1),
         }
     }
 }

@@ -50,6 +50,7 @@ pub struct Application {
     tls: Option<tonic::transport::ServerTlsConfig>,
     bootstrap_token: Option<String>,
     access_checks: bool,
+    moment_interval: std::time::Duration,
 }
 
 impl Application {
@@ -102,6 +103,7 @@ impl Application {
             tls,
             bootstrap_token,
             access_checks: settings.access_checks,
+            moment_interval: settings.moment_interval,
         })
     }
 
@@ -139,6 +141,10 @@ impl Application {
 
         let audit = AuditLog::start(self.pool.clone());
         let refresher = tokio::spawn(self.access.clone().keep_current());
+        let moments = tokio::spawn(db::moments::record_every(
+            self.pool.clone(),
+            self.moment_interval,
+        ));
         tracing::info!(tls = self.tls.is_some(), address = %self.local_addr, "procura-server listening");
         let mut server = tonic::transport::Server::builder();
         if let Some(tls) = self.tls {
@@ -172,6 +178,7 @@ impl Application {
             .await;
         watcher.abort();
         refresher.abort();
+        moments.abort();
         tracing::info!("procura-server stopped");
         result.context("the gRPC server failed")
     }

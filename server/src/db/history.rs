@@ -1,15 +1,15 @@
 //! The records as they stood at a past moment, rebuilt from the current records and the
 //! `before` states kept in revisions.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
-use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::result::QueryResult;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use super::cases::attach_records;
 use super::models::CaseRow;
+use super::moments::Moment;
 use super::revisions;
 use super::schema::{cases, region_ancestors};
 use crate::domain::record::Case;
@@ -36,14 +36,26 @@ fn to_state(value: serde_json::Value) -> QueryResult<Case> {
 pub async fn states_of(
     conn: &mut AsyncPgConnection,
     ids: &[i64],
-    as_of: Option<DateTime<Utc>>,
+    as_of: Option<&Moment>,
 ) -> QueryResult<HashMap<i64, Option<Case>>> {
     let rows: Vec<CaseRow> = cases::table
         .filter(cases::id.eq_any(ids))
         .select(CaseRow::as_select())
         .load(conn)
         .await?;
-    rebuild(conn, rows, as_of)
+    // Cases whose creation the moment did not see existed not then.
+    let mut created_later = HashSet::new();
+    if let Some(moment) = as_of {
+        created_later = cases::table
+            .filter(cases::id.eq_any(ids))
+            .filter(moment.missed("cases.create_xid", "cases.create_time"))
+            .select(cases::id)
+            .load::<i64>(conn)
+            .await?
+            .into_iter()
+            .collect();
+    }
+    rebuild(conn, rows, as_of, &created_later)
         .await
         .map(|states| states.into_iter().collect())
 }
@@ -51,17 +63,13 @@ pub async fn states_of(
 async fn rebuild(
     conn: &mut AsyncPgConnection,
     rows: Vec<CaseRow>,
-    as_of: Option<DateTime<Utc>>,
+    as_of: Option<&Moment>,
+    created_later: &HashSet<i64>,
 ) -> QueryResult<Vec<(i64, Option<Case>)>> {
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-    let created_later: std::collections::HashSet<i64> = rows
-        .iter()
-        .filter(|r| as_of.is_some_and(|time| r.create_time > time))
-        .map(|r| r.id)
-        .collect();
     let mut earlier: HashMap<i64, Option<serde_json::Value>> = HashMap::new();
-    if let Some(time) = as_of {
-        for revision in revisions::first_after(conn, &ids, time).await? {
+    if let Some(moment) = as_of {
+        for revision in revisions::first_after(conn, &ids, moment).await? {
             earlier.insert(revision.case_id, revision.before);
         }
     }
@@ -86,7 +94,7 @@ async fn rebuild(
 pub async fn for_each_state(
     conn: &mut AsyncPgConnection,
     scope: Scope<'_>,
-    as_of: Option<DateTime<Utc>>,
+    as_of: Option<&Moment>,
     after_id: i64,
     mut visit: impl FnMut(i64, &Case) -> bool,
 ) -> QueryResult<()> {
@@ -108,8 +116,8 @@ pub async fn for_each_state(
                 ),
             ),
         };
-        if let Some(time) = as_of {
-            query = query.filter(cases::create_time.le(time));
+        if let Some(moment) = as_of {
+            query = query.filter(moment.saw("cases.create_xid", "cases.create_time"));
         }
         let rows = query.load(conn).await?;
         let Some(tail) = rows.last().map(|r| r.id) else {
@@ -117,7 +125,7 @@ pub async fn for_each_state(
         };
         last = tail;
         let full = rows.len() as i64 == CHUNK;
-        for (id, state) in rebuild(conn, rows, as_of).await? {
+        for (id, state) in rebuild(conn, rows, as_of, &HashSet::new()).await? {
             if let Some(state) = state
                 && !visit(id, &state)
             {

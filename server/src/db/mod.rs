@@ -4,12 +4,11 @@
 /// `snapshot!(conn, E, |c| body)` runs `body` (an expression that may `.await`, with the
 /// connection as `c`, giving `Result<_, E>`) in one snapshot: a read-only repeatable-read
 /// transaction, so that every statement of a case read, a rollup, a drill-down or a diff sees
-/// the same committed writes. Not inside another transaction. The as-of time a rollup reports
-/// is the transaction's start. Not covered: records are stamped with their writer's
-/// transaction start, so a write that began before the snapshot and committed after it is
-/// missing from the snapshot yet stamped before its as-of (a later as-of rebuild or diff
-/// counts it). An as-of rollup of a large subtree holds its snapshot while it reads every case
-/// of the subtree, a chunk at a time (each statement under `statement_timeout`).
+/// the same committed writes. Not inside another transaction. The moment a live rollup
+/// reports is the transaction's ([`moments::of_transaction`]): its start and its snapshot, so
+/// that a write that began before and committed after is not counted at that moment when it
+/// is asked again. An as-of rollup of a large subtree holds its snapshot while it reads every
+/// case of the subtree, a chunk at a time (each statement under `statement_timeout`).
 macro_rules! snapshot {
     ($conn:expr, $error:ty, |$c:ident| $body:expr) => {
         $conn
@@ -27,6 +26,7 @@ pub mod answers;
 pub mod cases;
 pub mod history;
 pub mod models;
+pub mod moments;
 pub mod regions;
 pub mod releases;
 pub mod revisions;

@@ -301,6 +301,9 @@ pub struct ReleaseRow {
     pub sha256: String,
     /// AIP-155 idempotency key.
     pub request_id: Option<Uuid>,
+    /// The snapshot the figures were read in (a `pg_snapshot` as text; see
+    /// [`Moment`](super::moments::Moment)); none for releases published before migration 000011.
+    pub as_of_snapshot: Option<String>,
 }
 
 /// A release to insert.
@@ -321,6 +324,8 @@ pub struct NewRelease {
     pub sha256: String,
     /// See [`ReleaseRow`].
     pub request_id: Option<Uuid>,
+    /// See [`ReleaseRow`].
+    pub as_of_snapshot: Option<String>,
 }
 
 impl CaseRecord {

@@ -7,6 +7,7 @@ use diesel::result::QueryResult;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use super::models::{NewRevision, RevisionRow};
+use super::moments::Moment;
 use super::schema::{case_revisions, cases, region_ancestors};
 
 /// Revision 1 of a case, its creation, as kept on the case row itself.
@@ -75,16 +76,16 @@ pub async fn list(
         .await
 }
 
-/// For each of `case_ids`, its first revision made after `time`, if any: its `before` is the
-/// case as it stood at `time` (none when the case did not exist yet).
+/// For each of `case_ids`, its first revision made after `moment`, if any: its `before` is
+/// the case as it stood at `moment` (none when the case did not exist yet).
 pub async fn first_after(
     conn: &mut AsyncPgConnection,
     case_ids: &[i64],
-    time: DateTime<Utc>,
+    moment: &Moment,
 ) -> QueryResult<Vec<RevisionRow>> {
     case_revisions::table
         .filter(case_revisions::case_id.eq_any(case_ids))
-        .filter(case_revisions::revise_time.gt(time))
+        .filter(moment.missed("case_revisions.xid", "case_revisions.revise_time"))
         .distinct_on(case_revisions::case_id)
         .order((case_revisions::case_id, case_revisions::revision))
         .select(RevisionRow::as_select())
@@ -92,14 +93,14 @@ pub async fn first_after(
         .await
 }
 
-/// The revisions made after `time` to cases in the subtree of `region` (or, with
+/// The revisions made after `moment` to cases in the subtree of `region` (or, with
 /// `own_only`, of the procuratorate at `region` itself), creations included, with each case's
 /// number, oldest first, at most `limit`.
 pub async fn since_in_subtree(
     conn: &mut AsyncPgConnection,
     region: &str,
     own_only: bool,
-    time: DateTime<Utc>,
+    moment: &Moment,
     limit: i64,
 ) -> QueryResult<Vec<(RevisionRow, String)>> {
     let in_scope = |query: cases::BoxedQuery<'static, Pg>| {
@@ -117,7 +118,7 @@ pub async fn since_in_subtree(
     };
     let created: Vec<(i64, DateTime<Utc>, String, String, String)> =
         in_scope(cases::table.into_boxed())
-            .filter(cases::create_time.gt(time))
+            .filter(moment.missed("cases.create_xid", "cases.create_time"))
             .order((cases::create_time, cases::id))
             .limit(limit)
             .select((
@@ -132,7 +133,7 @@ pub async fn since_in_subtree(
     let scoped_ids = in_scope(cases::table.into_boxed()).select(cases::id);
     let changed: Vec<(RevisionRow, String)> = case_revisions::table
         .inner_join(cases::table)
-        .filter(case_revisions::revise_time.gt(time))
+        .filter(moment.missed("case_revisions.xid", "case_revisions.revise_time"))
         .filter(case_revisions::case_id.eq_any(scoped_ids))
         .order((
             case_revisions::revise_time,

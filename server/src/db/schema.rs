@@ -119,6 +119,7 @@ diesel::table! {
         canonical_values -> Text,
         sha256 -> Text,
         request_id -> Nullable<Uuid>,
+        as_of_snapshot -> Nullable<Text>,
     }
 }
 

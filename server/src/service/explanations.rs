@@ -80,7 +80,7 @@ pub async fn explain(
             spec.region_row.level + 1,
             spec.span,
             spec.span,
-            spec.as_of,
+            spec.as_of.as_ref(),
         )
         .await?;
         let cases = contributions(conn, &spec, request).await?;
@@ -125,7 +125,7 @@ async fn contributions(
     history::for_each_state(
         conn,
         history::Scope::Own(spec.region.as_str()),
-        spec.as_of,
+        spec.as_of.as_ref(),
         request.after,
         |case_id, case| {
             let value = case.value_in(request.metric, spec.span.start, spec.span.end);

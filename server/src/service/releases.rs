@@ -16,6 +16,7 @@ use uuid::Uuid;
 
 use super::rollups::{self, Rollup, RollupRequest, RollupSpec};
 use crate::db::models::{NewRelease, ReleaseRow, RevisionRow};
+use crate::db::moments::{self, Moment};
 use crate::db::{history, releases, revisions, snapshot};
 use crate::domain::metric::{self, METRICS};
 use crate::domain::period::DateSpan;
@@ -160,19 +161,25 @@ pub async fn publish(
     }
     let rollup = rollups::compute_in_snapshot(conn, regions, &spec).await?;
     let frozen = freeze(&rollup);
-    let row = releases::insert(
-        conn,
-        &NewRelease {
-            title: request.title,
-            published_by: request.publisher,
-            as_of: rollup.as_of,
-            rollup: frozen.encoded,
-            sha256: sha256_hex(&frozen.canonical_values),
-            canonical_values: frozen.canonical_values,
-            request_id: request.request_id,
-        },
-    )
-    .await?;
+    let release = NewRelease {
+        title: request.title,
+        published_by: request.publisher,
+        as_of: rollup.as_of,
+        as_of_snapshot: rollup.moment.snapshot.clone(),
+        rollup: frozen.encoded,
+        sha256: sha256_hex(&frozen.canonical_values),
+        canonical_values: frozen.canonical_values,
+        request_id: request.request_id,
+    };
+    // With its moment, so that a rollup as of the release's as-of gives its figures.
+    let row = {
+        use diesel_async::AsyncConnection;
+        conn.transaction(async |conn| {
+            moments::add(conn, &rollup.moment).await?;
+            releases::insert(conn, &release).await
+        })
+        .await?
+    };
     tracing::info!(release = row.id, sha256 = %row.sha256, "rollup published");
     Ok(row)
 }
@@ -241,7 +248,10 @@ pub async fn diff(
 ) -> Result<Diff, ApiError> {
     let row = existing(conn, id, name).await?;
     let released = read(&row)?;
-    let released_at = row.as_of;
+    let released_at = Moment {
+        time: row.as_of,
+        snapshot: row.as_of_snapshot.clone(),
+    };
     let spec = RollupSpec {
         region_row: super::existing_region(conn, &released.region).await?,
         region: released.region.clone(),
@@ -253,9 +263,10 @@ pub async fn diff(
     };
     let (live, changes) = snapshot!(conn, ApiError, |conn| {
         let live = rollups::compute(conn, regions, &spec).await?;
-        let changes = figure_changes(conn, &released, &values(&live), released_at).await?;
+        let changes = figure_changes(conn, &released, &values(&live), &released_at).await?;
         Ok((live, changes))
     })?;
+    moments::keep(conn, &live.moment).await?;
     Ok(Diff {
         release: row,
         live_as_of: live.as_of,
@@ -269,7 +280,7 @@ async fn figure_changes(
     conn: &mut AsyncPgConnection,
     released: &Released,
     now: &FigureValues,
-    released_at: DateTime<Utc>,
+    released_at: &Moment,
 ) -> Result<Vec<FigureChange>, ApiError> {
     let then = &released.values;
     let mut keys: Vec<&FigureKey> = then.keys().chain(now.keys()).collect();
@@ -324,7 +335,7 @@ async fn changed_records(
     conn: &mut AsyncPgConnection,
     region: &str,
     own_only: bool,
-    since: DateTime<Utc>,
+    since: &Moment,
     metric: usize,
     span: DateSpan,
 ) -> Result<Vec<RecordChange>, ApiError> {

@@ -8,6 +8,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use diesel_async::AsyncPgConnection;
 
 use crate::db::models::RegionRow;
+use crate::db::moments::{self, Moment};
 use crate::db::{history, rollup, snapshot, totals};
 use crate::domain::metric::{self, BucketTally, Indicator};
 use crate::domain::period::{DateSpan, Period};
@@ -38,7 +39,8 @@ pub(crate) struct RollupSpec {
     pub(crate) span: DateSpan,
     pub(crate) previous: Option<DateSpan>,
     pub(crate) breakdown: Option<Level>,
-    pub(crate) as_of: Option<DateTime<Utc>>,
+    /// The moment asked for: the latest recorded at or before the time asked, none for now.
+    pub(crate) as_of: Option<Moment>,
     pub(crate) indicators: bool,
 }
 
@@ -63,6 +65,10 @@ impl RollupSpec {
                 ),
             ));
         }
+        let as_of = match request.as_of {
+            Some(time) => Some(moments::at(conn, time).await?),
+            None => None,
+        };
         Ok(RollupSpec {
             region: request.region.clone(),
             region_row,
@@ -71,7 +77,7 @@ impl RollupSpec {
                 .compare
                 .then(|| request.period.year_earlier().span()),
             breakdown: request.breakdown,
-            as_of: request.as_of,
+            as_of,
             indicators: request.indicators,
         })
     }
@@ -110,6 +116,8 @@ pub struct Rollup {
     pub breakdown: Option<Level>,
     /// The moment the figures reflect.
     pub as_of: DateTime<Utc>,
+    /// What had been committed then (see [`Moment`]).
+    pub moment: Moment,
     /// The indicators, if asked for.
     pub indicators: Vec<Indicator>,
 }
@@ -128,7 +136,12 @@ pub async fn get(
     request: &RollupRequest,
 ) -> Result<Rollup, ApiError> {
     let spec = RollupSpec::new(conn, request).await?;
-    compute_in_snapshot(conn, regions, &spec).await
+    let rollup = compute_in_snapshot(conn, regions, &spec).await?;
+    if spec.as_of.is_none() {
+        // So that asking again as of the moment this rollup reports gives its figures.
+        moments::keep(conn, &rollup.moment).await?;
+    }
+    Ok(rollup)
 }
 
 /// Computes a rollup in one snapshot (see [`snapshot!`](crate::db::snapshot)).
@@ -157,7 +170,7 @@ pub(crate) async fn compute(
         bucket_level,
         spec.span,
         previous,
-        spec.as_of,
+        spec.as_of.as_ref(),
     )
     .await?;
     let mut total = BucketTally::default();
@@ -182,7 +195,13 @@ pub(crate) async fn compute(
             .collect(),
     };
     let indicators = if spec.indicators {
-        let classes = pending(conn, spec.region.as_str(), spec.span.end, spec.as_of).await?;
+        let classes = pending(
+            conn,
+            spec.region.as_str(),
+            spec.span.end,
+            spec.as_of.as_ref(),
+        )
+        .await?;
         metric::indicators(&total.current, classes)
     } else {
         Vec::new()
@@ -195,7 +214,8 @@ pub(crate) async fn compute(
         total,
         rows,
         breakdown: spec.breakdown,
-        as_of: moment,
+        as_of: moment.time,
+        moment,
         indicators,
     })
 }
@@ -250,8 +270,8 @@ pub(crate) async fn bucket_figures(
     bucket_level: i16,
     span: DateSpan,
     previous: DateSpan,
-    moment: Option<DateTime<Utc>>,
-) -> Result<(BTreeMap<String, BucketTally>, DateTime<Utc>), ApiError> {
+    moment: Option<&Moment>,
+) -> Result<(BTreeMap<String, BucketTally>, Moment), ApiError> {
     match moment {
         None => {
             let q = rollup::RollupQuery {
@@ -261,20 +281,17 @@ pub(crate) async fn bucket_figures(
                 bucket_level,
             };
             let plan = read_plan(regions, region, bucket_level);
-            // The moment the caller's snapshot reflects: the start of its transaction.
-            use diesel_async::RunQueryDsl;
-            let now: DateTime<Utc> =
-                diesel::select(diesel::dsl::sql::<diesel::sql_types::Timestamptz>("now()"))
-                    .get_result(conn)
-                    .await?;
+            // The moment the caller's snapshot reflects: the start of its transaction, and
+            // its snapshot.
+            let now = moments::of_transaction(conn).await?;
             Ok((totals::by_bucket(conn, q, &plan).await?, now))
         }
-        Some(time) => {
+        Some(moment) => {
             let mut buckets: BTreeMap<String, BucketTally> = BTreeMap::new();
             history::for_each_state(
                 conn,
                 history::Scope::Subtree(region),
-                Some(time),
+                Some(moment),
                 0,
                 |_, case| {
                     let bucket = regions.bucket_of(case.region_code.as_str(), bucket_level);
@@ -286,7 +303,7 @@ pub(crate) async fn bucket_figures(
                 },
             )
             .await?;
-            Ok((buckets, time))
+            Ok((buckets, moment.clone()))
         }
     }
 }
@@ -296,7 +313,7 @@ async fn pending(
     conn: &mut AsyncPgConnection,
     region: &str,
     end: NaiveDate,
-    moment: Option<DateTime<Utc>>,
+    moment: Option<&Moment>,
 ) -> Result<[i64; 4], ApiError> {
     let mut classes = [0i64; 4];
     match moment {
@@ -305,11 +322,11 @@ async fn pending(
                 classes[metric::pending_age(accepted_on, end)] += count;
             }
         }
-        Some(time) => {
+        Some(moment) => {
             history::for_each_state(
                 conn,
                 history::Scope::Subtree(region),
-                Some(time),
+                Some(moment),
                 0,
                 |_, c| {
                     if c.pending_on(end) {

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use procura_proto::v1::{
     Adoption, CaseStatus, Comparison, DiffReleaseRequest, ExplainFigureRequest, GetReleaseRequest,
     GetRollupRequest, ListCaseRevisionsRequest, ListReleasesRequest, MeasureKind,
@@ -51,6 +52,17 @@ fn figure(figures: &[procura_proto::v1::Figure], metric: &str) -> (i64, Option<i
         .find(|f| f.metric == metric)
         .unwrap_or_else(|| panic!("no figure {metric}"));
     (f.value, f.previous_value, f.qualifier)
+}
+
+async fn diff_of(app: &TestApp, release: &str) -> procura_proto::v1::DiffReleaseResponse {
+    app.reports
+        .clone()
+        .diff_release(DiffReleaseRequest {
+            name: release.to_owned(),
+        })
+        .await
+        .expect("DiffRelease")
+        .into_inner()
 }
 
 async fn publish(app: &TestApp) -> Release {
@@ -231,15 +243,7 @@ async fn a_release_stays_as_published_and_its_diff_names_the_records_that_moved_
     assert_eq!(listed[0].sha256, release.sha256);
 
     // The diff names the changed figures and the records behind them.
-    let diff = app
-        .reports
-        .clone()
-        .diff_release(DiffReleaseRequest {
-            name: release.name.clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let diff = diff_of(&app, &release.name).await;
     let find = |region: &str, metric: &str, comparison: bool| {
         diff.changes
             .iter()
@@ -547,4 +551,230 @@ async fn figures_and_the_records_behind_them_agree_while_cases_arrive() {
         }
     }
     writer.await.unwrap();
+}
+
+/// A write that began before a release and committed after it is not counted at the
+/// release's moment, however early its transaction began: the rollup as of that moment gives
+/// the released figures, the diff names the write, and an explanation as of then leaves it out.
+#[tokio::test]
+async fn a_write_committed_after_a_release_counts_after_it_however_early_it_began() {
+    let app = spawn_app().await;
+    let mut first = valid_case("530102", "FIRST");
+    first.accepted_on = on(2020, 3, 1);
+    app.create_case(first).await;
+
+    let mut slow = valid_case("530102", "SLOW");
+    slow.accepted_on = on(2020, 4, 1);
+    let (holder, write) = held_write(&app, slow).await;
+
+    let release = app
+        .reports
+        .clone()
+        .publish_rollup(PublishRollupRequest {
+            rollup: Some(GetRollupRequest {
+                region: region("530000"),
+                period: year(2020),
+                ..Default::default()
+            }),
+            title: "Yunnan 2020, one case".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("PublishRollup")
+        .into_inner()
+        .release
+        .unwrap();
+    let released = release.rollup.unwrap();
+    assert_eq!(figure(&released.figures, "cases.accepted").0, 1);
+
+    let slow = finish(holder, write).await;
+
+    // As of the release's moment: the released figure, though the write began before it.
+    let then = app
+        .rollup(GetRollupRequest {
+            region: region("530000"),
+            period: year(2020),
+            as_of: released.as_of,
+            ..Default::default()
+        })
+        .await;
+    assert_eq!(figure(&then.figures, "cases.accepted").0, 1);
+    let now = app
+        .rollup(GetRollupRequest {
+            region: region("530000"),
+            period: year(2020),
+            ..Default::default()
+        })
+        .await;
+    assert_eq!(figure(&now.figures, "cases.accepted").0, 2);
+
+    // The diff names the write as what moved the figure.
+    let diff = diff_of(&app, &release.name).await;
+    let accepted = diff
+        .changes
+        .iter()
+        .find(|c| c.metric == "cases.accepted" && !c.comparison_period)
+        .unwrap_or_else(|| panic!("cases.accepted did not change: {diff:#?}"));
+    assert_eq!((accepted.released_value, accepted.live_value), (1, 2));
+    let named: Vec<&str> = accepted.records.iter().map(|r| r.case.as_str()).collect();
+    assert_eq!(named, vec![slow.as_str()]);
+
+    // An explanation as of then lists the first case only.
+    let explained = app
+        .reports
+        .clone()
+        .explain_figure(ExplainFigureRequest {
+            region: region("530102"),
+            period: year(2020),
+            as_of: released.as_of,
+            metric: "cases.accepted".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(explained.figure.unwrap().value, 1);
+    assert_eq!(explained.cases.len(), 1, "{:#?}", explained.cases);
+}
+
+type HeldWrite = tokio::task::JoinHandle<
+    Result<tonic::Response<procura_proto::v1::CreateCaseResponse>, tonic::Status>,
+>;
+
+/// Starts creating `case` while another session holds the kept totals, and returns once the
+/// write has begun, stored its case and waits, uncommitted, to add to the totals: the holding
+/// session (a transaction) and the write.
+async fn held_write(
+    app: &TestApp,
+    case: procura_proto::v1::Case,
+) -> (AsyncPgConnection, HeldWrite) {
+    let mut holder = AsyncPgConnection::establish(&app.db_url).await.unwrap();
+    diesel::sql_query("BEGIN")
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    diesel::sql_query("LOCK TABLE figure_totals IN EXCLUSIVE MODE")
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    let mut cases = app.cases.clone();
+    let write = tokio::spawn(async move {
+        cases
+            .create_case(procura_proto::v1::CreateCaseRequest {
+                case: Some(case),
+                ..Default::default()
+            })
+            .await
+    });
+    #[derive(diesel::QueryableByName)]
+    struct Waiting {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        waiting: i64,
+    }
+    let mut watcher = AsyncPgConnection::establish(&app.db_url).await.unwrap();
+    for attempt in 0.. {
+        let w: Waiting = diesel::sql_query(
+            "SELECT count(*) AS waiting FROM pg_locks l JOIN pg_class c ON c.oid = l.relation \
+             WHERE c.relname = 'figure_totals' AND NOT l.granted",
+        )
+        .get_result(&mut watcher)
+        .await
+        .unwrap();
+        if w.waiting > 0 {
+            break;
+        }
+        assert!(attempt < 200, "the write never waited for the totals");
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    (holder, write)
+}
+
+/// Lets the held write commit; returns the name of the case it created.
+async fn finish(mut holder: AsyncPgConnection, write: HeldWrite) -> String {
+    diesel::sql_query("COMMIT")
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    let created = write
+        .await
+        .unwrap()
+        .expect("the write goes through")
+        .into_inner();
+    created.case.unwrap().name
+}
+
+/// A time asked for "as of" counts what had been committed at the latest moment recorded at
+/// or before it (one at least every `moment_interval`), and the rollup says which moment that
+/// was: a write in flight at that time is left out, however early it began.
+#[tokio::test]
+async fn as_of_a_time_counts_what_was_committed_at_the_latest_moment_before_it() {
+    let app = spawn_app_with(|s| s.moment_interval = std::time::Duration::from_millis(50)).await;
+    let mut first = valid_case("530102", "FIRST");
+    first.accepted_on = on(2020, 3, 1);
+    app.create_case(first).await;
+    let mut slow = valid_case("530102", "SLOW");
+    slow.accepted_on = on(2020, 4, 1);
+    let (holder, write) = held_write(&app, slow).await;
+    // Moments are recorded while the write waits.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let asked = prost_types::Timestamp::from(std::time::SystemTime::now());
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    finish(holder, write).await;
+
+    let request = |as_of| GetRollupRequest {
+        region: region("530000"),
+        period: year(2020),
+        as_of,
+        ..Default::default()
+    };
+    let then = app.rollup(request(Some(asked))).await;
+    assert_eq!(figure(&then.figures, "cases.accepted").0, 1);
+    let reported = then.as_of.unwrap();
+    assert!(
+        (reported.seconds, reported.nanos) <= (asked.seconds, asked.nanos),
+        "{reported:?} is after {asked:?}"
+    );
+    let recent = (asked.seconds * 1_000_000_000 + i64::from(asked.nanos))
+        - (reported.seconds * 1_000_000_000 + i64::from(reported.nanos));
+    assert!(
+        recent < 250_000_000,
+        "the moment is {recent} ns before the time asked"
+    );
+    let now = app.rollup(request(None)).await;
+    assert_eq!(figure(&now.figures, "cases.accepted").0, 2);
+}
+
+/// Moments older than a day are thinned out to the last of each minute, except a release's.
+#[tokio::test]
+async fn old_moments_are_thinned_out_to_one_a_minute_and_releases_keep_theirs() {
+    let app = spawn_app().await;
+    let mut conn = AsyncPgConnection::establish(&app.db_url).await.unwrap();
+    diesel::sql_query(
+        "INSERT INTO moments (time, snapshot) \
+         SELECT '2020-01-01T10:00:00Z'::timestamptz + s * interval '10 seconds', \
+                pg_current_snapshot()::text \
+         FROM generate_series(0, 11) s",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let gone = procura_server::db::moments::thin_out(&mut conn)
+        .await
+        .unwrap();
+    #[derive(diesel::QueryableByName)]
+    struct Kept {
+        #[diesel(sql_type = diesel::sql_types::Timestamptz)]
+        time: chrono::DateTime<chrono::Utc>,
+    }
+    let kept: Vec<Kept> =
+        diesel::sql_query("SELECT time FROM moments WHERE time < '2021-01-01' ORDER BY time")
+            .load(&mut conn)
+            .await
+            .unwrap();
+    let kept: Vec<String> = kept
+        .iter()
+        .map(|k| k.time.format("%H:%M:%S").to_string())
+        .collect();
+    assert_eq!(kept, vec!["10:00:50", "10:01:50"]);
+    assert_eq!(gone, 10);
 }
