@@ -49,6 +49,19 @@ pub struct Cli {
     /// on this machine reads by default.
     #[arg(long, env = "PROCURA_CREDENTIALS_FILE", global = true)]
     pub credentials_file: Option<PathBuf>,
+    /// Address of the Prometheus metrics listener (plain HTTP, e.g. 127.0.0.1:9090); none
+    /// unless given.
+    #[arg(long, env = "PROCURA_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+    /// How log lines are written to stderr: `text`, or `json` (one object per line).
+    #[arg(
+        long,
+        env = "PROCURA_LOG_FORMAT",
+        value_enum,
+        default_value_t,
+        global = true
+    )]
+    pub log_format: crate::telemetry::LogFormat,
     /// A maintenance command instead of serving.
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -108,6 +121,7 @@ impl Cli {
                 .clone()
                 .or_else(default_credentials_file),
             access_checks: true,
+            metrics_listen: self.metrics_listen,
         }
     }
 }
@@ -149,6 +163,8 @@ pub struct Settings {
     /// only where code builds the settings, for the benchmark's baseline (GetCase without
     /// access checks): every call then acts as the bootstrap admin, and nothing is logged.
     pub access_checks: bool,
+    /// Where Prometheus scrapes the metrics; `None` exports none.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 impl Settings {
@@ -164,6 +180,7 @@ impl Settings {
             insecure_plaintext: false,
             credentials_file: None,
             access_checks: true,
+            metrics_listen: None,
         }
     }
 }

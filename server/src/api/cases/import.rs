@@ -4,6 +4,7 @@
 use procura_proto::v1 as pb;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Status, Streaming};
+use tracing::Instrument;
 
 use super::requests::new_case;
 use crate::api::{AppState, decoding};
@@ -29,14 +30,16 @@ pub fn serve(
     // further batch is read before that, so a slow database slows the client down through
     // HTTP/2 flow control and memory stays bounded.
     let (acks, receiver) = tokio::sync::mpsc::channel(2);
-    tokio::spawn(async move {
-        use futures::StreamExt;
-        // A message that cannot be read (one that does not decode, or a broken stream) is
-        // queued as its error and answered after the acknowledgements of the batches before
-        // it: INVALID_ARGUMENT when it does not decode (see `api::decoding`).
-        let (queue, queued) =
-            tokio::sync::mpsc::channel::<Result<pb::ImportCasesRequest, Status>>(1);
-        tokio::spawn(async move {
+    // Both tasks log in the call's span (its request id: api::calls).
+    tokio::spawn(
+        async move {
+            use futures::StreamExt;
+            // A message that cannot be read (one that does not decode, or a broken stream) is
+            // queued as its error and answered after the acknowledgements of the batches before
+            // it: INVALID_ARGUMENT when it does not decode (see `api::decoding`).
+            let (queue, queued) =
+                tokio::sync::mpsc::channel::<Result<pb::ImportCasesRequest, Status>>(1);
+            tokio::spawn(async move {
             let mut inbound = inbound;
             loop {
                 match inbound.message().await {
@@ -53,35 +56,37 @@ pub fn serve(
                     }
                 }
             }
-        });
-        let batches = ReceiverStream::new(queued);
-        let mut written = std::pin::pin!(
-            batches
-                .map(|batch| {
-                    let (state, who) = (state.clone(), who.clone());
-                    async move {
-                        let batch = batch.map_err(ApiError::Answered)?;
-                        let number = batch.batch_number;
-                        let ack = import_batch(&state, batch, &who).await;
-                        if let Err(error) = &ack {
-                            tracing::warn!(
-                                batch = number,
-                                error = ?error.to_string(),
-                                "import batch failed"
-                            );
+        }.in_current_span());
+            let batches = ReceiverStream::new(queued);
+            let mut written = std::pin::pin!(
+                batches
+                    .map(|batch| {
+                        let (state, who) = (state.clone(), who.clone());
+                        async move {
+                            let batch = batch.map_err(ApiError::Answered)?;
+                            let number = batch.batch_number;
+                            let ack = import_batch(&state, batch, &who).await;
+                            if let Err(error) = &ack {
+                                tracing::warn!(
+                                    batch = number,
+                                    error = ?error.to_string(),
+                                    "import batch failed"
+                                );
+                            }
+                            ack
                         }
-                        ack
-                    }
-                })
-                .buffered(IMPORT_CONCURRENCY)
-        );
-        while let Some(ack) = written.next().await {
-            let failed = ack.is_err();
-            if acks.send(ack.map_err(Status::from)).await.is_err() || failed {
-                break;
+                    })
+                    .buffered(IMPORT_CONCURRENCY)
+            );
+            while let Some(ack) = written.next().await {
+                let failed = ack.is_err();
+                if acks.send(ack.map_err(Status::from)).await.is_err() || failed {
+                    break;
+                }
             }
         }
-    });
+        .in_current_span(),
+    );
     receiver
 }
 
@@ -102,11 +107,13 @@ async fn import_batch(
         ));
     }
     let mut rejections = Vec::new();
+    let mut rejected = 0;
     let mut valid = Vec::with_capacity(batch.cases.len());
     for (position, case) in batch.cases.iter().enumerate() {
         match new_case(state, case, &format!("cases[{position}]"), "") {
             Ok(command) => valid.push(command),
             Err(violations) => {
+                rejected += 1;
                 rejections.extend(violations.into_iter().map(|v| pb::ImportRejection {
                     position: position as i32,
                     field: v.field,
@@ -116,6 +123,11 @@ async fn import_batch(
         }
     }
     let imported = service::import_batch(state, valid, who).await?;
+    crate::metrics::cases_imported(
+        u64::try_from(imported.created).unwrap_or_default(),
+        u64::try_from(imported.already_present).unwrap_or_default(),
+        rejected,
+    );
     Ok(pb::ImportCasesResponse {
         batch_number: batch.batch_number,
         created: imported.created,
