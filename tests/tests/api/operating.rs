@@ -589,6 +589,21 @@ async fn json_logs_give_each_call_its_request_id_principal_status_and_duration()
         .unwrap_err();
     assert_eq!(refused.code(), Code::Unauthenticated);
     assert_eq!(request_id_of(refused.metadata()), "test-789");
+    // An import batch refused by the task that writes it, after the stream began.
+    let submitter = [(Role::Submitter, "530000")];
+    let submitter = person_token(&admin.access, "submitter", "submitter", &submitter).await;
+    let batch = ImportCasesRequest {
+        batch_number: 1,
+        cases: vec![valid_case("110101", "LOGS-2")],
+    };
+    let mut acks = Clients::new(&server.channel, &submitter)
+        .cases
+        .import_cases(with_request_id(tokio_stream::iter([batch]), "test-import"))
+        .await
+        .expect("ImportCases")
+        .into_inner();
+    let outside = acks.message().await.unwrap_err();
+    assert_eq!(outside.code(), Code::PermissionDenied, "{outside:?}");
 
     let lines = server.call_lines("test-123").await;
     let line = summary(&lines);
@@ -636,6 +651,17 @@ async fn json_logs_give_each_call_its_request_id_principal_status_and_duration()
     let lines = server.call_lines(&made).await;
     assert_eq!(summary(&lines)["code"], "NOT_FOUND");
     assert_eq!(summary(&lines)["principal"], "admin");
+
+    let lines = server.call_lines("test-import").await;
+    assert!(
+        lines.iter().any(|l| l["message"] == "import batch failed"),
+        "{lines:#?}"
+    );
+    for line in &lines {
+        assert_eq!(line["method"], "/procura.v1.CaseService/ImportCases");
+        assert_eq!(line["principal"], "submitter", "{line}");
+    }
+    assert_eq!(summary(&lines)["code"], "PERMISSION_DENIED");
 
     // Refused before anyone is known: no principal.
     let lines = server.call_lines("test-789").await;

@@ -30,16 +30,14 @@ pub fn serve(
     // further batch is read before that, so a slow database slows the client down through
     // HTTP/2 flow control and memory stays bounded.
     let (acks, receiver) = tokio::sync::mpsc::channel(2);
-    // Both tasks log in the call's span (its request id: api::calls).
-    tokio::spawn(
-        async move {
-            use futures::StreamExt;
-            // A message that cannot be read (one that does not decode, or a broken stream) is
-            // queued as its error and answered after the acknowledgements of the batches before
-            // it: INVALID_ARGUMENT when it does not decode (see `api::decoding`).
-            let (queue, queued) =
-                tokio::sync::mpsc::channel::<Result<pb::ImportCasesRequest, Status>>(1);
-            tokio::spawn(async move {
+    let writer = async move {
+        use futures::StreamExt;
+        // A message that cannot be read (one that does not decode, or a broken stream) is
+        // queued as its error and answered after the acknowledgements of the batches before
+        // it: INVALID_ARGUMENT when it does not decode (see `api::decoding`).
+        let (queue, queued) =
+            tokio::sync::mpsc::channel::<Result<pb::ImportCasesRequest, Status>>(1);
+        let reader = async move {
             let mut inbound = inbound;
             loop {
                 match inbound.message().await {
@@ -56,37 +54,38 @@ pub fn serve(
                     }
                 }
             }
-        }.in_current_span());
-            let batches = ReceiverStream::new(queued);
-            let mut written = std::pin::pin!(
-                batches
-                    .map(|batch| {
-                        let (state, who) = (state.clone(), who.clone());
-                        async move {
-                            let batch = batch.map_err(ApiError::Answered)?;
-                            let number = batch.batch_number;
-                            let ack = import_batch(&state, batch, &who).await;
-                            if let Err(error) = &ack {
-                                tracing::warn!(
-                                    batch = number,
-                                    error = ?error.to_string(),
-                                    "import batch failed"
-                                );
-                            }
-                            ack
+        };
+        tokio::spawn(reader.in_current_span());
+        let batches = ReceiverStream::new(queued);
+        let mut written = std::pin::pin!(
+            batches
+                .map(|batch| {
+                    let (state, who) = (state.clone(), who.clone());
+                    async move {
+                        let batch = batch.map_err(ApiError::Answered)?;
+                        let number = batch.batch_number;
+                        let ack = import_batch(&state, batch, &who).await;
+                        if let Err(error) = &ack {
+                            tracing::warn!(
+                                batch = number,
+                                error = ?error.to_string(),
+                                "import batch failed"
+                            );
                         }
-                    })
-                    .buffered(IMPORT_CONCURRENCY)
-            );
-            while let Some(ack) = written.next().await {
-                let failed = ack.is_err();
-                if acks.send(ack.map_err(Status::from)).await.is_err() || failed {
-                    break;
-                }
+                        ack
+                    }
+                })
+                .buffered(IMPORT_CONCURRENCY)
+        );
+        while let Some(ack) = written.next().await {
+            let failed = ack.is_err();
+            if acks.send(ack.map_err(Status::from)).await.is_err() || failed {
+                break;
             }
         }
-        .in_current_span(),
-    );
+    };
+    // Both tasks log in the call's span (its request id: api::calls).
+    tokio::spawn(writer.in_current_span());
     receiver
 }
 
