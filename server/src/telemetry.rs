@@ -154,3 +154,82 @@ impl Visit for Fields {
         self.set(field.name().to_owned(), Value::from(format!("{value:?}")));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+
+    /// What the subscriber writes, kept.
+    #[derive(Clone, Default)]
+    struct Kept(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Kept {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().expect("the buffer").extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn json_lines_carry_the_fields_of_their_spans_after_their_own_three() {
+        let kept = Kept::default();
+        let writer = kept.clone();
+        let subscriber = fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .fmt_fields(JsonFields::new())
+            .event_format(FlatJson)
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            let call = tracing::info_span!(
+                "call",
+                method = "/procura.v1.RegionService/ListRegions",
+                request_id = "r-1",
+                principal = tracing::field::Empty
+            );
+            let _call = call.enter();
+            call.record("principal", "admin");
+            let handler = tracing::info_span!("list_regions", level = 2);
+            let _handler = handler.enter();
+            tracing::info!(code = "OK", duration_ms = 0.5, "call finished");
+        });
+        let text = String::from_utf8(kept.0.lock().expect("the buffer").clone()).expect("UTF-8");
+        assert_eq!(text.lines().count(), 1, "{text}");
+        let line: serde_json::Map<String, Value> = serde_json::from_str(&text).expect("JSON");
+        let keys: Vec<&str> = line.keys().map(String::as_str).collect();
+        let mut sorted = keys.clone();
+        sorted.sort_unstable();
+        let mut expected = vec![
+            "timestamp",
+            "level",
+            "target",
+            "method",
+            "principal",
+            "request_id",
+            "field.level",
+            "message",
+            "code",
+            "duration_ms",
+        ];
+        expected.sort_unstable();
+        assert_eq!(sorted, expected, "{text}");
+        assert!(
+            text.starts_with(r#"{"timestamp":""#)
+                && text
+                    .contains(r#"Z","level":"INFO","target":"procura_server::telemetry::tests","#),
+            "{text}"
+        );
+        assert_eq!(line["level"], "INFO");
+        assert_eq!(line["field.level"], 2);
+        assert_eq!(line["principal"], "admin");
+        assert_eq!(line["request_id"], "r-1");
+        assert_eq!(line["message"], "call finished");
+        assert_eq!(line["duration_ms"], 0.5);
+    }
+}

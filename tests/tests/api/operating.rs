@@ -22,7 +22,7 @@ use tonic::Code;
 use tonic::transport::{Channel, Endpoint};
 
 use crate::helpers::*;
-use crate::server_config::{free_port, wait_until_serving};
+use crate::server_config::{assert_refused, free_port, wait_until_serving};
 
 /// A free address on loopback.
 fn free_address() -> SocketAddr {
@@ -720,5 +720,50 @@ async fn text_logs_written_to_a_file_have_no_colour_codes() {
     assert!(
         !stderr.contains('\u{1b}'),
         "colour codes in a file:\n{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn the_server_refuses_a_metrics_address_or_log_format_it_cannot_use() {
+    assert_refused(
+        &["--metrics-listen", "nowhere"],
+        &[],
+        "--metrics-listen",
+        "nowhere",
+    )
+    .await;
+    assert_refused(
+        &[],
+        &[("PROCURA_LOG_FORMAT", "yaml")],
+        "--log-format",
+        "yaml",
+    )
+    .await;
+
+    // An address another process listens on: a failure exit that names it.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+    let taken = taken.local_addr().expect("its address").to_string();
+    let database = fresh_database().await;
+    let listen = free_address().to_string();
+    let mut server = ServerProcess::start(
+        &[
+            "--listen",
+            &listen,
+            "--database-url",
+            &database.url,
+            "--metrics-listen",
+            &taken,
+        ],
+        &[],
+    );
+    let status = server.wait_for_exit(Duration::from_secs(30)).await;
+    let stderr = server.stderr();
+    let status = status.unwrap_or_else(|| panic!("still running after 30 s:\n{stderr}"));
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "cannot serve metrics on {taken} (--metrics-listen)"
+        )),
+        "{stderr}"
     );
 }

@@ -205,7 +205,7 @@ async fn the_server_listens_stores_and_pools_as_its_environment_says() {
 /// Starts the server with `args` and `env` (besides a free `--listen` port and a database URL
 /// naming a database that does not exist, unless given), and expects it to refuse: a failure
 /// exit within 30 s, its stderr naming `flag` and `value`, and no database created.
-async fn assert_refused(args: &[&str], env: &[(&str, &str)], flag: &str, value: &str) {
+pub(crate) async fn assert_refused(args: &[&str], env: &[(&str, &str)], flag: &str, value: &str) {
     let missing = format!(
         "procura_test_{}_refused_{}",
         std::process::id(),
