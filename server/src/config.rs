@@ -49,6 +49,19 @@ pub struct Cli {
     /// on this machine reads by default.
     #[arg(long, env = "PROCURA_CREDENTIALS_FILE", global = true)]
     pub credentials_file: Option<PathBuf>,
+    /// Address of the Prometheus metrics listener (plain HTTP, e.g. 127.0.0.1:9090); none
+    /// unless given.
+    #[arg(long, env = "PROCURA_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+    /// How log lines are written to stderr: `text`, or `json` (one object per line).
+    #[arg(
+        long,
+        env = "PROCURA_LOG_FORMAT",
+        value_enum,
+        default_value_t,
+        global = true
+    )]
+    pub log_format: crate::telemetry::LogFormat,
     /// A maintenance command instead of serving.
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -109,6 +122,7 @@ impl Cli {
                 .or_else(default_credentials_file),
             access_checks: true,
             moment_interval: std::time::Duration::from_secs(1),
+            metrics_listen: self.metrics_listen,
         }
     }
 }
@@ -153,6 +167,8 @@ pub struct Settings {
     /// How often a moment is recorded (see [`crate::db::moments`]): the finest step of
     /// as-of times besides releases and rollups answered.
     pub moment_interval: std::time::Duration,
+    /// Where Prometheus scrapes the metrics; `None` exports none.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 impl Settings {
@@ -169,6 +185,7 @@ impl Settings {
             credentials_file: None,
             access_checks: true,
             moment_interval: std::time::Duration::from_secs(1),
+            metrics_listen: None,
         }
     }
 }

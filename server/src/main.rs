@@ -13,7 +13,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let settings = cli.into_settings();
-    telemetry::init("info");
+    telemetry::init("info", cli.log_format);
     let outcome = match cli.command {
         Some(command) => startup::run_command(&settings, command).await,
         None => serve(settings).await,

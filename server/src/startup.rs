@@ -76,6 +76,9 @@ impl Application {
         db::prepare_database(&settings.database_url).await?;
         let pool = db::build_pool(&settings.database_url, settings.pool_max_size)?;
         let readers = db::build_reader_pool(&settings.database_url, settings.reader_connections)?;
+        if let Some(addr) = settings.metrics_listen {
+            crate::metrics::install(addr, [pool.clone(), readers.clone()])?;
+        }
         let state = AppState::load(pool.clone(), convert::encode_case)
             .await
             .map_err(|e| anyhow::anyhow!("cannot read the region tree: {e}"))?;
@@ -151,6 +154,7 @@ impl Application {
             server = server.tls_config(tls)?;
         }
         let result = server
+            .layer(crate::api::calls::layer())
             .layer(crate::api::decoding::layer())
             .layer(AccessLayer::new(
                 self.access.clone(),
@@ -357,6 +361,9 @@ async fn report_database(
                 .is_ok(),
             _ => false,
         };
+    }
+    if answers {
+        crate::metrics::database_answered();
     }
     let status = if answers {
         ServingStatus::Serving

@@ -345,7 +345,11 @@ where
                 None => bearer(&request).and_then(|token| access.by_token(&token)),
             };
             let caller = match caller {
-                Ok(caller) => caller,
+                Ok(caller) => {
+                    // Into the call's span (api::calls): every later log line of the call has it.
+                    tracing::Span::current().record("principal", caller.principal.as_str());
+                    caller
+                }
                 Err(Refused(why)) => {
                     let status = Status::from(ApiError::Unauthenticated(why));
                     audit

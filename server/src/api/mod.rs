@@ -2,6 +2,7 @@
 //! convert, return.
 
 pub mod access;
+pub mod calls;
 pub mod cases;
 pub mod convert;
 pub mod decoding;

@@ -181,6 +181,7 @@ pub async fn publish(
         .await?
     };
     tracing::info!(release = row.id, sha256 = %row.sha256, "rollup published");
+    crate::metrics::release_published();
     Ok(row)
 }
 

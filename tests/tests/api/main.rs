@@ -21,6 +21,7 @@ mod helpers;
 mod hostile;
 mod idempotency;
 mod measures;
+mod operating;
 mod paging;
 mod readme;
 mod regions;

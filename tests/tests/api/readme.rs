@@ -3,7 +3,8 @@
 //! of this build, and print what the README says they print (`procura_tests::readme` has the
 //! rules). The shell reaches the server through `PROCURA_SERVER` and `DATABASE_URL`, as the
 //! README documents; `127.0.0.1:50051` in a command is replaced by the test server's address,
-//! and `cargo run --release -p procura-server -- ARGS` runs the server binary with ARGS.
+//! `127.0.0.1:9090` by the address of its metrics (`--metrics-listen`), and
+//! `cargo run --release -p procura-server -- ARGS` runs the server binary with ARGS.
 //!
 //! Set `PROCURA_README_TRANSCRIPT=FILE` to have every command and its whole output written
 //! to FILE, which is what to read when writing a new example.
@@ -46,14 +47,15 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// Starts the `procura-server` binary on `addr` with database `url` and home `home` (where its
-/// first start writes the admin's credentials file, as on a fresh machine) and waits until
-/// its health check answers SERVING. Its log goes to `log`.
-async fn start_server(addr: &str, url: &str, home: &Path, log: &Path) -> Killed {
+/// Starts the `procura-server` binary on `addr` with its metrics on `metrics`, database `url`
+/// and home `home` (where its first start writes the admin's credentials file, as on a fresh
+/// machine) and waits until its health check answers SERVING. Its log goes to `log`.
+async fn start_server(addr: &str, metrics: &str, url: &str, home: &Path, log: &Path) -> Killed {
     let binary = server_binary();
     let log_file = std::fs::File::create(log).expect("the server log file");
     let child = Command::new(binary)
         .args(["--listen", addr, "--database-url", url])
+        .args(["--metrics-listen", metrics])
         .env("NO_COLOR", "1")
         .env("HOME", home)
         .env_remove("PROCURA_CREDENTIALS_FILE")
@@ -197,8 +199,9 @@ async fn every_readme_example_works_as_written() {
     let _database = DroppedDatabase(db_name.clone());
     let url = database_url(&db_name);
     let addr = format!("127.0.0.1:{}", free_port());
+    let metrics = format!("127.0.0.1:{}", free_port());
     let log = work.join("server.log");
-    let _server = start_server(&addr, &url, &work, &log).await;
+    let _server = start_server(&addr, &metrics, &url, &work, &log).await;
 
     let path = std::env::var("PATH").unwrap_or_default();
     let server_bin = server_binary();
@@ -218,7 +221,10 @@ async fn every_readme_example_works_as_written() {
         .map(|p| std::fs::File::create(p).expect("the transcript file"));
 
     for (index, step) in steps.iter().enumerate() {
-        let command = step.command.replace("127.0.0.1:50051", &addr);
+        let command = step
+            .command
+            .replace("127.0.0.1:50051", &addr)
+            .replace("127.0.0.1:9090", &metrics);
         let (status, printed) = shell.run(&command);
         if let Some(file) = transcript.as_mut() {
             writeln!(file, "$ {}\n{printed}\n[status {status}]\n", step.command).unwrap();

@@ -16,7 +16,7 @@ use tonic_health::pb::health_client::HealthClient;
 use crate::helpers::*;
 
 /// A port nothing listens on now (the kernel's pick for port 0, released again).
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("a free port")
@@ -25,7 +25,7 @@ fn free_port() -> u16 {
 
 /// Waits until Health/Check at `addr` answers SERVING; panics with the server's stderr if it
 /// exits or 60 s pass first.
-async fn wait_until_serving(server: &mut ServerProcess, addr: SocketAddr) -> Channel {
+pub(crate) async fn wait_until_serving(server: &mut ServerProcess, addr: SocketAddr) -> Channel {
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     loop {
         if let Some(status) = server.wait_for_exit(Duration::ZERO).await {
@@ -205,7 +205,7 @@ async fn the_server_listens_stores_and_pools_as_its_environment_says() {
 /// Starts the server with `args` and `env` (besides a free `--listen` port and a database URL
 /// naming a database that does not exist, unless given), and expects it to refuse: a failure
 /// exit within 30 s, its stderr naming `flag` and `value`, and no database created.
-async fn assert_refused(args: &[&str], env: &[(&str, &str)], flag: &str, value: &str) {
+pub(crate) async fn assert_refused(args: &[&str], env: &[(&str, &str)], flag: &str, value: &str) {
     let missing = format!(
         "procura_test_{}_refused_{}",
         std::process::id(),

@@ -4,6 +4,7 @@
 use procura_proto::v1 as pb;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Status, Streaming};
+use tracing::Instrument;
 
 use super::requests::new_case;
 use crate::api::{AppState, decoding};
@@ -29,14 +30,14 @@ pub fn serve(
     // further batch is read before that, so a slow database slows the client down through
     // HTTP/2 flow control and memory stays bounded.
     let (acks, receiver) = tokio::sync::mpsc::channel(2);
-    tokio::spawn(async move {
+    let writer = async move {
         use futures::StreamExt;
         // A message that cannot be read (one that does not decode, or a broken stream) is
         // queued as its error and answered after the acknowledgements of the batches before
         // it: INVALID_ARGUMENT when it does not decode (see `api::decoding`).
         let (queue, queued) =
             tokio::sync::mpsc::channel::<Result<pb::ImportCasesRequest, Status>>(1);
-        tokio::spawn(async move {
+        let reader = async move {
             let mut inbound = inbound;
             loop {
                 match inbound.message().await {
@@ -53,7 +54,8 @@ pub fn serve(
                     }
                 }
             }
-        });
+        };
+        tokio::spawn(reader.in_current_span());
         let batches = ReceiverStream::new(queued);
         let mut written = std::pin::pin!(
             batches
@@ -81,7 +83,9 @@ pub fn serve(
                 break;
             }
         }
-    });
+    };
+    // Both tasks log in the call's span (its request id: api::calls).
+    tokio::spawn(writer.in_current_span());
     receiver
 }
 
@@ -102,11 +106,13 @@ async fn import_batch(
         ));
     }
     let mut rejections = Vec::new();
+    let mut rejected = 0;
     let mut valid = Vec::with_capacity(batch.cases.len());
     for (position, case) in batch.cases.iter().enumerate() {
         match new_case(state, case, &format!("cases[{position}]"), "") {
             Ok(command) => valid.push(command),
             Err(violations) => {
+                rejected += 1;
                 rejections.extend(violations.into_iter().map(|v| pb::ImportRejection {
                     position: position as i32,
                     field: v.field,
@@ -116,6 +122,11 @@ async fn import_batch(
         }
     }
     let imported = service::import_batch(state, valid, who).await?;
+    crate::metrics::cases_imported(
+        u64::try_from(imported.created).unwrap_or_default(),
+        u64::try_from(imported.already_present).unwrap_or_default(),
+        rejected,
+    );
     Ok(pb::ImportCasesResponse {
         batch_number: batch.batch_number,
         created: imported.created,

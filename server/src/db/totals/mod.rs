@@ -281,6 +281,7 @@ async fn upsert_figures(conn: &mut AsyncPgConnection, rows: &[(Key, Values)]) ->
             };
         }
         query.execute(conn).await?;
+        crate::metrics::kept_totals_written("figure_totals", chunk.len());
     }
     Ok(())
 }
@@ -306,6 +307,7 @@ async fn upsert_listings(
             .bind::<Array<BigInt>, _>(chunk.iter().map(|(_, cases)| *cases).collect::<Vec<_>>())
             .execute(conn)
             .await?;
+        crate::metrics::kept_totals_written("listing_totals", chunk.len());
     }
     Ok(())
 }

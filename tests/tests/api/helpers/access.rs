@@ -6,7 +6,9 @@ use procura_proto::v1::{
     PrincipalKind, Role, Token,
 };
 
-use super::app::{Clients, TestApp};
+use procura_proto::v1::access_service_client::AccessServiceClient;
+
+use super::app::{Authed, Clients, TestApp};
 
 /// A token's expiry `days` ahead.
 pub fn expiry_in_days(days: i64) -> prost_types::Timestamp {
@@ -31,44 +33,7 @@ impl TestApp {
         display_name: &str,
         grants: &[(Role, &str)],
     ) -> String {
-        let mut access = self.access.clone();
-        access
-            .create_principal(CreatePrincipalRequest {
-                principal: Some(Principal {
-                    id: id.to_owned(),
-                    display_name: display_name.to_owned(),
-                    kind: PrincipalKind::Person as i32,
-                    ..Default::default()
-                }),
-            })
-            .await
-            .unwrap_or_else(|s| panic!("CreatePrincipal {id}: {s:?}"));
-        for (role, region) in grants {
-            access
-                .create_grant(CreateGrantRequest {
-                    grant: Some(Grant {
-                        principal: format!("principals/{id}"),
-                        role: *role as i32,
-                        region: format!("regions/{region}"),
-                        ..Default::default()
-                    }),
-                })
-                .await
-                .unwrap_or_else(|s| panic!("CreateGrant {id} {role:?} {region}: {s:?}"));
-        }
-        access
-            .create_token(CreateTokenRequest {
-                token: Some(Token {
-                    principal: format!("principals/{id}"),
-                    description: "test".into(),
-                    expire_time: Some(expiry_in_days(30)),
-                    ..Default::default()
-                }),
-            })
-            .await
-            .unwrap_or_else(|s| panic!("CreateToken {id}: {s:?}"))
-            .into_inner()
-            .secret
+        person_token(&self.access, id, display_name, grants).await
     }
 
     /// Clients of a new person `id` holding each `(role, region code)`.
@@ -76,4 +41,52 @@ impl TestApp {
         let token = self.principal_token(id, grants).await;
         self.clients(&token)
     }
+}
+
+/// Creates person `id` holding each `(role, region code)` through `access` (an admin's
+/// client, of any server), and returns a token of it.
+pub async fn person_token(
+    access: &AccessServiceClient<Authed>,
+    id: &str,
+    display_name: &str,
+    grants: &[(Role, &str)],
+) -> String {
+    let mut access = access.clone();
+    access
+        .create_principal(CreatePrincipalRequest {
+            principal: Some(Principal {
+                id: id.to_owned(),
+                display_name: display_name.to_owned(),
+                kind: PrincipalKind::Person as i32,
+                ..Default::default()
+            }),
+        })
+        .await
+        .unwrap_or_else(|s| panic!("CreatePrincipal {id}: {s:?}"));
+    for (role, region) in grants {
+        access
+            .create_grant(CreateGrantRequest {
+                grant: Some(Grant {
+                    principal: format!("principals/{id}"),
+                    role: *role as i32,
+                    region: format!("regions/{region}"),
+                    ..Default::default()
+                }),
+            })
+            .await
+            .unwrap_or_else(|s| panic!("CreateGrant {id} {role:?} {region}: {s:?}"));
+    }
+    access
+        .create_token(CreateTokenRequest {
+            token: Some(Token {
+                principal: format!("principals/{id}"),
+                description: "test".into(),
+                expire_time: Some(expiry_in_days(30)),
+                ..Default::default()
+            }),
+        })
+        .await
+        .unwrap_or_else(|s| panic!("CreateToken {id}: {s:?}"))
+        .into_inner()
+        .secret
 }

@@ -37,12 +37,14 @@ pub struct ServerProcess {
 }
 
 /// The environment variables the server reads its configuration from.
-pub const SERVER_ENV: [&str; 5] = [
+pub const SERVER_ENV: [&str; 7] = [
     "PROCURA_LISTEN",
     "DATABASE_URL",
     "PROCURA_POOL_SIZE",
     "PROCURA_READER_CONNECTIONS",
     "PROCURA_CREDENTIALS_FILE",
+    "PROCURA_METRICS_LISTEN",
+    "PROCURA_LOG_FORMAT",
 ];
 
 impl ServerProcess {
