@@ -39,17 +39,16 @@ pub(crate) struct AccessCost {
 }
 
 impl AccessCost {
-    fn median(rates: &[f64]) -> f64 {
-        let mut sorted = rates.to_vec();
-        sorted.sort_by(f64::total_cmp);
-        sorted[sorted.len() / 2]
-    }
-
-    /// Median with checks over median without.
+    /// Mean rate with checks over mean rate without (equal windows, so calls over calls).
     pub(crate) fn ratio(&self) -> f64 {
-        Self::median(&self.checked) / Self::median(&self.unchecked)
+        let mean = |rates: &[f64]| rates.iter().sum::<f64>() / rates.len().max(1) as f64;
+        mean(&self.checked) / mean(&self.unchecked)
     }
 }
+
+/// Rounds of the access-cost timing: each times both servers, in the order A B, then B A, and
+/// so on, so that a drift of the machine's speed falls on both alike.
+pub(crate) const ACCESS_ROUNDS: u64 = 8;
 
 /// Starts the server code in this process on `database_url`, with or without access checks.
 async fn in_process(
@@ -69,8 +68,8 @@ async fn in_process(
 }
 
 /// Times GetCase at concurrency 64 against two servers of this process on the server's
-/// database, one checking access (calls with a token) and one not, alternating three windows
-/// each so that drift on the machine falls on both.
+/// database, one checking access (calls with a token) and one not, in [`ACCESS_ROUNDS`]
+/// rounds of half `--seconds` each (A B, B A, …).
 pub(crate) async fn access_cost(
     database_url: &str,
     token: &str,
@@ -91,11 +90,18 @@ pub(crate) async fn access_cost(
         checked: Vec::new(),
         unchecked: Vec::new(),
     };
-    for window in 0..3u64 {
-        for (i, these) in channels.iter().enumerate() {
-            let rate = measure_rate(these, get_case, 64, args.seconds, args.seed ^ window)
-                .await?
-                .per_second;
+    for round in 0..ACCESS_ROUNDS {
+        let order = if round % 2 == 0 { [0, 1] } else { [1, 0] };
+        for i in order {
+            let rate = measure_rate(
+                &channels[i],
+                get_case,
+                64,
+                args.seconds / 2.0,
+                args.seed ^ round,
+            )
+            .await?
+            .per_second;
             if i == 0 {
                 cost.checked.push(rate);
             } else {
