@@ -115,7 +115,7 @@ async fn publish_correct_diff_and_draw_through_the_cli() {
     );
     assert_eq!(
         row(revisions, "status:"),
-        ["CASE_STATUS_ACCEPTED", "→", "CASE_STATUS_WITHDRAWN"],
+        ["accepted", "→", "withdrawn"],
         "{revisions}"
     );
 
@@ -148,9 +148,9 @@ async fn publish_correct_diff_and_draw_through_the_cli() {
                 "entered",
                 "twice",
                 "status:",
-                "CASE_STATUS_ACCEPTED",
+                "accepted",
                 "→",
-                "CASE_STATUS_WITHDRAWN"
+                "withdrawn"
             ],
             "{diff}"
         );
