@@ -47,7 +47,8 @@ pub enum CasesCommand {
     ///
     /// Example: procura cases update 42 --set status=concluded --set concluded_on=2020-05-01
     Update(UpdateArgs),
-    /// Import cases from a CSV or JSON-lines file, one case per line, over a resumable stream.
+    /// Import cases from a CSV, JSON or JSON-lines file (what `cases list` writes) over a
+    /// resumable stream.
     Import(import::ImportArgs),
     /// Show the revisions of a case (修订记录): who changed what, when and why.
     ///

@@ -16,17 +16,19 @@ use procura_proto::v1::{
     RegionLevel, Rollup, YearMonth, YearQuarter, period,
 };
 
-use super::{Context, FormatArg, call};
+use super::{Context, FiguresFormatArg, FormatArg, call};
 use crate::chart;
 use crate::convert::{
-    format_date, parse_date, parse_region_code, parse_timestamp, region_name,
+    format_date, format_timestamp, parse_date, parse_region_code, parse_timestamp, region_name,
     sub_national_level_parser,
 };
-use crate::output::{OutputFormat, emit, emit_csv, emit_json};
+use crate::output::{FiguresFormat, emit, emit_csv, emit_json, format_figure};
 
 mod explain;
+mod sdmx;
 mod table;
 
+pub use sdmx::{DATAFLOW, rollup_sdmx_csv, time_period};
 pub use table::{indicator_value, rollup_csv, rollup_heading, rollup_json, rollup_text};
 
 use explain::explain;
@@ -83,7 +85,7 @@ pub struct RollupArgs {
     #[arg(long, value_name = "METRIC", default_value = "measures.total")]
     chart_metric: String,
     #[command(flatten)]
-    format: FormatArg,
+    format: FiguresFormatArg,
 }
 
 /// Arguments of `procura rollup explain`.
@@ -201,6 +203,9 @@ async fn rollup(args: RollupArgs, ctx: &Context) -> anyhow::Result<()> {
     })
     .await?;
     let rollup = response.rollup.unwrap_or_default();
+    if let Some(warning) = as_of_warning(ctx, &request, &rollup).await {
+        eprintln!("{warning}");
+    }
     if let (Some(path), Some(kind)) = (&args.chart, chart_kind) {
         let english_names = if kind == chart::ChartKind::Png && !chart::font_has_chinese() {
             english_names(&rollup, ctx).await
@@ -217,11 +222,74 @@ async fn rollup(args: RollupArgs, ctx: &Context) -> anyhow::Result<()> {
         )?;
         eprintln!("chart written to {}{}", path.display(), drawn.notes());
     }
-    match ctx.format(&args.format) {
-        OutputFormat::Table => emit(&rollup_text(&rollup, &args.chart_metric)),
-        OutputFormat::Json => emit_json(&rollup_json(&rollup)),
-        OutputFormat::Csv => emit_csv(&rollup_csv(&rollup)),
+    match ctx.figures_format(&args.format) {
+        FiguresFormat::Table => emit(&rollup_text(&rollup, &args.chart_metric)),
+        FiguresFormat::Json => emit_json(&rollup_json(&rollup)),
+        FiguresFormat::Csv => emit_csv(&rollup_csv(&rollup)),
+        FiguresFormat::SdmxCsv => emit_csv(&rollup_sdmx_csv(&rollup)),
     }
+}
+
+/// Whether every figure of a rollup, and every previous value, is 0.
+fn every_figure_is_zero(rollup: &Rollup) -> bool {
+    rollup
+        .figures
+        .iter()
+        .all(|f| f.value == 0 && f.previous_value.unwrap_or(0) == 0)
+}
+
+/// The warning for a rollup asked `--as-of` a moment whose figures are all 0 while the live
+/// records give some (`live`): the moment is before any record it counts was stored.
+pub fn before_the_records_warning(
+    as_of: &prost_types::Timestamp,
+    asked: &Rollup,
+    live: &Rollup,
+) -> Option<String> {
+    if !every_figure_is_zero(asked) || every_figure_is_zero(live) {
+        return None;
+    }
+    let counted: Vec<String> = live
+        .figures
+        .iter()
+        .filter(|f| f.value != 0)
+        .take(2)
+        .map(|f| format!("{} {}", f.metric, format_figure(f)))
+        .collect();
+    Some(format!(
+        "warning: --as-of {} is before any record of this rollup was stored, so every figure \
+         is 0 (without --as-of: {}, ...); give a later moment, such as a release's \"Records as \
+         of\"",
+        format_timestamp(as_of),
+        counted.join(", ")
+    ))
+}
+
+/// With `--as-of`, the warning of [`before_the_records_warning`], asking the live figures
+/// only when every figure as of the moment is 0. A failure of that second call costs only
+/// the warning.
+pub async fn as_of_warning(
+    ctx: &Context,
+    request: &GetRollupRequest,
+    rollup: &Rollup,
+) -> Option<String> {
+    let as_of = request.as_of.as_ref()?;
+    if !every_figure_is_zero(rollup) {
+        return None;
+    }
+    let live_request = GetRollupRequest {
+        as_of: None,
+        breakdown: 0,
+        include_indicators: false,
+        ..request.clone()
+    };
+    let client = ReportServiceClient::new(ctx.channel().await.ok()?);
+    let live = call(&client, &live_request, |mut c, r| async move {
+        c.get_rollup(r).await
+    })
+    .await
+    .ok()?
+    .rollup?;
+    before_the_records_warning(as_of, rollup, &live)
 }
 
 /// English names of the rollup's region and of its breakdown rows where the server knows them
