@@ -5,15 +5,13 @@
 //! This module holds the arguments, the GetRollup call and the chart; [`table`] renders a rollup
 //! as text, JSON and CSV, [`explain`] runs and renders the drill-down.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 
 use clap::{ArgGroup, Args, Subcommand};
-use procura_proto::v1::region_service_client::RegionServiceClient;
 use procura_proto::v1::report_service_client::ReportServiceClient;
 use procura_proto::v1::{
-    Comparison, Date, DateRange, GetRegionRequest, GetRollupRequest, ListRegionsRequest, Period,
-    RegionLevel, Rollup, YearMonth, YearQuarter, period,
+    Comparison, Date, DateRange, GetRollupRequest, Period, RegionLevel, Rollup, YearMonth,
+    YearQuarter, period,
 };
 
 use super::{Context, FiguresFormatArg, FormatArg, call};
@@ -193,10 +191,10 @@ pub async fn run(command: RollupCommand, ctx: &Context) -> anyhow::Result<()> {
 
 async fn rollup(args: RollupArgs, ctx: &Context) -> anyhow::Result<()> {
     let request = args.query.request()?;
-    let chart_kind = match &args.chart {
-        Some(path) => Some(chart::ChartKind::of(path)?),
-        None => None,
-    };
+    // A file name that is neither .svg nor .png fails before the call.
+    if let Some(path) = &args.chart {
+        chart::ChartKind::of(path)?;
+    }
     let client = ReportServiceClient::new(ctx.channel().await?);
     let response = call(&client, &request, |mut c, r| async move {
         c.get_rollup(r).await
@@ -206,18 +204,12 @@ async fn rollup(args: RollupArgs, ctx: &Context) -> anyhow::Result<()> {
     if let Some(warning) = as_of_warning(ctx, &request, &rollup).await {
         eprintln!("{warning}");
     }
-    if let (Some(path), Some(kind)) = (&args.chart, chart_kind) {
-        let english_names = if kind == chart::ChartKind::Png && !chart::font_has_chinese() {
-            english_names(&rollup, ctx).await
-        } else {
-            HashMap::new()
-        };
+    if let Some(path) = &args.chart {
         let drawn = chart::draw_rollup_chart(
             path,
             &chart::ChartInput {
                 rollup: &rollup,
                 metric: &args.chart_metric,
-                english_names: &english_names,
             },
         )?;
         eprintln!("chart written to {}{}", path.display(), drawn.notes());
@@ -290,53 +282,6 @@ pub async fn as_of_warning(
     .ok()?
     .rollup?;
     before_the_records_warning(as_of, rollup, &live)
-}
-
-/// English names of the rollup's region and of its breakdown rows where the server knows them
-/// (provinces and the root), by code; for chart labels in a font without Chinese. Failures only
-/// cost the names.
-async fn english_names(rollup: &Rollup, ctx: &Context) -> HashMap<String, String> {
-    let mut names = HashMap::new();
-    let Ok(channel) = ctx.channel().await else {
-        return names;
-    };
-    let mut client = RegionServiceClient::new(channel);
-    if let Ok(response) = client
-        .get_region(GetRegionRequest {
-            name: rollup.region.clone(),
-        })
-        .await
-        && let Some(region) = response.into_inner().region
-        && !region.english_name.is_empty()
-    {
-        names.insert(region.code, region.english_name);
-    }
-    if rollup.breakdown != i32::from(RegionLevel::Province) {
-        return names;
-    }
-    let mut page_token = String::new();
-    loop {
-        let request = ListRegionsRequest {
-            parent: rollup.region.clone(),
-            level: rollup.breakdown,
-            page_size: 1000,
-            page_token: page_token.clone(),
-        };
-        let Ok(response) = client.list_regions(request).await else {
-            break;
-        };
-        let response = response.into_inner();
-        for region in response.regions {
-            if !region.english_name.is_empty() {
-                names.insert(region.code, region.english_name);
-            }
-        }
-        page_token = response.next_page_token;
-        if page_token.is_empty() {
-            break;
-        }
-    }
-    names
 }
 
 #[cfg(test)]
