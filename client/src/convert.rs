@@ -253,6 +253,25 @@ pub fn enum_name<T: CliEnum>(value: i32) -> String {
     }
 }
 
+/// The CLI's word for a value the server writes with a proto enum value name, as revisions
+/// record changed fields (`CASE_STATUS_CONCLUDED` -> `concluded`); any other text (dates,
+/// numbers, free text) as it is.
+pub fn cli_word(text: &str) -> String {
+    fn word<T: CliEnum>(text: &str) -> Option<String> {
+        T::from_proto_name(text).map(|value| enum_name::<T>(value.into()))
+    }
+    word::<CaseType>(text)
+        .or_else(|| word::<CaseStatus>(text))
+        .or_else(|| word::<ApplicantType>(text))
+        .or_else(|| word::<Sector>(text))
+        .or_else(|| word::<Marker>(text))
+        .or_else(|| word::<MeasureKind>(text))
+        .or_else(|| word::<AddresseeType>(text))
+        .or_else(|| word::<Adoption>(text))
+        .or_else(|| word::<ResolutionMethod>(text))
+        .unwrap_or_else(|| text.to_owned())
+}
+
 /// A clap value parser that accepts every kebab-case name of `T` and lists them in `--help`.
 pub fn enum_parser<T: CliEnum>() -> impl TypedValueParser<Value = T> {
     enum_parser_of::<T>(T::NAMES.iter().map(|(name, _)| *name).collect())

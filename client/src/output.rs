@@ -26,6 +26,30 @@ pub enum OutputFormat {
     Csv,
 }
 
+/// How `rollup` and `releases get|publish` print figures (`--format`): the formats of every
+/// command, or SDMX-CSV for exchange with statistics offices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FiguresFormat {
+    /// Aligned text for people.
+    Table,
+    /// JSON, pretty-printed.
+    Json,
+    /// CSV with a header row.
+    Csv,
+    /// SDMX-CSV 2.0: one observation per row, dataflow PROCURA:DF_SUPERVISION(1.0).
+    SdmxCsv,
+}
+
+impl From<OutputFormat> for FiguresFormat {
+    fn from(format: OutputFormat) -> Self {
+        match format {
+            OutputFormat::Table => Self::Table,
+            OutputFormat::Json => Self::Json,
+            OutputFormat::Csv => Self::Csv,
+        }
+    }
+}
+
 /// Writes text to standard output in one go. A closed pipe (`procura ... | head`) is not an
 /// error.
 pub fn emit(text: &str) -> anyhow::Result<()> {

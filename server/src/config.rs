@@ -1,6 +1,6 @@
 //! Server configuration: command-line flags with environment fallbacks.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
 /// Default address the server listens on.
@@ -17,8 +17,9 @@ pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/procu
              (行政检察监督) and their regional rollups"
 )]
 pub struct Cli {
-    /// Address to listen on for gRPC.
-    #[arg(long, env = "PROCURA_LISTEN", default_value = DEFAULT_LISTEN)]
+    /// Address to listen on for gRPC: an IP address and a port, e.g. 127.0.0.1:50051 (this
+    /// machine only) or 0.0.0.0:50051 (every interface).
+    #[arg(long, env = "PROCURA_LISTEN", default_value = DEFAULT_LISTEN, value_parser = parse_listen)]
     pub listen: SocketAddr,
     /// PostgreSQL URL. The database is created if it is missing; migrations run at start-up.
     #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, global = true)]
@@ -96,6 +97,27 @@ pub enum AnswersCommand {
     /// Compares every kept answer with the answer built from its case's records now; exits
     /// with status 1 and names the cases when any differ.
     Verify,
+}
+
+/// Parses `--listen`: an IP address and a port. The error says what is wrong with the text
+/// and how to write it, with examples (host names such as `localhost` are not looked up).
+pub fn parse_listen(text: &str) -> Result<SocketAddr, String> {
+    let text = text.trim();
+    if let Ok(address) = text.parse() {
+        return Ok(address);
+    }
+    let problem = match text.rsplit_once(':') {
+        _ if text.trim_matches(['[', ']']).parse::<IpAddr>().is_ok() => "no port".to_owned(),
+        Some((host, port)) if port.parse::<u16>().is_ok() => {
+            format!("\"{host}\" is not an IP address (host names are not looked up)")
+        }
+        Some((_, port)) => format!("\"{port}\" is not a port (0 to 65535)"),
+        None => "not an IP address and a port".to_owned(),
+    };
+    Err(format!(
+        "{problem}: write IP:PORT, e.g. --listen 127.0.0.1:50051 (this machine only, as \
+         localhost), --listen [::1]:50051 (IPv6) or --listen 0.0.0.0:50051 (every interface)"
+    ))
 }
 
 impl Cli {
@@ -194,7 +216,25 @@ impl Settings {
 mod tests {
     use clap::Parser;
 
-    use super::Cli;
+    use super::{Cli, parse_listen};
+
+    #[test]
+    fn a_listen_address_that_is_not_ip_and_port_is_explained() {
+        assert_eq!(parse_listen("127.0.0.1:50051").map(|a| a.port()), Ok(50051));
+        for (text, problem) in [
+            ("localhost", "not an IP address and a port"),
+            ("localhost:50051", "\"localhost\" is not an IP address"),
+            ("127.0.0.1", "no port"),
+            ("[::1]", "no port"),
+            ("127.0.0.1:http", "\"http\" is not a port"),
+        ] {
+            let error = parse_listen(text).expect_err(text);
+            assert!(
+                error.starts_with(problem) && error.contains("--listen 127.0.0.1:50051"),
+                "{text}: {error}"
+            );
+        }
+    }
 
     #[test]
     fn reader_connections_are_bounded() {

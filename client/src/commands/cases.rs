@@ -13,8 +13,8 @@ use serde_json::Value;
 use super::{Context, FormatArg, call, paginate, request_id};
 use crate::commands::{aid, import, measures};
 use crate::convert::{
-    enum_name, format_date, format_optional_date, format_timestamp, parse_case_name, parse_date,
-    parse_region_code, region_code, region_name,
+    cli_word, enum_name, format_date, format_optional_date, format_timestamp, parse_case_name,
+    parse_date, parse_region_code, region_code, region_name,
 };
 use crate::output::{
     OutputFormat, Table, case_json, case_markers, emit, emit_csv, emit_json, format_count,
@@ -47,7 +47,8 @@ pub enum CasesCommand {
     ///
     /// Example: procura cases update 42 --set status=concluded --set concluded_on=2020-05-01
     Update(UpdateArgs),
-    /// Import cases from a CSV or JSON-lines file, one case per line, over a resumable stream.
+    /// Import cases from a CSV, JSON or JSON-lines file (what `cases list` writes) over a
+    /// resumable stream.
     Import(import::ImportArgs),
     /// Show the revisions of a case (修订记录): who changed what, when and why.
     ///
@@ -401,10 +402,14 @@ async fn revisions(case: String, ctx: &Context, format: FormatArg) -> anyhow::Re
     }
 }
 
-/// A value of a changed field for people: `(none)` when the record did not exist (or the
-/// value was empty).
-fn change_value(value: &str) -> &str {
-    if value.is_empty() { "(none)" } else { value }
+/// A value of a changed field for people, in the CLI's words (`concluded`, not
+/// `CASE_STATUS_CONCLUDED`): `(none)` when the record did not exist (or the value was empty).
+fn change_value(value: &str) -> String {
+    if value.is_empty() {
+        "(none)".to_owned()
+    } else {
+        cli_word(value)
+    }
 }
 
 /// One changed field for people: `status: accepted → withdrawn`.
@@ -462,8 +467,8 @@ pub fn revision_json(revision: &CaseRevision) -> Value {
         "reason": revision.reason,
         "changes": revision.changes.iter().map(|c| serde_json::json!({
             "field": c.field,
-            "old_value": c.old_value,
-            "new_value": c.new_value,
+            "old_value": cli_word(&c.old_value),
+            "new_value": cli_word(&c.new_value),
         })).collect::<Vec<_>>(),
     })
 }
@@ -504,8 +509,8 @@ fn revisions_csv(revisions: &[CaseRevision]) -> Vec<Vec<String>> {
             let mut record = head.clone();
             record.extend([
                 change.field.clone(),
-                change.old_value.clone(),
-                change.new_value.clone(),
+                cli_word(&change.old_value),
+                cli_word(&change.new_value),
             ]);
             records.push(record);
         }
@@ -637,7 +642,7 @@ mod tests {
                 changes: vec![FieldChange {
                     field: "status".to_owned(),
                     old_value: String::new(),
-                    new_value: "accepted".to_owned(),
+                    new_value: "CASE_STATUS_ACCEPTED".to_owned(),
                 }],
             },
             CaseRevision {
@@ -648,6 +653,25 @@ mod tests {
                 reason: String::new(),
                 changes: Vec::new(),
             },
+            CaseRevision {
+                name: "cases/7/revisions/3".to_owned(),
+                revision: 3,
+                revise_time: None,
+                actor: "alice".to_owned(),
+                reason: "corrected".to_owned(),
+                changes: vec![
+                    FieldChange {
+                        field: "measures/2.adoption".to_owned(),
+                        old_value: "ADOPTION_PENDING".to_owned(),
+                        new_value: "ADOPTION_NOT_ADOPTED".to_owned(),
+                    },
+                    FieldChange {
+                        field: "summary".to_owned(),
+                        old_value: "CASE_TYPE_X".to_owned(),
+                        new_value: "2020-03-01".to_owned(),
+                    },
+                ],
+            },
         ]
     }
 
@@ -657,18 +681,26 @@ mod tests {
             revisions_text(&sample()),
             "revision 1  2020-03-01T00:00:00Z  by anonymous  created\n\
              \x20   status: (none) → accepted\n\
-             revision 2  -  by alice  (no reason given)\n"
+             revision 2  -  by alice  (no reason given)\n\
+             revision 3  -  by alice  corrected\n\
+             \x20   measures/2.adoption: pending → not-adopted\n\
+             \x20   summary: CASE_TYPE_X → 2020-03-01\n",
+            "enum values in the CLI's words, other text as it is"
         );
     }
 
     #[test]
     fn revisions_csv_has_one_record_per_change() {
         let records = revisions_csv(&sample());
-        assert_eq!(records.len(), 3);
+        assert_eq!(records.len(), 5);
         assert_eq!(records[1][4..], ["status", "", "accepted"]);
         assert_eq!(records[2][..4], ["2", "", "alice", ""]);
         let json = revision_json(&sample()[0]);
         assert_eq!(json["changes"][0]["new_value"], "accepted");
+        assert_eq!(
+            records[3][4..],
+            ["measures/2.adoption", "pending", "not-adopted"]
+        );
         assert_eq!(json["revise_time"], "2020-03-01T00:00:00Z");
     }
 }

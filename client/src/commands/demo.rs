@@ -1,7 +1,9 @@
 //! `procura demo load`: generates the demo data set (演示数据, see [`crate::demo`]) and stores
 //! it through the public API, streamed in batches over `CaseService.ImportCases` (falling back
 //! to CreateCase calls where the server lacks ImportCases). Loading twice stores nothing new:
-//! the second load finds every case already present.
+//! the second load finds every case already present. After the load it compares the national
+//! rollups of the published periods with the data set's own counts, and says when other
+//! records in the database change them.
 
 use std::collections::BTreeSet;
 use std::io::IsTerminal;
@@ -13,7 +15,11 @@ use clap::{Args, Subcommand};
 use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
 use procura_proto::v1::case_service_client::CaseServiceClient;
-use procura_proto::v1::{Case, CreateCaseRequest, ImportCasesRequest, MeasureKind};
+use procura_proto::v1::report_service_client::ReportServiceClient;
+use procura_proto::v1::{
+    Case, Comparison, CreateCaseRequest, DateRange, GetRollupRequest, ImportCasesRequest,
+    MeasureKind, Period, Rollup, period,
+};
 use tonic::{Code, Status};
 
 use super::{Context, Transport, call, new_request_id};
@@ -98,6 +104,7 @@ async fn load(args: LoadArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     }
 
     let channel = ctx.channel().await?;
+    let channel_for_check = channel.clone();
     let cases = Arc::new(cases);
     let progress = progress_bar(cases.len() as u64);
     let sending = Instant::now();
@@ -147,12 +154,120 @@ async fn load(args: LoadArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
             outcome.rejected.len() - SHOWN
         ));
     }
+    if let Some(note) = compare_with_the_data_set(channel_for_check, &cases).await {
+        report.push_str(&note);
+    }
     emit(&report)?;
     Ok(if outcome.rejected.is_empty() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(2)
     })
+}
+
+/// The periods whose national rollups the demo's summary and the published figures name.
+const CHECKED_PERIODS: [(Day, Day); 3] = [YEAR_2019, YEAR_2020, ACTIVITY];
+
+/// A figure whose national rollup differs from the demo data set's own count.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Difference {
+    /// The period, e.g. `2020-01-01..2020-12-31`.
+    period: String,
+    /// The metric id.
+    metric: String,
+    /// What the server counts.
+    live: i64,
+    /// What the demo's records alone give.
+    demo: i64,
+}
+
+/// The figures of a national rollup of `period` that differ from `expected`, the demo's own.
+fn differences(period: (Day, Day), expected: &Figures, rollup: &Rollup) -> Vec<Difference> {
+    rollup
+        .figures
+        .iter()
+        .filter_map(|figure| {
+            let demo = expected.metric(&figure.metric)?;
+            (demo != figure.value).then(|| Difference {
+                period: format!("{}..{}", range_text(period.0), range_text(period.1)),
+                metric: figure.metric.clone(),
+                live: figure.value,
+                demo,
+            })
+        })
+        .collect()
+}
+
+/// The note of a load whose national figures differ from the data set's: the database holds
+/// other records (or changed ones) that move the published figures.
+fn other_records_note(differences: &[Difference]) -> Option<String> {
+    const SHOWN: usize = 3;
+    if differences.is_empty() {
+        return None;
+    }
+    let mut listed: Vec<String> = differences
+        .iter()
+        .take(SHOWN)
+        .map(|d| {
+            format!(
+                "{} {} is {}, the demo's {}",
+                d.period,
+                d.metric,
+                format_count(d.live),
+                format_count(d.demo)
+            )
+        })
+        .collect();
+    if differences.len() > SHOWN {
+        listed.push(format!("{} more", differences.len() - SHOWN));
+    }
+    Some(format!(
+        "note: the database holds other records besides the demo's (or changed ones), and they \
+         change its figures: {}. The published figures come out as documented only on a \
+         database that holds the demo alone (a new database: procura-server --database-url)\n",
+        listed.join("; ")
+    ))
+}
+
+/// Compares the national rollups of the periods the published figures cover with the data
+/// set's own counts, and returns the note when they differ. A rollup the caller may not read
+/// (or any other failure) is said in one line instead.
+async fn compare_with_the_data_set(channel: Transport, cases: &[Case]) -> Option<String> {
+    let client = ReportServiceClient::new(channel);
+    let mut found = Vec::new();
+    for period in CHECKED_PERIODS {
+        let request = GetRollupRequest {
+            region: "regions/000000".to_owned(),
+            period: Some(Period {
+                kind: Some(period::Kind::Range(DateRange {
+                    start: Some(date(period.0)),
+                    end: Some(date(period.1)),
+                })),
+            }),
+            comparison: Comparison::None.into(),
+            ..GetRollupRequest::default()
+        };
+        let rollup = match call(&client, &request, |mut c, r| async move {
+            c.get_rollup(r).await
+        })
+        .await
+        {
+            Ok(response) => response.rollup.unwrap_or_default(),
+            Err(status) => {
+                return Some(format!(
+                    "(not checked whether other records change the demo's figures: the national \
+                     rollup failed: {})\n",
+                    rejection_reason(&status)
+                ));
+            }
+        };
+        found.extend(differences(
+            period,
+            &tally(cases, period.0, period.1),
+            &rollup,
+        ));
+    }
+    other_records_note(&found)
 }
 
 fn progress_bar(len: u64) -> ProgressBar {
@@ -422,6 +537,51 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("listed cases 45 in 2 batches"), "{text}");
+    }
+
+    #[test]
+    fn other_records_are_named_by_the_figures_they_change() {
+        let cases = demo::generate(DEFAULT_SEED);
+        let expected = tally(&cases, YEAR_2020.0, YEAR_2020.1);
+        let figure = |metric: &str, value: i64| procura_proto::v1::Figure {
+            metric: metric.to_owned(),
+            value,
+            ..procura_proto::v1::Figure::default()
+        };
+        let same = Rollup {
+            figures: vec![
+                figure("measures.protest_and_retrial", 380),
+                figure("aid.grants", expected.aid_grants),
+                figure("no.such.metric", 7),
+            ],
+            ..Rollup::default()
+        };
+        assert_eq!(differences(YEAR_2020, &expected, &same), vec![]);
+        assert_eq!(other_records_note(&[]), None);
+
+        let more = Rollup {
+            figures: vec![
+                figure("measures.protest_and_retrial", 382),
+                figure("aid.grants", expected.aid_grants + 1),
+            ],
+            ..Rollup::default()
+        };
+        let found = differences(YEAR_2020, &expected, &more);
+        assert_eq!(found.len(), 2);
+        let note = other_records_note(&found).unwrap();
+        assert!(
+            note.starts_with(
+                "note: the database holds other records besides the demo's (or changed ones), \
+                 and they change its figures: 2020-01-01..2020-12-31 \
+                 measures.protest_and_retrial is 382, the demo's 380; "
+            ),
+            "{note}"
+        );
+        let many = vec![found[0].clone(); 5];
+        assert!(
+            other_records_note(&many).unwrap().contains("; 2 more. "),
+            "{many:?}"
+        );
     }
 
     #[test]

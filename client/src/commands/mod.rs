@@ -25,7 +25,7 @@ pub use crate::call::{call, paginate};
 use crate::connection::{Authorization, ConnectOptions, tls_config};
 use crate::credentials::TokenSource;
 use crate::error::{Unreachable, cause_chain};
-use crate::output::OutputFormat;
+use crate::output::{FiguresFormat, OutputFormat};
 
 /// The connection the gRPC clients are built on: a channel (TLS for `https://`) that adds the
 /// `authorization: Bearer <token>` header when a token is known.
@@ -64,6 +64,15 @@ impl Context {
     /// The output format: the subcommand's `--format`, else the global one, else table.
     pub fn format(&self, local: &FormatArg) -> OutputFormat {
         local.format.or(self.format).unwrap_or_default()
+    }
+
+    /// The output format of figures: the subcommand's `--format` (which may be `sdmx-csv`),
+    /// else the global one, else table.
+    pub fn figures_format(&self, local: &FiguresFormatArg) -> FiguresFormat {
+        local
+            .format
+            .or(self.format.map(FiguresFormat::from))
+            .unwrap_or(FiguresFormat::Table)
     }
 
     /// The connection to the server, opened on first use (so that input errors are reported
@@ -153,4 +162,13 @@ pub fn new_request_id() -> String {
 /// The request id of a create call: the one given with `--request-id`, else a fresh one.
 pub fn request_id(given: Option<uuid::Uuid>) -> String {
     given.map_or_else(new_request_id, |id| id.to_string())
+}
+
+/// The `--format` option of a subcommand that prints figures, which may also be SDMX-CSV.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct FiguresFormatArg {
+    /// Output format: table, json, csv, or sdmx-csv (SDMX-CSV 2.0, one observation per row)
+    /// [default: table, or the one given before the subcommand].
+    #[arg(long, value_enum)]
+    pub format: Option<FiguresFormat>,
 }

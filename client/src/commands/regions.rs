@@ -87,30 +87,7 @@ pub async fn run(command: RegionsCommand, ctx: &Context) -> anyhow::Result<()> {
             )
             .await?;
             match ctx.format(&format) {
-                OutputFormat::Table => {
-                    let mut table =
-                        Table::new(["CODE", "NAME", "ENGLISH NAME", "LEVEL", "CHILDREN"])
-                            .right_align(&[4]);
-                    for region in &regions {
-                        table.push(vec![
-                            region.code.clone(),
-                            region.display_name.clone(),
-                            region.english_name.clone(),
-                            enum_name::<RegionLevel>(region.level),
-                            format_count(i64::from(region.child_count)),
-                        ]);
-                    }
-                    let noun = if regions.len() == 1 {
-                        "region"
-                    } else {
-                        "regions"
-                    };
-                    emit(&format!(
-                        "{}({} {noun})\n",
-                        table.render(),
-                        format_count(regions.len() as i64)
-                    ))
-                }
+                OutputFormat::Table => emit(&regions_table(&regions)),
                 OutputFormat::Json => {
                     emit_json(&Value::Array(regions.iter().map(region_json).collect()))
                 }
@@ -124,11 +101,49 @@ pub async fn run(command: RegionsCommand, ctx: &Context) -> anyhow::Result<()> {
     }
 }
 
+/// Regions as a table for people, with a count line. The English-name column is shown only
+/// when one of the regions has an English name: the region table has them for the provinces
+/// and the root, not below.
+fn regions_table(regions: &[Region]) -> String {
+    let english = regions.iter().any(|r| !r.english_name.is_empty());
+    let mut headers = vec!["CODE", "NAME"];
+    if english {
+        headers.push("ENGLISH NAME");
+    }
+    headers.extend(["LEVEL", "CHILDREN"]);
+    let mut table = Table::new(headers.clone()).right_align(&[headers.len() - 1]);
+    for region in regions {
+        let mut row = vec![region.code.clone(), region.display_name.clone()];
+        if english {
+            row.push(region.english_name.clone());
+        }
+        row.extend([
+            enum_name::<RegionLevel>(region.level),
+            format_count(i64::from(region.child_count)),
+        ]);
+        table.push(row);
+    }
+    let noun = if regions.len() == 1 {
+        "region"
+    } else {
+        "regions"
+    };
+    format!(
+        "{}({} {noun})\n",
+        table.render(),
+        format_count(regions.len() as i64)
+    )
+}
+
 fn region_fields(region: &Region) -> String {
-    render_fields(&[
+    let mut fields = vec![
         ("Code", region.code.clone()),
         ("Name", region.display_name.clone()),
-        ("English name", region.english_name.clone()),
+    ];
+    if !region.english_name.is_empty() {
+        fields.push(("English name", region.english_name.clone()));
+    }
+    fields.extend([
         ("Level", enum_name::<RegionLevel>(region.level)),
         (
             "Parent",
@@ -139,7 +154,8 @@ fn region_fields(region: &Region) -> String {
             },
         ),
         ("Children", format_count(i64::from(region.child_count))),
-    ])
+    ]);
+    render_fields(&fields)
 }
 
 fn csv_header() -> Vec<String> {
@@ -164,4 +180,45 @@ fn csv_row(region: &Region) -> Vec<String> {
         region_code(&region.parent).to_owned(),
         region.child_count.to_string(),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn region(code: &str, name: &str, english: &str, level: RegionLevel, children: i32) -> Region {
+        Region {
+            name: format!("regions/{code}"),
+            code: code.to_owned(),
+            parent: "regions/000000".to_owned(),
+            level: level.into(),
+            display_name: name.to_owned(),
+            english_name: english.to_owned(),
+            child_count: children,
+        }
+    }
+
+    #[test]
+    fn the_english_name_column_is_shown_only_when_a_region_has_one() {
+        let provinces = [
+            region("530000", "云南省", "Yunnan", RegionLevel::Province, 16),
+            region("540000", "西藏自治区", "Tibet", RegionLevel::Province, 7),
+        ];
+        assert_eq!(
+            regions_table(&provinces),
+            "CODE    NAME        ENGLISH NAME  LEVEL     CHILDREN\n\
+             530000  云南省      Yunnan        province        16\n\
+             540000  西藏自治区  Tibet         province         7\n\
+             (2 regions)\n"
+        );
+        let prefecture = [region("530100", "昆明市", "", RegionLevel::Prefecture, 14)];
+        assert_eq!(
+            regions_table(&prefecture),
+            "CODE    NAME    LEVEL       CHILDREN\n\
+             530100  昆明市  prefecture        14\n\
+             (1 region)\n"
+        );
+        assert!(!region_fields(&prefecture[0]).contains("English name"));
+        assert!(region_fields(&provinces[0]).contains("English name: Yunnan"));
+    }
 }

@@ -12,12 +12,15 @@ use procura_proto::v1::{
 use serde_json::{Value, json};
 
 use super::cases::{change_text, revision_json};
-use super::rollup::{RollupQuery, rollup_csv, rollup_heading, rollup_json, rollup_text};
-use super::{Context, FormatArg, call, paginate, request_id};
+use super::rollup::{
+    RollupQuery, as_of_warning, rollup_csv, rollup_heading, rollup_json, rollup_sdmx_csv,
+    rollup_text,
+};
+use super::{Context, FiguresFormatArg, FormatArg, call, paginate, request_id};
 use crate::convert::{enum_name, format_timestamp, region_code};
 use crate::output::{
-    OutputFormat, Table, emit, emit_csv, emit_json, format_count, format_figure_cell, format_range,
-    qualifier_cell, range_json, render_fields,
+    FiguresFormat, OutputFormat, Table, emit, emit_csv, emit_json, format_count,
+    format_figure_cell, format_range, qualifier_cell, range_json, render_fields,
 };
 
 /// Subcommands of `procura releases`.
@@ -29,13 +32,14 @@ pub enum ReleasesCommand {
     /// Example: procura releases publish --region 000000 --year 2020 --by province
     /// --title "2020 national figures" --more-than measures.trial_violation_suggestion
     Publish(PublishArgs),
-    /// Show a release exactly as published.
+    /// Show a release exactly as published (`--format sdmx-csv`: its figures as SDMX-CSV, with
+    /// each qualifier as OBS_STATUS).
     Get {
         /// The release: its id or name (releases/ID).
         #[arg(value_name = "ID_OR_NAME", value_parser = parse_release_name)]
         release: String,
         #[command(flatten)]
-        format: FormatArg,
+        format: FiguresFormatArg,
     },
     /// List releases, newest first.
     List {
@@ -73,7 +77,7 @@ pub struct PublishArgs {
     #[arg(long, value_parser = clap::value_parser!(uuid::Uuid))]
     request_id: Option<uuid::Uuid>,
     #[command(flatten)]
-    format: FormatArg,
+    format: FiguresFormatArg,
 }
 
 /// Parses a release given as its id (`3`) or resource name (`releases/3`).
@@ -108,8 +112,9 @@ fn qualifiers(more_than: &[String], exact: &[String]) -> anyhow::Result<HashMap<
 pub async fn run(command: ReleasesCommand, ctx: &Context) -> anyhow::Result<()> {
     match command {
         ReleasesCommand::Publish(args) => {
+            let rollup_request = args.query.request()?;
             let request = PublishRollupRequest {
-                rollup: Some(args.query.request()?),
+                rollup: Some(rollup_request.clone()),
                 title: args.title,
                 qualifiers: qualifiers(&args.more_than, &args.exact)?,
                 request_id: request_id(args.request_id),
@@ -119,14 +124,16 @@ pub async fn run(command: ReleasesCommand, ctx: &Context) -> anyhow::Result<()> 
                 c.publish_rollup(r).await
             })
             .await?;
-            print_release(
-                &response.release.unwrap_or_default(),
-                ctx.format(&args.format),
-            )
+            let release = response.release.unwrap_or_default();
+            let rollup = release.rollup.clone().unwrap_or_default();
+            if let Some(warning) = as_of_warning(ctx, &rollup_request, &rollup).await {
+                eprintln!("{warning}");
+            }
+            print_release(&release, ctx.figures_format(&args.format))
         }
         ReleasesCommand::Get { release, format } => {
             let release = get_release(ctx, &release).await?;
-            print_release(&release, ctx.format(&format))
+            print_release(&release, ctx.figures_format(&format))
         }
         ReleasesCommand::List { format } => {
             let client = ReportServiceClient::new(ctx.channel().await?);
@@ -178,13 +185,15 @@ async fn get_release(ctx: &Context, name: &str) -> anyhow::Result<Release> {
     Ok(response.release.unwrap_or_default())
 }
 
-/// Prints a release: its particulars then its figures (table), as JSON, or its figures as CSV.
-fn print_release(release: &Release, format: OutputFormat) -> anyhow::Result<()> {
+/// Prints a release: its particulars then its figures (table), as JSON, or its figures as CSV
+/// or SDMX-CSV.
+fn print_release(release: &Release, format: FiguresFormat) -> anyhow::Result<()> {
     let rollup = release.rollup.clone().unwrap_or_default();
     match format {
-        OutputFormat::Table => emit(&release_text(release, &rollup)),
-        OutputFormat::Json => emit_json(&release_json(release, &rollup)),
-        OutputFormat::Csv => emit_csv(&rollup_csv(&rollup)),
+        FiguresFormat::Table => emit(&release_text(release, &rollup)),
+        FiguresFormat::Json => emit_json(&release_json(release, &rollup)),
+        FiguresFormat::Csv => emit_csv(&rollup_csv(&rollup)),
+        FiguresFormat::SdmxCsv => emit_csv(&rollup_sdmx_csv(&rollup)),
     }
 }
 

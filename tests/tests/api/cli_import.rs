@@ -1,6 +1,7 @@
 //! `procura cases import` against the real server: an import stopped midway and continued
-//! with `--resume` stores every case exactly once, and a CSV file is imported with every
-//! column, as is what `cases list --format csv` prints.
+//! with `--resume` stores every case exactly once, a CSV file is imported with every column,
+//! as is what `cases list --format csv` prints, and the sample file `data/samples/cases.jsonl`
+//! is imported with its records, as is what `cases list --format json` prints of them.
 
 use std::time::{Duration, Instant};
 
@@ -231,5 +232,71 @@ CSV-4,530000,2020-05-03,judgment,other-organization,other,accepted,,false,false,
     assert_eq!(
         cases_as_submitted(&other).await,
         cases_as_submitted(&app).await
+    );
+}
+
+/// The cases of `app` with their records, without what the server sets (names, times, etags).
+async fn records_as_submitted(app: &TestApp) -> Vec<Case> {
+    let mut cases = cases_as_submitted(app).await;
+    for case in &mut cases {
+        for measure in &mut case.measures {
+            measure.name.clear();
+            measure.create_time = None;
+            measure.update_time = None;
+        }
+        if let Some(resolution) = case.resolution.as_mut() {
+            resolution.name.clear();
+            resolution.create_time = None;
+        }
+        for aid in &mut case.aid_grants {
+            aid.name.clear();
+            aid.create_time = None;
+        }
+    }
+    cases
+}
+
+#[tokio::test]
+async fn the_sample_file_imports_and_cases_list_json_imports_again() {
+    let sample =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/samples/cases.jsonl");
+    let app = spawn_app().await;
+    let output = app
+        .cli(&["cases", "import", sample.to_str().unwrap()])
+        .await;
+    assert_eq!(
+        output.expect_success("cases import data/samples/cases.jsonl"),
+        "created 3, already present 0, rejected 0\n"
+    );
+    let cases = records_as_submitted(&app).await;
+    let records: Vec<(usize, bool, usize)> = cases
+        .iter()
+        .map(|c| (c.measures.len(), c.resolution.is_some(), c.aid_grants.len()))
+        .collect();
+    assert_eq!(
+        records,
+        [(1, true, 1), (1, false, 0), (1, false, 0)],
+        "measures, resolution and aid grants of the sample's cases, by case number"
+    );
+    assert_eq!(cases[0].aid_grants[0].amount_fen, 800_000);
+
+    // `cases list --format json` prints one pretty-printed array: it imports again, into
+    // another server, with every record as it was.
+    let listed = app.cli(&["cases", "list", "--format", "json"]).await;
+    let listed = listed.expect_success("cases list --format json");
+    assert!(listed.starts_with("[\n  {\n"), "pretty-printed: {listed}");
+    let exported = TempFile::with_contents(".json", listed);
+    let other = spawn_app().await;
+    let again = other.cli(&["cases", "import", exported.path_str()]).await;
+    assert_eq!(
+        again.expect_success("cases import of cases list --format json"),
+        "created 3, already present 0, rejected 0\n"
+    );
+    assert_eq!(records_as_submitted(&other).await, cases);
+    // Into the first server again: every case is there already.
+    let twice = app.cli(&["cases", "import", exported.path_str()]).await;
+    assert_eq!(
+        twice.expect_success("cases import of the same cases"),
+        "created 0, already present 3, rejected 0\n"
     );
 }

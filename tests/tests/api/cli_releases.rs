@@ -1,7 +1,7 @@
 //! The figures people can trust, through the `procura` binary: revisions, a release with its
 //! qualifiers, a correction, the diff naming the record behind it, drill-down and charts.
 
-use procura_proto::v1::Role;
+use procura_proto::v1::{GetRollupRequest, Role};
 
 use crate::helpers::*;
 
@@ -115,7 +115,7 @@ async fn publish_correct_diff_and_draw_through_the_cli() {
     );
     assert_eq!(
         row(revisions, "status:"),
-        ["CASE_STATUS_ACCEPTED", "→", "CASE_STATUS_WITHDRAWN"],
+        ["accepted", "→", "withdrawn"],
         "{revisions}"
     );
 
@@ -148,9 +148,9 @@ async fn publish_correct_diff_and_draw_through_the_cli() {
                 "entered",
                 "twice",
                 "status:",
-                "CASE_STATUS_ACCEPTED",
+                "accepted",
                 "→",
-                "CASE_STATUS_WITHDRAWN"
+                "withdrawn"
             ],
             "{diff}"
         );
@@ -189,19 +189,14 @@ async fn publish_correct_diff_and_draw_through_the_cli() {
             uuid::Uuid::new_v4().simple()
         ));
         let chart = path.to_str().unwrap();
-        app.cli(&[
-            "rollup",
-            "--region",
-            "530000",
-            "--year",
-            "2020",
-            "--by",
-            "prefecture",
-            "--chart",
-            chart,
-        ])
-        .await
-        .expect_success("rollup --chart");
+        let mut args: Vec<&str> = "rollup --region 530000 --year 2020 --by prefecture --chart"
+            .split(' ')
+            .collect();
+        args.push(chart);
+        let drawn = app.cli(&args).await;
+        drawn.expect_success("rollup --chart");
+        // Every region by its name, whatever fonts the machine has: no remark after the path.
+        assert_eq!(drawn.stderr, format!("chart written to {chart}\n"));
         let bytes = std::fs::read(&path).unwrap();
         std::fs::remove_file(&path).unwrap();
         if extension == "png" {
@@ -212,4 +207,33 @@ async fn publish_correct_diff_and_draw_through_the_cli() {
             assert!(text.contains("<svg") && text.contains("<rect"), "{text}");
         }
     }
+}
+
+/// Every label the server gives a figure or an indicator can be drawn in a PNG chart with the
+/// CLI's fonts, Chinese part and all (else the chart shows only the English part).
+#[tokio::test]
+async fn every_figure_label_can_be_drawn_in_a_chart() {
+    let app = spawn_app().await;
+    let rollup = app
+        .rollup(GetRollupRequest {
+            region: region("000000"),
+            period: year(2020),
+            include_indicators: true,
+            ..GetRollupRequest::default()
+        })
+        .await;
+    assert!(!rollup.indicators.is_empty(), "{rollup:?}");
+    let fonts = procura_client::chart::fonts();
+    let undrawable: Vec<&str> = rollup
+        .figures
+        .iter()
+        .map(|f| f.label.as_str())
+        .chain(rollup.indicators.iter().map(|i| i.label.as_str()))
+        .filter(|label| label.is_empty() || !fonts.can_draw(label))
+        .collect();
+    assert_eq!(
+        undrawable,
+        Vec::<&str>::new(),
+        "labels the chart fonts cannot draw: rebuild data/fonts with data/fonts/subset.sh"
+    );
 }

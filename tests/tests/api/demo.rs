@@ -3,11 +3,13 @@
 //! `data/published-figures-2020.csv` (the demo's values, the previous year's values and the
 //! published year-on-year change), with the size the README gives: 47,358 cases accepted
 //! 2019-01-01..2020-12-31 at 3,307 procuratorates in all 31 provinces. Loading a second time
-//! stores nothing new.
+//! stores nothing new, and says when other records in the database change the demo's figures.
 
-use procura_proto::v1::{Comparison, Date, GetRollupRequest};
+use procura_proto::v1::{Comparison, Date, GetRollupRequest, MeasureKind};
 
-use crate::helpers::{CliOutput, TestApp, date, figure, query_values, range, region, spawn_app};
+use crate::helpers::{
+    CliOutput, TestApp, date, figure, measure, query_values, range, region, spawn_app, valid_case,
+};
 
 /// Cases of the demo data set (README, "The 2020 national figures, rebuilt from records").
 const DEMO_CASES: i64 = 47_358;
@@ -171,19 +173,10 @@ async fn the_demo_data_set_reproduces_every_published_figure() {
         "cases, procuratorates, provinces, and cases accepted outside 2019-2020 in the database"
     );
 
-    // A second load stores nothing new: every case is already there.
-    let second = app.cli(&["demo", "load"]).await;
-    assert_eq!(
-        load_counts(&second),
-        (0, created, 0),
-        "second load:\n{}",
-        second.stdout
-    );
-    let everything = national_rollup(&app, date(2019, 1, 1), date(2020, 12, 31)).await;
-    assert_eq!(
-        figure(&everything.figures, "cases.accepted").value,
-        created,
-        "cases stored once each"
+    assert!(
+        !first.stdout.contains("other records"),
+        "the database holds the demo alone:\n{}",
+        first.stdout
     );
 
     let rows = published_rows();
@@ -235,6 +228,35 @@ async fn the_demo_data_set_reproduces_every_published_figure() {
         mismatches.is_empty(),
         "the demo data set does not reproduce the published figures:\n  {}",
         mismatches.join("\n  ")
+    );
+
+    // One more case of 2020 with a protest: a second load stores nothing new (every case is
+    // already there) and says that other records change the demo's figures.
+    let mut other = valid_case("530102", "其他〔2020〕1号");
+    other.measures = vec![measure(MeasureKind::Protest, date(2020, 4, 1))];
+    app.create_case(other).await;
+    let second = app.cli(&["demo", "load"]).await;
+    assert_eq!(
+        load_counts(&second),
+        (0, created, 0),
+        "second load:\n{}",
+        second.stdout
+    );
+    assert!(
+        second.stdout.contains(
+            "note: the database holds other records besides the demo's (or changed ones), and \
+             they change its figures: "
+        ) && second
+            .stdout
+            .contains("2020-01-01..2020-12-31 measures.total is "),
+        "the second load names a figure the other case changes:\n{}",
+        second.stdout
+    );
+    let everything = national_rollup(&app, date(2019, 1, 1), date(2020, 12, 31)).await;
+    assert_eq!(
+        figure(&everything.figures, "cases.accepted").value,
+        created + 1,
+        "the demo's cases stored once each, and the other case"
     );
 }
 

@@ -28,6 +28,7 @@ mod regions;
 mod releases;
 mod restart;
 mod rollup;
+mod sdmx;
 mod server_config;
 mod startup;
 mod totals;

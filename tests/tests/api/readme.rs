@@ -4,7 +4,9 @@
 //! rules). The shell reaches the server through `PROCURA_SERVER` and `DATABASE_URL`, as the
 //! README documents; `127.0.0.1:50051` in a command is replaced by the test server's address,
 //! `127.0.0.1:9090` by the address of its metrics (`--metrics-listen`), and
-//! `cargo run --release -p procura-server -- ARGS` runs the server binary with ARGS.
+//! `cargo run --release -p procura-server -- ARGS` runs the server binary with ARGS. The
+//! shell's directory is a fresh one with a link `data` to the repository's `data/`, so that
+//! paths such as `data/samples/cases.jsonl` work as they do from the repository's root.
 //!
 //! Set `PROCURA_README_TRANSCRIPT=FILE` to have every command and its whole output written
 //! to FILE, which is what to read when writing a new example.
@@ -189,6 +191,8 @@ async fn every_readme_example_works_as_written() {
     std::fs::create_dir_all(&bin).unwrap();
     std::os::unix::fs::symlink(cli_binary(), bin.join("procura")).unwrap();
     std::os::unix::fs::symlink(grpcurl(), bin.join("grpcurl")).unwrap();
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../data");
+    std::os::unix::fs::symlink(data, work.join("data")).unwrap();
 
     // A database the server creates and migrates itself, as on first start.
     let db_name = format!(
@@ -291,5 +295,72 @@ fn ci_runs_the_readme_test_command() {
     assert!(
         ci.lines().any(|l| l.trim() == block.trim()),
         ".ci/run does not run the README's test command `{block}`"
+    );
+}
+
+/// The README's way to get the CLI: `cargo install --path client --locked` installs the
+/// binary that package builds, which is called `procura` (what every example calls), and the
+/// build the test command makes leaves it where the README says. (Installing it here would
+/// build the client once more; the README's examples run that same binary.)
+#[test]
+fn the_readme_says_how_to_get_the_cli() {
+    let text = readme();
+    let setup = text
+        .split_once("## Set-up on a fresh machine")
+        .and_then(|(_, rest)| rest.split_once("\n## "))
+        .expect("a set-up section")
+        .0;
+    assert!(
+        setup
+            .lines()
+            .any(|l| l.trim() == "cargo install --path client --locked"),
+        "the set-up section says how to install the CLI:\n{setup}"
+    );
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let output = Command::new(cargo)
+        .args([
+            "metadata",
+            "--no-deps",
+            "--offline",
+            "--format-version",
+            "1",
+        ])
+        .current_dir(&root)
+        .output()
+        .expect("cargo metadata");
+    assert!(output.status.success(), "{output:?}");
+    let metadata: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let client = metadata["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| {
+            p["manifest_path"]
+                .as_str()
+                .is_some_and(|m| Path::new(m).ends_with("client/Cargo.toml"))
+        })
+        .expect("the package at client/");
+    let bins: Vec<&str> = client["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["kind"].as_array().unwrap().iter().any(|k| k == "bin"))
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        bins,
+        ["procura"],
+        "the binaries `cargo install --path client` installs"
+    );
+    for path in ["target/release/procura", "target/debug/procura"] {
+        assert!(setup.contains(&format!("`{path}`")), "{path} is named");
+    }
+    // The test command's build of it answers as `procura`, as the README shows.
+    let binary = cli_binary();
+    let version = Command::new(&binary).arg("--version").output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&version.stdout),
+        format!("procura {}\n", client["version"].as_str().unwrap())
     );
 }

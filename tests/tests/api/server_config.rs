@@ -204,8 +204,14 @@ async fn the_server_listens_stores_and_pools_as_its_environment_says() {
 
 /// Starts the server with `args` and `env` (besides a free `--listen` port and a database URL
 /// naming a database that does not exist, unless given), and expects it to refuse: a failure
-/// exit within 30 s, its stderr naming `flag` and `value`, and no database created.
-pub(crate) async fn assert_refused(args: &[&str], env: &[(&str, &str)], flag: &str, value: &str) {
+/// exit within 30 s, its stderr naming `flag` and `value`, and no database created. Returns
+/// the stderr.
+pub(crate) async fn assert_refused(
+    args: &[&str],
+    env: &[(&str, &str)],
+    flag: &str,
+    value: &str,
+) -> String {
     let missing = format!(
         "procura_test_{}_refused_{}",
         std::process::id(),
@@ -252,6 +258,7 @@ pub(crate) async fn assert_refused(args: &[&str], env: &[(&str, &str)], flag: &s
         Vec::<String>::new(),
         "{all:?} created its database"
     );
+    stderr
 }
 
 #[tokio::test]
@@ -260,6 +267,14 @@ async fn the_server_refuses_a_pool_size_or_address_it_cannot_use() {
     assert_refused(&["--pool-size=-1"], &[], "--pool-size", "-1").await;
     assert_refused(&[], &[("PROCURA_POOL_SIZE", "two")], "--pool-size", "two").await;
     assert_refused(&["--listen", "nowhere"], &[], "--listen", "nowhere").await;
+    // A host name gets the flag written out as it should be.
+    let stderr = assert_refused(&["--listen", "localhost"], &[], "--listen", "localhost").await;
+    let first = stderr.lines().next().unwrap_or_default();
+    assert!(
+        first.contains("not an IP address and a port")
+            && first.contains("e.g. --listen 127.0.0.1:50051"),
+        "--listen localhost: the message says what is wrong, with an example:\n{stderr}"
+    );
     assert_refused(
         &[],
         &[("PROCURA_LISTEN", "nowhere:1")],

@@ -1,4 +1,4 @@
-//! `procura cases import FILE`: stores many cases from a CSV or JSON-lines file over the
+//! `procura cases import FILE`: stores many cases from a CSV, JSON or JSON-lines file over the
 //! bidirectional stream `CaseService.ImportCases`, in numbered batches, and tells what became
 //! of each line.
 //!
@@ -45,9 +45,13 @@ const READ_AHEAD: usize = 2;
 /// The format of an import file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum InputFormat {
-    /// A header row naming the case columns, then one case per row (no nested records).
+    /// A header row naming the case columns, then one case per row (no nested records), as
+    /// `cases list --format csv` writes.
     Csv,
-    /// One JSON object per line, optionally with `measures`, `resolution`, `aid_grants`.
+    /// A JSON array of case objects, as `cases list --format json` writes (or JSON lines).
+    Json,
+    /// One JSON object per line, optionally with `measures`, `resolution`, `aid_grants` (or
+    /// a JSON array).
     Jsonl,
 }
 
@@ -57,7 +61,7 @@ pub enum InputFormat {
 pub struct ImportArgs {
     /// The file to read, or - for standard input (then --format is required).
     file: PathBuf,
-    /// Format of the file [default: from the extension: .csv, or .jsonl/.json/.ndjson].
+    /// Format of the file [default: from the extension: .csv, .json, or .jsonl/.ndjson].
     #[arg(long, value_enum)]
     format: Option<InputFormat>,
     /// Cases per batch; each batch is stored in one transaction and acknowledged.
@@ -80,6 +84,9 @@ pub struct ImportArgs {
 }
 
 const IMPORT_HELP: &str = "\
+Formats: CSV with a header row naming the columns; JSON lines, one case object per line; or a
+JSON array of case objects. Whatever `cases list --format csv|json` writes can be imported.
+
 Fields (JSON keys or CSV columns): region, case_number, case_type, applicant_type, sector,
 accepted_on (required), and concluded_on, status, leader_handled, public_hearing,
 private_enterprise, spp_listed_batch, typical, summary. Enum values as the flags of
@@ -167,7 +174,7 @@ pub async fn run(args: ImportArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
         Some(format) => format,
         None => guess_format(&args.file).ok_or_else(|| {
             anyhow::anyhow!(
-                "cannot tell the format of {}: give --format csv or --format jsonl",
+                "cannot tell the format of {}: give --format csv, --format json or --format jsonl",
                 args.file.display()
             )
         })?,

@@ -1,6 +1,6 @@
-//! Reading an import file: records from CSV or JSON lines turned into cases, grouped into
-//! numbered [`Batch`]es with the lines that could not be read, and the server's rejections of a
-//! batch mapped back to file lines.
+//! Reading an import file: records from CSV, JSON lines or a JSON array turned into cases,
+//! grouped into numbered [`Batch`]es with the lines that could not be read, and the server's
+//! rejections of a batch mapped back to file lines.
 
 use std::collections::BTreeSet;
 use std::fs::File;
@@ -62,6 +62,9 @@ pub(super) enum Records {
         line: u64,
         bytes: u64,
     },
+    /// A JSON array of objects (what `cases list --format json` writes), read whole, then
+    /// element by element; `at` is the byte after the last element read, on line `line`.
+    JsonArray { text: String, at: usize, line: u64 },
     /// CSV with a header row.
     Csv {
         reader: Box<csv::Reader<Box<dyn Read + Send>>>,
@@ -76,9 +79,27 @@ type Record = (u64, Result<Case, Rejection>);
 impl Records {
     /// Starts reading. For CSV this reads and checks the header row: an unknown column fails
     /// the whole import before anything is sent.
-    pub(super) fn new(input: Box<dyn BufRead + Send>, format: InputFormat) -> anyhow::Result<Self> {
+    /// JSON (either JSON format) is a JSON array when its first character is `[`, else JSON
+    /// lines; an array is checked whole before anything is sent.
+    pub(super) fn new(
+        mut input: Box<dyn BufRead + Send>,
+        format: InputFormat,
+    ) -> anyhow::Result<Self> {
         match format {
-            InputFormat::Jsonl => Ok(Self::Jsonl {
+            InputFormat::Json | InputFormat::Jsonl if starts_an_array(&mut input)? => {
+                let mut text = String::new();
+                input
+                    .read_to_string(&mut text)
+                    .context("cannot read the import file as UTF-8 text")?;
+                let json = text.trim_start_matches('\u{feff}');
+                if let Err(error) = serde_json::from_str::<serde::de::IgnoredAny>(json) {
+                    anyhow::bail!("the import file is not a valid JSON array: {error}");
+                }
+                let at = text.find('[').map_or(text.len(), |at| at + 1);
+                let line = 1 + text[..at].matches('\n').count() as u64;
+                Ok(Self::JsonArray { text, at, line })
+            }
+            InputFormat::Json | InputFormat::Jsonl => Ok(Self::Jsonl {
                 input,
                 line: 0,
                 bytes: 0,
@@ -121,6 +142,7 @@ impl Records {
     fn bytes(&self) -> u64 {
         match self {
             Self::Jsonl { bytes, .. } => *bytes,
+            Self::JsonArray { at, .. } => *at as u64,
             Self::Csv { reader, .. } => reader.position().byte(),
         }
     }
@@ -164,6 +186,7 @@ impl Records {
                     return Ok(Some((number, result)));
                 }
             }
+            Self::JsonArray { text, at, line } => Ok(next_element(text, at, line)),
             Self::Csv {
                 reader,
                 headers,
@@ -210,6 +233,48 @@ impl Records {
             }
         }
     }
+}
+
+/// Whether the input (after a byte-order mark and blanks) starts with `[`, without consuming
+/// it. Only the first buffer is looked at: a file that starts with more blanks than that is
+/// read as JSON lines.
+fn starts_an_array(input: &mut Box<dyn BufRead + Send>) -> anyhow::Result<bool> {
+    let buffer = input.fill_buf().context("cannot read the import file")?;
+    let text = buffer.strip_prefix(b"\xef\xbb\xbf").unwrap_or(buffer);
+    Ok(text.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'['))
+}
+
+/// The next element of a JSON array already checked to be valid JSON, from byte `at` (on
+/// line `line`), moving both past it; `None` at the closing `]`. The record's line is the
+/// line its element starts on.
+fn next_element(text: &str, at: &mut usize, line: &mut u64) -> Option<Record> {
+    loop {
+        let rest = &text[*at..];
+        let blanks = rest.len() - rest.trim_start().len();
+        *line += rest[..blanks].matches('\n').count() as u64;
+        *at += blanks;
+        match text.as_bytes().get(*at) {
+            None | Some(b']') => {
+                *at = text.len();
+                return None;
+            }
+            Some(b',') => *at += 1,
+            Some(_) => break,
+        }
+    }
+    let number = *line;
+    let mut values = serde_json::Deserializer::from_str(&text[*at..]).into_iter::<Value>();
+    let value = values.next();
+    let end = *at + values.byte_offset().max(1);
+    *line += text[*at..end].matches('\n').count() as u64;
+    *at = end;
+    let result = match value {
+        Some(Ok(Value::Object(record))) => case_of(number, &record),
+        Some(Ok(_)) => Err(whole_line(number, "not a JSON object")),
+        Some(Err(error)) => Err(whole_line(number, &format!("invalid JSON: {error}"))),
+        None => return None,
+    };
+    Some((number, result))
 }
 
 pub(super) fn whole_line(line: u64, reason: &str) -> Rejection {
@@ -334,7 +399,8 @@ pub(super) fn guess_format(path: &Path) -> Option<InputFormat> {
     let extension = path.extension()?.to_str()?.to_ascii_lowercase();
     match extension.as_str() {
         "csv" => Some(InputFormat::Csv),
-        "jsonl" | "json" | "ndjson" => Some(InputFormat::Jsonl),
+        "json" => Some(InputFormat::Json),
+        "jsonl" | "ndjson" => Some(InputFormat::Jsonl),
         _ => None,
     }
 }

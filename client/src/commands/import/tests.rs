@@ -58,6 +58,87 @@ fn csv_rows_become_cases_or_rejections_with_line_numbers() {
     assert_eq!(batch.end_byte, CSV.len() as u64);
 }
 
+/// A JSON array as `cases list --format json` writes it: pretty-printed, each case over many
+/// lines, with the fields the server sets.
+#[test]
+fn a_pretty_printed_json_array_is_read_case_by_case_with_the_line_each_starts_on() {
+    let case = |number: &str, accepted: &str| {
+        serde_json::json!({
+            "name": format!("cases/{number}"),
+            "region": "530100",
+            "case_number": number,
+            "case_type": "judgment",
+            "status": "accepted",
+            "applicant_type": "natural-person",
+            "sector": "other",
+            "accepted_on": accepted,
+            "concluded_on": null,
+            "measures": [{"name": "cases/1/measures/1", "kind": "protest",
+                          "issued_on": "2020-02-01", "addressee": "法院",
+                          "create_time": "2020-02-01T00:00:00Z"}],
+            "resolution": null,
+            "aid_grants": [],
+            "etag": "\"v1\"",
+        })
+    };
+    let array = serde_json::json!([
+        case("1", "2020-01-02"),
+        case("2", "2020-02-30"),
+        7,
+        case("4", "2020-01-03")
+    ]);
+    let text = format!(
+        "\u{feff}{}\n",
+        serde_json::to_string_pretty(&array).unwrap()
+    );
+    let starts: Vec<u64> = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| *l == "  {" || l.trim() == "7,")
+        .map(|(i, _)| i as u64 + 1)
+        .collect();
+    assert_eq!(starts.len(), 4, "{text}");
+    for format in [InputFormat::Json, InputFormat::Jsonl] {
+        let all = batches(&text, format, 1);
+        assert_eq!(all.len(), 2, "{format:?}");
+        assert_eq!(all[0].lines, vec![starts[0]]);
+        assert_eq!(all[0].cases[0].case_number, "1");
+        assert_eq!(all[0].cases[0].measures.len(), 1);
+        assert_eq!(all[1].local[0].line, starts[1]);
+        assert_eq!(all[1].local[0].field, "case.accepted_on");
+        assert_eq!(all[1].local[1].line, starts[2]);
+        assert_eq!(all[1].local[1].reason, "not a JSON object");
+        assert_eq!(all[1].lines, vec![starts[3]]);
+        assert_eq!(all[1].cases[0].case_number, "4");
+        let whole = batches(&text, format, 10);
+        assert_eq!(whole[0].end_byte, text.len() as u64, "read to the end");
+    }
+    assert!(batches("[]", InputFormat::Json, 2).is_empty());
+    assert_eq!(batches(" [ ] ", InputFormat::Json, 2).len(), 0);
+}
+
+#[test]
+fn a_broken_json_array_fails_the_import_before_anything_is_sent() {
+    for text in [
+        "[{\"a\": 1},\n{\"b\": 2}",
+        "[{\"a\": 1}] x",
+        "[{\"a\": 1},,]",
+    ] {
+        let input: Box<dyn BufRead + Send> = Box::new(std::io::Cursor::new(text.to_owned()));
+        let error = Records::new(input, InputFormat::Json).err().unwrap();
+        assert!(
+            error
+                .to_string()
+                .starts_with("the import file is not a valid JSON array: ")
+                && error.to_string().contains("line "),
+            "{text}: {error}"
+        );
+    }
+    // JSON lines: each line on its own.
+    let all = batches(&jsonl_case(1), InputFormat::Json, 2);
+    assert_eq!(all[0].cases.len(), 1);
+}
+
 #[test]
 fn an_unknown_csv_column_fails_the_import() {
     let input: Box<dyn BufRead + Send> =
@@ -236,7 +317,11 @@ fn create_case_failures_become_rejections() {
 fn formats_are_guessed_from_the_extension() {
     assert_eq!(guess_format(Path::new("a.CSV")), Some(InputFormat::Csv));
     assert_eq!(guess_format(Path::new("a.jsonl")), Some(InputFormat::Jsonl));
-    assert_eq!(guess_format(Path::new("a.json")), Some(InputFormat::Jsonl));
+    assert_eq!(guess_format(Path::new("a.json")), Some(InputFormat::Json));
+    assert_eq!(
+        guess_format(Path::new("a.ndjson")),
+        Some(InputFormat::Jsonl)
+    );
     assert_eq!(guess_format(Path::new("a.txt")), None);
 }
 

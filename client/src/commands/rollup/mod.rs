@@ -5,28 +5,28 @@
 //! This module holds the arguments, the GetRollup call and the chart; [`table`] renders a rollup
 //! as text, JSON and CSV, [`explain`] runs and renders the drill-down.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 
 use clap::{ArgGroup, Args, Subcommand};
-use procura_proto::v1::region_service_client::RegionServiceClient;
 use procura_proto::v1::report_service_client::ReportServiceClient;
 use procura_proto::v1::{
-    Comparison, Date, DateRange, GetRegionRequest, GetRollupRequest, ListRegionsRequest, Period,
-    RegionLevel, Rollup, YearMonth, YearQuarter, period,
+    Comparison, Date, DateRange, GetRollupRequest, Period, RegionLevel, Rollup, YearMonth,
+    YearQuarter, period,
 };
 
-use super::{Context, FormatArg, call};
+use super::{Context, FiguresFormatArg, FormatArg, call};
 use crate::chart;
 use crate::convert::{
-    format_date, parse_date, parse_region_code, parse_timestamp, region_name,
+    format_date, format_timestamp, parse_date, parse_region_code, parse_timestamp, region_name,
     sub_national_level_parser,
 };
-use crate::output::{OutputFormat, emit, emit_csv, emit_json};
+use crate::output::{FiguresFormat, emit, emit_csv, emit_json, format_figure};
 
 mod explain;
+mod sdmx;
 mod table;
 
+pub use sdmx::{DATAFLOW, rollup_sdmx_csv, time_period};
 pub use table::{indicator_value, rollup_csv, rollup_heading, rollup_json, rollup_text};
 
 use explain::explain;
@@ -83,7 +83,7 @@ pub struct RollupArgs {
     #[arg(long, value_name = "METRIC", default_value = "measures.total")]
     chart_metric: String,
     #[command(flatten)]
-    format: FormatArg,
+    format: FiguresFormatArg,
 }
 
 /// Arguments of `procura rollup explain`.
@@ -191,84 +191,97 @@ pub async fn run(command: RollupCommand, ctx: &Context) -> anyhow::Result<()> {
 
 async fn rollup(args: RollupArgs, ctx: &Context) -> anyhow::Result<()> {
     let request = args.query.request()?;
-    let chart_kind = match &args.chart {
-        Some(path) => Some(chart::ChartKind::of(path)?),
-        None => None,
-    };
+    // A file name that is neither .svg nor .png fails before the call.
+    if let Some(path) = &args.chart {
+        chart::ChartKind::of(path)?;
+    }
     let client = ReportServiceClient::new(ctx.channel().await?);
     let response = call(&client, &request, |mut c, r| async move {
         c.get_rollup(r).await
     })
     .await?;
     let rollup = response.rollup.unwrap_or_default();
-    if let (Some(path), Some(kind)) = (&args.chart, chart_kind) {
-        let english_names = if kind == chart::ChartKind::Png && !chart::font_has_chinese() {
-            english_names(&rollup, ctx).await
-        } else {
-            HashMap::new()
-        };
+    if let Some(warning) = as_of_warning(ctx, &request, &rollup).await {
+        eprintln!("{warning}");
+    }
+    if let Some(path) = &args.chart {
         let drawn = chart::draw_rollup_chart(
             path,
             &chart::ChartInput {
                 rollup: &rollup,
                 metric: &args.chart_metric,
-                english_names: &english_names,
             },
         )?;
         eprintln!("chart written to {}{}", path.display(), drawn.notes());
     }
-    match ctx.format(&args.format) {
-        OutputFormat::Table => emit(&rollup_text(&rollup, &args.chart_metric)),
-        OutputFormat::Json => emit_json(&rollup_json(&rollup)),
-        OutputFormat::Csv => emit_csv(&rollup_csv(&rollup)),
+    match ctx.figures_format(&args.format) {
+        FiguresFormat::Table => emit(&rollup_text(&rollup, &args.chart_metric)),
+        FiguresFormat::Json => emit_json(&rollup_json(&rollup)),
+        FiguresFormat::Csv => emit_csv(&rollup_csv(&rollup)),
+        FiguresFormat::SdmxCsv => emit_csv(&rollup_sdmx_csv(&rollup)),
     }
 }
 
-/// English names of the rollup's region and of its breakdown rows where the server knows them
-/// (provinces and the root), by code; for chart labels in a font without Chinese. Failures only
-/// cost the names.
-async fn english_names(rollup: &Rollup, ctx: &Context) -> HashMap<String, String> {
-    let mut names = HashMap::new();
-    let Ok(channel) = ctx.channel().await else {
-        return names;
+/// Whether every figure of a rollup, and every previous value, is 0.
+fn every_figure_is_zero(rollup: &Rollup) -> bool {
+    rollup
+        .figures
+        .iter()
+        .all(|f| f.value == 0 && f.previous_value.unwrap_or(0) == 0)
+}
+
+/// The warning for a rollup asked `--as-of` a moment whose figures are all 0 while the live
+/// records give some (`live`): the moment is before any record it counts was stored.
+pub fn before_the_records_warning(
+    as_of: &prost_types::Timestamp,
+    asked: &Rollup,
+    live: &Rollup,
+) -> Option<String> {
+    if !every_figure_is_zero(asked) || every_figure_is_zero(live) {
+        return None;
+    }
+    let counted: Vec<String> = live
+        .figures
+        .iter()
+        .filter(|f| f.value != 0)
+        .take(2)
+        .map(|f| format!("{} {}", f.metric, format_figure(f)))
+        .collect();
+    Some(format!(
+        "warning: --as-of {} is before any record of this rollup was stored, so every figure \
+         is 0 (without --as-of: {}, ...); give a later moment, such as a release's \"Records as \
+         of\"",
+        format_timestamp(as_of),
+        counted.join(", ")
+    ))
+}
+
+/// With `--as-of`, the warning of [`before_the_records_warning`], asking the live figures
+/// only when every figure as of the moment is 0. A failure of that second call costs only
+/// the warning.
+pub async fn as_of_warning(
+    ctx: &Context,
+    request: &GetRollupRequest,
+    rollup: &Rollup,
+) -> Option<String> {
+    let as_of = request.as_of.as_ref()?;
+    if !every_figure_is_zero(rollup) {
+        return None;
+    }
+    let live_request = GetRollupRequest {
+        as_of: None,
+        breakdown: 0,
+        include_indicators: false,
+        ..request.clone()
     };
-    let mut client = RegionServiceClient::new(channel);
-    if let Ok(response) = client
-        .get_region(GetRegionRequest {
-            name: rollup.region.clone(),
-        })
-        .await
-        && let Some(region) = response.into_inner().region
-        && !region.english_name.is_empty()
-    {
-        names.insert(region.code, region.english_name);
-    }
-    if rollup.breakdown != i32::from(RegionLevel::Province) {
-        return names;
-    }
-    let mut page_token = String::new();
-    loop {
-        let request = ListRegionsRequest {
-            parent: rollup.region.clone(),
-            level: rollup.breakdown,
-            page_size: 1000,
-            page_token: page_token.clone(),
-        };
-        let Ok(response) = client.list_regions(request).await else {
-            break;
-        };
-        let response = response.into_inner();
-        for region in response.regions {
-            if !region.english_name.is_empty() {
-                names.insert(region.code, region.english_name);
-            }
-        }
-        page_token = response.next_page_token;
-        if page_token.is_empty() {
-            break;
-        }
-    }
-    names
+    let client = ReportServiceClient::new(ctx.channel().await.ok()?);
+    let live = call(&client, &live_request, |mut c, r| async move {
+        c.get_rollup(r).await
+    })
+    .await
+    .ok()?
+    .rollup?;
+    before_the_records_warning(as_of, rollup, &live)
 }
 
 #[cfg(test)]

@@ -247,3 +247,30 @@ fn a_drill_down_shows_parts_with_shares_and_cases() {
     assert_eq!(json["parts"][1]["share_percent"], 25.0);
     assert_eq!(json["more_cases"], true);
 }
+
+#[test]
+fn a_moment_before_the_records_is_warned_of() {
+    let moment = prost_types::Timestamp {
+        seconds: 1_609_459_200,
+        nanos: 0,
+    };
+    let mut zero = sample();
+    for figure in &mut zero.figures {
+        figure.value = 0;
+        figure.previous_value = Some(0);
+    }
+    let warning = before_the_records_warning(&moment, &zero, &sample()).unwrap();
+    assert_eq!(
+        warning,
+        "warning: --as-of 2021-01-01T00:00:00Z is before any record of this rollup was \
+         stored, so every figure is 0 (without --as-of: measures.protest_and_retrial 380, \
+         aid.amount_fen 1,234,567.89 yuan, ...); give a later moment, such as a release's \
+         \"Records as of\""
+    );
+    // Some figure as of the moment, or none now either: nothing to say.
+    assert_eq!(
+        before_the_records_warning(&moment, &sample(), &sample()),
+        None
+    );
+    assert_eq!(before_the_records_warning(&moment, &zero, &zero), None);
+}

@@ -5,7 +5,9 @@
 //!   `postgres://postgres@127.0.0.1:5432`.
 //! - Template: `procura_template_<hash of server/migrations>`, built once (per migration set,
 //!   shared by test processes) by `procura_server::db::prepare_database` under a temporary name
-//!   and renamed into place, so nobody ever sees a half-migrated template.
+//!   and renamed into place, so nobody ever sees a half-migrated template. It stays after the
+//!   run, for the next one; templates of other migration sets that no test process has used
+//!   for an hour are dropped (`database` says how a process marks and locks its template).
 //! - Each test: `CREATE DATABASE procura_test_<pid>_<uuid> TEMPLATE procura_template_<hash>`,
 //!   dropped when the `TestApp` is dropped (also when the test panics). Set
 //!   `PROCURA_TEST_KEEP_DB=1` to keep them for inspection. Databases left by killed test

@@ -1,19 +1,15 @@
 //! Charts of a rollup (汇总统计图) drawn with `plotters` into an SVG or PNG file: bars per
 //! region of one figure (with a breakdown), and the main figures against the comparison period.
 //!
-//! Text needs a font. `plotters` is built with its `ab_glyph` feature (pure Rust, no system
-//! libraries), and the font is a file that a Debian package installs, found at run time:
-//! a CJK font (Noto Sans CJK, WenQuanYi, Droid Sans Fallback, AR PL) if one is installed,
-//! else DejaVu Sans (`fonts-dejavu-core`), or the file named by `PROCURA_CHART_FONT`. SVG files
-//! keep their text as text, so region names stay Chinese whatever font measured them; a PNG
-//! drawn with a font that has no Chinese labels regions by code and English name instead.
-//! Without any font the chart is drawn without text.
+//! Text is drawn with a font built into the binary, which has the Chinese of every region name
+//! and figure label, so a PNG labels regions by code and Chinese name on any machine, with or
+//! without fonts installed ([`text`]: the fonts, `PROCURA_CHART_FONT`, and the drawing of PNG
+//! text). SVG files keep their text as text, drawn by the viewer with its own fonts.
 
-use std::collections::HashMap;
+mod text;
+
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 
-use ab_glyph::Font as _;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -28,9 +24,6 @@ const WIDTH: u32 = 1000;
 const CURRENT: RGBColor = RGBColor(0x2b, 0x6c, 0xb0);
 /// Colour of the comparison period's bars.
 const PREVIOUS: RGBColor = RGBColor(0xb0, 0xb0, 0xb0);
-/// The font family name the font is registered under.
-const FAMILY: &str = "sans-serif";
-
 /// The figures drawn in the second panel, against the comparison period: the measures by kind,
 /// the resolutions and the aid grants.
 pub const MAIN_FIGURES: &[&str] = &[
@@ -44,59 +37,9 @@ pub const MAIN_FIGURES: &[&str] = &[
     "aid.grants",
 ];
 
-/// Font files tried, in order: fonts with Chinese first, then Latin ones.
-const FONT_FILES: &[&str] = &[
-    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
-    "/usr/share/fonts/opentype/noto/NotoSansCJKsc-Regular.otf",
-    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
-    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
-    "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
-    "/usr/share/fonts/truetype/arphic/uming.ttc",
-    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
-    "/usr/share/fonts/truetype/liberation2/LiberationSans-Regular.ttf",
-    "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
-    "/usr/share/fonts/truetype/freefont/FreeSans.ttf",
-];
+pub use text::{BUILT_IN, Fonts, GlyphText, Line, fonts};
 
-/// The font the charts use.
-#[derive(Debug)]
-struct LoadedFont {
-    path: PathBuf,
-    chinese: bool,
-}
-
-static FONT: OnceLock<Option<LoadedFont>> = OnceLock::new();
-
-/// Finds, loads and registers the font, once.
-fn font() -> Option<&'static LoadedFont> {
-    FONT.get_or_init(|| {
-        let from_env = std::env::var_os("PROCURA_CHART_FONT").map(PathBuf::from);
-        let candidates = from_env
-            .into_iter()
-            .chain(FONT_FILES.iter().map(PathBuf::from));
-        for path in candidates {
-            let Ok(bytes) = std::fs::read(&path) else {
-                continue;
-            };
-            let chinese = match ab_glyph::FontRef::try_from_slice(&bytes) {
-                Ok(font) => ['省', '市', '县'].iter().all(|c| font.glyph_id(*c).0 != 0),
-                Err(_) => continue,
-            };
-            // plotters keeps registered fonts for the life of the process.
-            let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
-            if plotters::style::register_font(FAMILY, FontStyle::Normal, bytes).is_ok() {
-                return Some(LoadedFont { path, chinese });
-            }
-        }
-        None
-    })
-    .as_ref()
-}
-
-/// True when the chart font can draw Chinese (so PNG labels can use Chinese names).
-pub fn font_has_chinese() -> bool {
-    font().is_some_and(|f| f.chinese)
-}
+use text::FAMILY;
 
 /// The kind of chart file, from its extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,40 +76,32 @@ pub struct ChartInput<'a> {
     pub rollup: &'a Rollup,
     /// The figure drawn per region, e.g. `measures.total`.
     pub metric: &'a str,
-    /// English names of regions by code, for PNG labels in a font without Chinese.
-    pub english_names: &'a HashMap<String, String>,
 }
 
 /// How a chart came out, for the message after it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChartOutcome {
-    /// The font used, if any.
+    /// The font file of `PROCURA_CHART_FONT`, when it is used (else the built-in font).
     pub font: Option<PathBuf>,
-    /// Whether region names are in Chinese.
-    pub chinese_labels: bool,
+    /// Regions labelled by code alone: their names have characters no chart font has.
+    pub unnamed_regions: usize,
     /// Whether the panel of regions was drawn (it needs a breakdown).
     pub breakdown_panel: bool,
 }
 
 impl ChartOutcome {
-    /// Remarks for the user, e.g. `; no breakdown panel (give --by)`.
+    /// Remarks for the user, e.g. ` (no panel per region (give --by))`.
     pub fn notes(&self) -> String {
         let mut notes = Vec::new();
         if !self.breakdown_panel {
             notes.push("no panel per region (give --by)".to_owned());
         }
-        match &self.font {
-            None => notes.push(
-                "drawn without text: no font found (install fonts-dejavu-core or set \
-                 PROCURA_CHART_FONT)"
-                    .to_owned(),
-            ),
-            Some(_) if !self.chinese_labels => notes.push(
-                "regions labelled by code and English name: no Chinese font (install \
-                 fonts-noto-cjk or fonts-wqy-microhei, or use .svg)"
-                    .to_owned(),
-            ),
-            Some(_) => {}
+        if self.unnamed_regions > 0 {
+            notes.push(format!(
+                "{} region(s) labelled by code alone: no chart font has every character of \
+                 their names",
+                self.unnamed_regions
+            ));
         }
         if notes.is_empty() {
             String::new()
@@ -223,18 +158,13 @@ pub fn english_part(label: &str) -> &str {
     }
 }
 
-/// The label of a region in a chart: code and Chinese name where Chinese can be shown, else
-/// code and English name if known, else the code alone.
-pub fn region_label(
-    code: &str,
-    display_name: &str,
-    chinese: bool,
-    english: Option<&str>,
-) -> String {
-    match (chinese, english) {
-        (true, _) if !display_name.is_empty() => format!("{code} {display_name}"),
-        (_, Some(english)) if !english.is_empty() => format!("{code} {english}"),
-        _ => code.to_owned(),
+/// The label of a region in a chart: code and name where the name can be drawn, else the
+/// code alone.
+pub fn region_label(code: &str, display_name: &str, can_draw: &dyn Fn(&str) -> bool) -> String {
+    if !display_name.is_empty() && can_draw(display_name) {
+        format!("{code} {display_name}")
+    } else {
+        code.to_owned()
     }
 }
 
@@ -247,12 +177,13 @@ fn drawn_value(unit: i32, value: i64) -> f64 {
     }
 }
 
-/// Works out what to draw. Fails when the rollup has no figure `metric`.
+/// Works out what to draw, with the texts `can_draw` can draw: a figure label without its
+/// Chinese part, a region by code alone, when their characters cannot be drawn. Fails when
+/// the rollup has no figure `metric`.
 pub fn plan(
     rollup: &Rollup,
     metric: &str,
-    chinese: bool,
-    english_names: &HashMap<String, String>,
+    can_draw: &dyn Fn(&str) -> bool,
 ) -> anyhow::Result<ChartPlan> {
     let Some(total) = rollup.figures.iter().find(|f| f.metric == metric) else {
         let known: Vec<&str> = rollup.figures.iter().map(|f| f.metric.as_str()).collect();
@@ -262,31 +193,19 @@ pub fn plan(
         );
     };
     let label = |text: &str| {
-        if chinese {
+        if can_draw(text) {
             text.to_owned()
         } else {
             english_part(text).to_owned()
         }
     };
-    let code = region_code(&rollup.region);
-    let region = region_label(
-        code,
-        &rollup.display_name,
-        chinese,
-        english_names.get(code).map(String::as_str),
-    );
+    let region = region_label(region_code(&rollup.region), &rollup.display_name, can_draw);
     let period = rollup.period.as_ref().map(format_range).unwrap_or_default();
     let regions = rollup
         .rows
         .iter()
         .map(|row| {
-            let code = region_code(&row.region);
-            let mut label = region_label(
-                code,
-                &row.display_name,
-                chinese,
-                english_names.get(code).map(String::as_str),
-            );
+            let mut label = region_label(region_code(&row.region), &row.display_name, can_draw);
             if row.own_records_only {
                 label.push_str(" (own)");
             }
@@ -333,13 +252,20 @@ pub fn plan(
 /// Draws the chart of a rollup into `path`, SVG or PNG by its extension.
 pub fn draw_rollup_chart(path: &Path, input: &ChartInput<'_>) -> anyhow::Result<ChartOutcome> {
     let kind = ChartKind::of(path)?;
-    let font = font();
-    let chinese = kind == ChartKind::Svg || font.is_some_and(|f| f.chinese);
-    let plan = plan(input.rollup, input.metric, chinese, input.english_names)?;
-    draw_plan(path, kind, &plan, font.is_some())?;
+    let fonts = fonts();
+    // SVG text is text: the viewer draws every name with its own fonts.
+    let can_draw = |text: &str| kind == ChartKind::Svg || fonts.can_draw(text);
+    let plan = plan(input.rollup, input.metric, &can_draw)?;
+    draw_plan(path, kind, &plan)?;
+    let unnamed_regions = input
+        .rollup
+        .rows
+        .iter()
+        .filter(|row| !row.display_name.is_empty() && !can_draw(&row.display_name))
+        .count();
     Ok(ChartOutcome {
-        font: font.map(|f| f.path.clone()),
-        chinese_labels: chinese,
+        font: fonts.chosen_path().map(Path::to_path_buf),
+        unnamed_regions,
         breakdown_panel: !plan.regions.is_empty(),
     })
 }
@@ -355,8 +281,10 @@ fn panel_heights(plan: &ChartPlan) -> (u32, u32) {
     (regions, figures)
 }
 
-/// Draws a plan into a file of the given kind; `text` false draws no text at all.
-pub fn draw_plan(path: &Path, kind: ChartKind, plan: &ChartPlan, text: bool) -> anyhow::Result<()> {
+/// Draws a plan into a file of the given kind.
+pub fn draw_plan(path: &Path, kind: ChartKind, plan: &ChartPlan) -> anyhow::Result<()> {
+    // The fonts are loaded, and registered with plotters, before anything measures text.
+    fonts();
     let (regions, figures) = panel_heights(plan);
     let size = (WIDTH, regions + figures);
     let failed = |e: &dyn std::fmt::Display| {
@@ -365,12 +293,12 @@ pub fn draw_plan(path: &Path, kind: ChartKind, plan: &ChartPlan, text: bool) -> 
     match kind {
         ChartKind::Svg => {
             let root = SVGBackend::new(path, size).into_drawing_area();
-            draw_panels(&root, plan, regions, text).map_err(|e| failed(&e))?;
+            draw_panels(&root, plan, regions).map_err(|e| failed(&e))?;
             root.present().map_err(|e| failed(&e))?;
         }
         ChartKind::Png => {
-            let root = BitMapBackend::new(path, size).into_drawing_area();
-            draw_panels(&root, plan, regions, text).map_err(|e| failed(&e))?;
+            let root = GlyphText(BitMapBackend::new(path, size)).into_drawing_area();
+            draw_panels(&root, plan, regions).map_err(|e| failed(&e))?;
             root.present().map_err(|e| failed(&e))?;
         }
     }
@@ -383,7 +311,6 @@ fn draw_panels<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     plan: &ChartPlan,
     regions_height: u32,
-    text: bool,
 ) -> DrawResult<DB> {
     root.fill(&WHITE)?;
     let (top, bottom) = root.split_vertically(regions_height);
@@ -394,7 +321,7 @@ fn draw_panels<DB: DrawingBackend>(
             .iter()
             .map(|r| (r.label.clone(), r.value, None))
             .collect();
-        draw_bars(&top, &title, &plan.breakdown_unit, &bars, None, text)?;
+        draw_bars(&top, &title, &plan.breakdown_unit, &bars, None)?;
     }
     let bars: Vec<(String, f64, Option<f64>)> = plan
         .figures
@@ -404,34 +331,7 @@ fn draw_panels<DB: DrawingBackend>(
     let title = format!("Main figures — {}", plan.title);
     let legend = (!plan.previous_label.is_empty())
         .then_some((plan.current_label.as_str(), plan.previous_label.as_str()));
-    draw_bars(&bottom, &title, "count", &bars, legend, text)
-}
-
-/// The width in pixels of a text drawn at `size` pixels. A font without Chinese measures
-/// Chinese characters by its replacement glyph, but an SVG viewer draws them with a font that
-/// has them, about one em wide each: so wide characters count one em when the font lacks them.
-fn text_width<DB: DrawingBackend>(
-    area: &DrawingArea<DB, Shift>,
-    text: &str,
-    style: &TextStyle<'_>,
-    size: u32,
-) -> u32 {
-    let measure = |text: &str| {
-        area.estimate_text_size(text, style)
-            .map_or(text.chars().count() as u32 * size * 3 / 5, |(w, _)| w)
-    };
-    if font_has_chinese() {
-        return measure(text);
-    }
-    let wide = text
-        .chars()
-        .filter(|c| unicode_width::UnicodeWidthChar::width(*c) == Some(2))
-        .count() as u32;
-    let narrow: String = text
-        .chars()
-        .filter(|c| unicode_width::UnicodeWidthChar::width(*c) != Some(2))
-        .collect();
-    measure(&narrow) + wide * size
+    draw_bars(&bottom, &title, "count", &bars, legend)
 }
 
 /// Draws horizontal bars, one row per item from the top, with a second, grey bar below each
@@ -442,35 +342,31 @@ fn draw_bars<DB: DrawingBackend>(
     unit: &str,
     items: &[(String, f64, Option<f64>)],
     legend: Option<(&str, &str)>,
-    text: bool,
 ) -> DrawResult<DB> {
-    let label_font = (FAMILY, 13).into_font();
-    let label_style = label_font.clone().into_text_style(area);
+    const LABEL_SIZE: u32 = 13;
+    let label_font = (FAMILY, LABEL_SIZE).into_font();
     let n = items.len().max(1);
     let max = items
         .iter()
         .map(|(_, value, previous)| value.max(previous.unwrap_or(0.0)))
         .fold(0.0_f64, f64::max);
-    let x_max = if max > 0.0 { max * 1.15 } else { 1.0 };
-    let label_width = if text {
-        items
-            .iter()
-            .map(|(label, _, _)| text_width(area, label, &label_style, 13))
-            .max()
-            .unwrap_or(0)
-            + 14
-    } else {
-        20
-    };
+    // Room right of the longest bar for its value, and for the legend where there is one.
+    let headroom = if legend.is_some() { 1.45 } else { 1.15 };
+    let x_max = if max > 0.0 { max * headroom } else { 1.0 };
+    // Labels measured with the fonts that draw them (an SVG viewer's differ a little).
+    let label_width = items
+        .iter()
+        .map(|(label, _, _)| fonts().line(label, LABEL_SIZE as f32).width.ceil() as u32)
+        .max()
+        .unwrap_or(0)
+        + 14;
     let mut builder = ChartBuilder::on(area);
     builder
         .margin(12)
         .margin_right(30)
-        .x_label_area_size(if text { 36 } else { 8 })
-        .y_label_area_size(label_width.clamp(20, WIDTH / 2));
-    if text {
-        builder.caption(title, (FAMILY, 17));
-    }
+        .x_label_area_size(36)
+        .y_label_area_size(label_width.clamp(20, WIDTH / 2))
+        .caption(title, (FAMILY, 17));
     let mut chart = builder.build_cartesian_2d(0.0..x_max, -0.5..(n as f64 - 0.5))?;
     let format_value = |value: f64| {
         if unit == "yuan" {
@@ -480,21 +376,24 @@ fn draw_bars<DB: DrawingBackend>(
         }
     };
     {
-        // Axis labels are round numbers: no fen on a money axis.
-        let axis_label = |x: &f64| format_count(x.round() as i64);
+        // Axis labels are whole numbers (no fen on a money axis); ticks between whole numbers,
+        // on an axis of a few units, get none.
+        let axis_label = |x: &f64| {
+            if (x - x.round()).abs() < 1e-9 {
+                format_count(x.round() as i64)
+            } else {
+                String::new()
+            }
+        };
         let mut mesh = chart.configure_mesh();
         mesh.disable_y_mesh()
             .y_labels(0)
             .light_line_style(RGBColor(0xee, 0xee, 0xee))
             .bold_line_style(RGBColor(0xdd, 0xdd, 0xdd));
-        if text {
-            mesh.x_labels(6)
-                .x_label_formatter(&axis_label)
-                .label_style(label_font.clone())
-                .x_desc(unit);
-        } else {
-            mesh.x_labels(0);
-        }
+        mesh.x_labels(6)
+            .x_label_formatter(&axis_label)
+            .label_style(label_font.clone())
+            .x_desc(unit);
         mesh.draw()?;
     }
     // Row i is drawn around y = n - 1 - i, so the first item is at the top.
@@ -512,7 +411,7 @@ fn draw_bars<DB: DrawingBackend>(
             CURRENT.filled(),
         )
     }))?;
-    if let (true, Some((current_label, _))) = (text, legend) {
+    if let Some((current_label, _)) = legend {
         current
             .label(current_label)
             .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], CURRENT.filled()));
@@ -529,14 +428,11 @@ fn draw_bars<DB: DrawingBackend>(
                 })
             },
         ))?;
-        if let (true, Some((_, previous_label))) = (text, legend) {
+        if let Some((_, previous_label)) = legend {
             previous
                 .label(previous_label)
                 .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], PREVIOUS.filled()));
         }
-    }
-    if !text {
-        return Ok(());
     }
     let small = (FAMILY, 12).into_font();
     let left = label_font
@@ -632,39 +528,31 @@ mod tests {
         }
     }
 
-    /// Whether a font with Chinese is installed, for the checks of drawn labels. On CI
-    /// (`CI=true`) there must be one (`.ci/run` installs fonts-wqy-microhei), so that those
-    /// checks run there: without one the test fails. Elsewhere they are skipped, with a note.
-    fn chinese_font(test: &str) -> bool {
-        if font_has_chinese() {
-            return true;
-        }
-        let found = font().map_or_else(
-            || "no font at all".to_owned(),
-            |f| f.path.display().to_string(),
-        );
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!(
-                "{test}: CI=true but no font with Chinese is installed (found: {found}; tried \
-                 PROCURA_CHART_FONT and {FONT_FILES:?}): install fonts-wqy-microhei, as .ci/run does"
-            );
-        }
-        eprintln!(
-            "{test}: no font with Chinese is installed (found: {found}), so the checks that \
-             need one are skipped; install fonts-wqy-microhei or set PROCURA_CHART_FONT"
-        );
-        false
-    }
-
     fn temp_file(name: &str) -> PathBuf {
         let dir = std::env::temp_dir().join(format!("procura-chart-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&dir).unwrap();
         dir.join(name)
     }
 
+    /// Draws the chart of `rollup` into a PNG file and returns how it came out and its bytes.
+    fn draw_png(rollup: &Rollup) -> (ChartOutcome, Vec<u8>) {
+        let path = temp_file("rollup.png");
+        let outcome = draw_rollup_chart(
+            &path,
+            &ChartInput {
+                rollup,
+                metric: "measures.total",
+            },
+        )
+        .unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
+        (outcome, bytes)
+    }
+
     #[test]
     fn the_plan_has_regions_and_main_figures() {
-        let plan = plan(&sample(), "measures.total", true, &HashMap::new()).unwrap();
+        let plan = plan(&sample(), "measures.total", &|_| true).unwrap();
         assert_eq!(plan.regions.len(), 2);
         assert_eq!(plan.regions[0].label, "530100 昆明市");
         assert!((plan.regions[0].value - 90.0).abs() < f64::EPSILON);
@@ -682,43 +570,33 @@ mod tests {
         assert_eq!(plan.current_label, "2020-01-01 to 2020-12-31");
         assert_eq!(plan.breakdown_title, "Measures (监督措施) by prefecture");
 
-        let english: HashMap<String, String> = [("530000".to_owned(), "Yunnan".to_owned())].into();
-        let plan = super::plan(&sample(), "measures.total", false, &english).unwrap();
+        // Where only ASCII can be drawn: regions by code, figures by their English part.
+        let plan = super::plan(&sample(), "measures.total", &|t: &str| t.is_ascii()).unwrap();
         assert_eq!(plan.regions[0].label, "530100");
-        assert!(plan.title.starts_with("530000 Yunnan, "));
+        assert!(plan.title.starts_with("530000, "), "{}", plan.title);
         assert_eq!(plan.figures[0].label, "Protests");
 
-        let error = super::plan(&sample(), "nope", true, &HashMap::new()).unwrap_err();
+        let error = super::plan(&sample(), "nope", &|_| true).unwrap_err();
         assert!(error.to_string().contains("measures.protest"), "{error}");
     }
 
     #[test]
-    fn labels_fall_back_from_chinese_to_english_to_code() {
-        assert_eq!(
-            region_label("530100", "昆明市", true, None),
-            "530100 昆明市"
-        );
-        assert_eq!(
-            region_label("530000", "云南省", false, Some("Yunnan")),
-            "530000 Yunnan"
-        );
-        assert_eq!(region_label("530100", "昆明市", false, None), "530100");
+    fn labels_fall_back_to_the_code_and_the_english_part() {
+        assert_eq!(region_label("530100", "昆明市", &|_| true), "530100 昆明市");
+        assert_eq!(region_label("530100", "昆明市", &|_| false), "530100");
+        assert_eq!(region_label("530100", "", &|_| true), "530100");
         assert_eq!(english_part("Protests (抗诉)"), "Protests");
         assert_eq!(english_part("Aid (yuan)"), "Aid (yuan)");
     }
 
     #[test]
     fn an_svg_chart_has_the_bars_and_labels() {
-        // On CI a font must be there, so that the labels below are checked.
-        chinese_font("an_svg_chart_has_the_bars_and_labels");
         let path = temp_file("rollup.svg");
-        let english = HashMap::new();
         let outcome = draw_rollup_chart(
             &path,
             &ChartInput {
                 rollup: &sample(),
                 metric: "measures.total",
-                english_names: &english,
             },
         )
         .unwrap();
@@ -731,91 +609,76 @@ mod tests {
         let previous = svg.matches("fill=\"#B0B0B0\"").count();
         assert!(current >= 6, "{current} bars of this period");
         assert!(previous >= 4, "{previous} bars of the previous period");
-        if outcome.font.is_some() {
-            // SVG text is kept as text: the labels of regions and figures and the legend.
-            for label in [
-                "530100 昆明市",
-                "532300 楚雄彝族自治州",
-                "Protests (抗诉)",
-                "Aid grants (司法救助)",
-                "2019-01-01 to 2019-12-31",
-            ] {
-                // plotters writes the text of each <text> element on a line of its own.
-                assert!(
-                    svg.lines().any(|line| line.trim() == label),
-                    "no text {label} in the SVG"
-                );
-            }
-        } else {
-            eprintln!("an_svg_chart_has_the_bars_and_labels: no font, no labels to check");
+        // SVG text is kept as text: the labels of regions and figures and the legend.
+        for label in [
+            "530100 昆明市",
+            "532300 楚雄彝族自治州",
+            "Protests (抗诉)",
+            "Aid grants (司法救助)",
+            "2019-01-01 to 2019-12-31",
+        ] {
+            // plotters writes the text of each <text> element on a line of its own.
+            assert!(
+                svg.lines().any(|line| line.trim() == label),
+                "no text {label} in the SVG"
+            );
         }
         std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
     }
 
     #[test]
     fn a_png_chart_is_a_real_picture() {
-        // On CI a font must be there, so that the picture with text is drawn too.
-        chinese_font("a_png_chart_is_a_real_picture");
-        let path = temp_file("rollup.png");
-        let plan = plan(&sample(), "measures.total", false, &HashMap::new()).unwrap();
-        let mut pictures = Vec::new();
-        for text in [false, font().is_some()] {
-            draw_plan(&path, ChartKind::Png, &plan, text).unwrap();
-            let bytes = std::fs::read(&path).unwrap();
-            assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
-            // IHDR: width and height, big-endian, after the signature and chunk header.
-            let width = u32::from_be_bytes(bytes[16..20].try_into().unwrap());
-            let height = u32::from_be_bytes(bytes[20..24].try_into().unwrap());
-            assert_eq!(width, WIDTH);
-            let (regions, figures) = panel_heights(&plan);
-            assert_eq!(height, regions + figures);
-            pictures.push(bytes);
-        }
-        if font().is_some() {
-            assert_ne!(
-                pictures[0], pictures[1],
-                "the text drawn changes the picture"
-            );
-        }
-        std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
+        let (outcome, bytes) = draw_png(&sample());
+        assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
+        // IHDR: width and height, big-endian, after the signature and chunk header.
+        let width = u32::from_be_bytes(bytes[16..20].try_into().unwrap());
+        let height = u32::from_be_bytes(bytes[20..24].try_into().unwrap());
+        assert_eq!(width, WIDTH);
+        let plan = plan(&sample(), "measures.total", &|_| true).unwrap();
+        let (regions, figures) = panel_heights(&plan);
+        assert_eq!(height, regions + figures);
+        assert_eq!(outcome.notes(), "", "{outcome:?}");
     }
 
-    /// With a font that has Chinese, a PNG labels regions by their Chinese names, and draws
-    /// their glyphs: two charts that differ only in one region's Chinese name differ. (With a
-    /// font without Chinese both names would be the same missing glyphs, or not drawn.)
+    /// A PNG labels regions by their Chinese names with the built-in font, whatever fonts the
+    /// machine has, and draws their glyphs: two charts that differ only in one region's
+    /// Chinese name differ.
     #[test]
-    fn a_png_chart_draws_chinese_labels_with_a_chinese_font() {
-        if !chinese_font("a_png_chart_draws_chinese_labels_with_a_chinese_font") {
-            return;
-        }
-        let english = HashMap::new();
-        let draw = |rollup: &Rollup| {
-            let path = temp_file("rollup.png");
-            let outcome = draw_rollup_chart(
-                &path,
-                &ChartInput {
-                    rollup,
-                    metric: "measures.total",
-                    english_names: &english,
-                },
-            )
-            .unwrap();
-            let bytes = std::fs::read(&path).unwrap();
-            std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
-            (outcome, bytes)
-        };
+    fn a_png_chart_draws_chinese_names_with_the_built_in_font() {
         let kunming = sample();
         let mut dali = sample();
         dali.rows[0].display_name = "大理市".to_owned();
-        let (outcome, first) = draw(&kunming);
-        let (_, second) = draw(&dali);
-        assert!(outcome.chinese_labels, "{outcome:?}");
+        let (outcome, first) = draw_png(&kunming);
+        let (_, second) = draw_png(&dali);
+        assert_eq!(outcome.unnamed_regions, 0, "{outcome:?}");
         assert_eq!(outcome.notes(), "", "no remark on the labels: {outcome:?}");
-        let again = draw(&kunming).1;
-        assert_eq!(first, again, "the same chart is drawn the same way");
+        assert_eq!(
+            first,
+            draw_png(&kunming).1,
+            "the same chart is drawn the same way"
+        );
         assert_ne!(
             first, second,
             "昆明市 and 大理市 came out the same: the Chinese labels are not drawn"
+        );
+    }
+
+    /// A name with a character no chart font has is not drawn as boxes: the region is
+    /// labelled by its code, and the message says so.
+    #[test]
+    fn a_name_no_font_can_draw_leaves_the_code() {
+        let mut odd = sample();
+        odd.rows[1].display_name = "\u{1F600}州".to_owned();
+        let plan = plan(&odd, "measures.total", &|t: &str| fonts().can_draw(t)).unwrap();
+        assert_eq!(plan.regions[1].label, "532300");
+        let (outcome, _) = draw_png(&odd);
+        assert_eq!(outcome.unnamed_regions, 1);
+        assert!(
+            outcome
+                .notes()
+                .contains("1 region(s) labelled by code alone"),
+            "{}",
+            outcome.notes()
         );
     }
 
