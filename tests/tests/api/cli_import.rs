@@ -89,7 +89,17 @@ async fn an_import_stopped_midway_resumes_after_its_last_acknowledged_batch_stor
         Some(last_batch * BATCH),
         "{state}"
     );
-    let (stored_then, _) = stored(&app).await;
+    // Batches the server had received may still be committing after the CLI is gone: wait
+    // until the number stored holds still.
+    let mut stored_then = stored(&app).await.0;
+    loop {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let now = stored(&app).await.0;
+        if now == stored_then {
+            break;
+        }
+        stored_then = now;
+    }
     eprintln!("stopped after batch {last_batch}, with {stored_then} cases stored");
     assert!(
         stored_then >= last_batch * BATCH && stored_then < CASES,
