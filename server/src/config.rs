@@ -49,6 +49,9 @@ pub struct Cli {
     /// on this machine reads by default.
     #[arg(long, env = "PROCURA_CREDENTIALS_FILE", global = true)]
     pub credentials_file: Option<PathBuf>,
+    /// Limits on calls, deadlines and the shutdown drain.
+    #[command(flatten)]
+    pub limits: crate::api::limits::LimitArgs,
     /// A maintenance command instead of serving.
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -108,6 +111,7 @@ impl Cli {
                 .clone()
                 .or_else(default_credentials_file),
             access_checks: true,
+            limits: self.limits.settings(),
         }
     }
 }
@@ -149,6 +153,8 @@ pub struct Settings {
     /// only where code builds the settings, for the benchmark's baseline (GetCase without
     /// access checks): every call then acts as the bootstrap admin, and nothing is logged.
     pub access_checks: bool,
+    /// Limits on calls, deadlines and the shutdown drain (`api::limits`).
+    pub limits: crate::api::limits::LimitSettings,
 }
 
 impl Settings {
@@ -164,6 +170,7 @@ impl Settings {
             insecure_plaintext: false,
             credentials_file: None,
             access_checks: true,
+            limits: crate::api::limits::LimitSettings::default(),
         }
     }
 }

@@ -160,7 +160,7 @@ pub async fn publish(
     }
     let rollup = rollups::compute_in_snapshot(conn, regions, &spec).await?;
     let frozen = freeze(&rollup);
-    let row = releases::insert(
+    let inserted = releases::insert(
         conn,
         &NewRelease {
             title: request.title,
@@ -172,7 +172,18 @@ pub async fn publish(
             request_id: request.request_id,
         },
     )
-    .await?;
+    .await
+    .map_err(ApiError::from);
+    let row = match (inserted, request.request_id) {
+        // The same request sent twice at once: the one that committed first published the
+        // release, and this one answers it, as its retry would.
+        (Err(concurrent @ ApiError::Concurrent { .. }), Some(request_id)) => {
+            return releases::find_by_request_id(conn, request_id)
+                .await?
+                .ok_or(concurrent);
+        }
+        (inserted, _) => inserted?,
+    };
     tracing::info!(release = row.id, sha256 = %row.sha256, "rollup published");
     Ok(row)
 }

@@ -6,7 +6,8 @@ use procura_proto::v1::{
     PrincipalKind, Role, Token,
 };
 
-use super::app::{Clients, TestApp};
+use super::app::TestApp;
+use super::clients::Clients;
 
 /// A token's expiry `days` ahead.
 pub fn expiry_in_days(days: i64) -> prost_types::Timestamp {
