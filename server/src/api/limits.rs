@@ -63,16 +63,27 @@ pub struct LimitSettings {
     pub shutdown_grace: Duration,
 }
 
+/// Calls served at once by default.
+pub const DEFAULT_MAX_CALLS: usize = 256;
+/// Calls waiting for a slot at once by default.
+pub const DEFAULT_MAX_QUEUED: usize = 256;
+/// ImportCases streams open at once by default.
+pub const DEFAULT_MAX_IMPORT_STREAMS: usize = 16;
+/// Megabytes of import batches held at once by default.
+pub const DEFAULT_MAX_IMPORT_MB: usize = 256;
+/// Longest a call may take by default, and the default shutdown grace.
+pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(30);
+
 impl Default for LimitSettings {
     fn default() -> Self {
         LimitSettings {
-            max_calls: 128,
-            max_queued: 128,
+            max_calls: DEFAULT_MAX_CALLS,
+            max_queued: DEFAULT_MAX_QUEUED,
             max_heavy: None,
-            max_import_streams: 16,
-            max_import_bytes: 256 << 20,
-            call_timeout: Duration::from_secs(30),
-            shutdown_grace: Duration::from_secs(30),
+            max_import_streams: DEFAULT_MAX_IMPORT_STREAMS,
+            max_import_bytes: DEFAULT_MAX_IMPORT_MB << 20,
+            call_timeout: DEFAULT_CALL_TIMEOUT,
+            shutdown_grace: DEFAULT_CALL_TIMEOUT,
         }
     }
 }
@@ -82,12 +93,12 @@ impl Default for LimitSettings {
 pub struct LimitArgs {
     /// Calls served at once; more wait (see --max-queued-calls), then are answered
     /// RESOURCE_EXHAUSTED with a retry delay.
-    #[arg(long, env = "PROCURA_MAX_CONCURRENT_CALLS", default_value_t = 128,
+    #[arg(long, env = "PROCURA_MAX_CONCURRENT_CALLS", default_value_t = DEFAULT_MAX_CALLS,
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=100_000))]
     pub max_concurrent_calls: usize,
     /// Calls waiting for a slot at once (each at most 1 s); more are answered
     /// RESOURCE_EXHAUSTED at once.
-    #[arg(long, env = "PROCURA_MAX_QUEUED_CALLS", default_value_t = 128,
+    #[arg(long, env = "PROCURA_MAX_QUEUED_CALLS", default_value_t = DEFAULT_MAX_QUEUED,
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(0..=100_000))]
     pub max_queued_calls: usize,
     /// Heavy reads (as-of rollups, indicators, ExplainFigure, DiffRelease, PublishRollup)
@@ -96,12 +107,12 @@ pub struct LimitArgs {
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=10_000))]
     pub max_heavy_calls: Option<usize>,
     /// ImportCases streams open at once; more are answered RESOURCE_EXHAUSTED.
-    #[arg(long, env = "PROCURA_MAX_IMPORT_STREAMS", default_value_t = 16,
+    #[arg(long, env = "PROCURA_MAX_IMPORT_STREAMS", default_value_t = DEFAULT_MAX_IMPORT_STREAMS,
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=10_000))]
     pub max_import_streams: usize,
     /// Megabytes of import batches held at once, received and not yet stored, over all
     /// streams; a stream beyond it waits (HTTP/2 flow control slows its client).
-    #[arg(long, env = "PROCURA_MAX_IMPORT_MB", default_value_t = 256,
+    #[arg(long, env = "PROCURA_MAX_IMPORT_MB", default_value_t = DEFAULT_MAX_IMPORT_MB,
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=4095))]
     pub max_import_mb: usize,
     /// Longest a call may take (its caller's grpc-timeout when sooner), and one import batch:
