@@ -63,6 +63,9 @@ pub struct Cli {
         global = true
     )]
     pub log_format: crate::telemetry::LogFormat,
+    /// Limits on calls, deadlines and the shutdown drain.
+    #[command(flatten)]
+    pub limits: crate::api::limits::LimitArgs,
     /// A maintenance command instead of serving.
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -145,6 +148,7 @@ impl Cli {
             access_checks: true,
             moment_interval: std::time::Duration::from_secs(1),
             metrics_listen: self.metrics_listen,
+            limits: self.limits.settings(),
         }
     }
 }
@@ -191,6 +195,8 @@ pub struct Settings {
     pub moment_interval: std::time::Duration,
     /// Where Prometheus scrapes the metrics; `None` exports none.
     pub metrics_listen: Option<SocketAddr>,
+    /// Limits on calls, deadlines and the shutdown drain (`api::limits`).
+    pub limits: crate::api::limits::LimitSettings,
 }
 
 impl Settings {
@@ -208,6 +214,7 @@ impl Settings {
             access_checks: true,
             moment_interval: std::time::Duration::from_secs(1),
             metrics_listen: None,
+            limits: crate::api::limits::LimitSettings::default(),
         }
     }
 }

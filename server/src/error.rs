@@ -189,6 +189,36 @@ pub enum ApiError {
     /// The database cannot be reached.
     #[error("the database is unavailable; try again later")]
     Unavailable(String),
+    /// The server is busy: a limit of `api::limits` is reached, or every database connection
+    /// is in use while the database answers. Nothing was done; retry after the delay.
+    #[error(
+        "the server is busy ({limit}); nothing was done: retry in {}",
+        shown_delay(*.retry_delay)
+    )]
+    Overloaded {
+        /// The limit reached, e.g. `128 concurrent calls`.
+        limit: String,
+        /// How long the caller should wait before it retries.
+        retry_delay: std::time::Duration,
+    },
+    /// The call did not finish within its deadline (the caller's, or the server's
+    /// `--call-timeout`); what it had begun was rolled back.
+    #[error(
+        "the call did not finish within its deadline{}; anything it had begun was rolled back",
+        .0.map(|d| format!(" of {}", shown_delay(d))).unwrap_or_default()
+    )]
+    DeadlineExceeded(Option<std::time::Duration>),
+    /// An ImportCases stream sent no batch for this long; it was closed.
+    #[error(
+        "no batch came for {}: the import stream was closed; resume the import",
+        shown_delay(*.0)
+    )]
+    IdleStream(std::time::Duration),
+    /// The server is shutting down and its grace for the calls in flight is over.
+    #[error(
+        "the server is shutting down; what was not acknowledged was not stored: retry on another server"
+    )]
+    ShuttingDown,
     /// Anything else: a bug or an unexpected database state.
     #[error("internal error")]
     Internal(String),
@@ -245,6 +275,15 @@ impl ApiError {
             field: field.into(),
             description: description.into(),
         }])
+    }
+}
+
+/// A delay as a message shows it: `1 s`, `250 ms`.
+fn shown_delay(delay: std::time::Duration) -> String {
+    if delay.subsec_millis() == 0 && delay.as_secs() > 0 {
+        format!("{} s", delay.as_secs())
+    } else {
+        format!("{} ms", delay.as_millis())
     }
 }
 
@@ -388,6 +427,34 @@ impl From<ApiError> for Status {
                     HashMap::new(),
                 )
             }
+            ApiError::Overloaded { limit, retry_delay } => {
+                tracing::warn!(%limit, "call shed: the server is busy");
+                let mut details = ErrorDetails::with_error_info(
+                    "OVERLOADED",
+                    ERROR_DOMAIN,
+                    HashMap::from([("limit".to_owned(), limit)]),
+                );
+                details.set_retry_info(Some(retry_delay));
+                Status::with_error_details(Code::ResourceExhausted, message, details)
+            }
+            ApiError::DeadlineExceeded(_) => {
+                tracing::warn!("call ended by its deadline");
+                with_info(
+                    Code::DeadlineExceeded,
+                    message,
+                    "DEADLINE_EXCEEDED",
+                    HashMap::new(),
+                )
+            }
+            ApiError::IdleStream(_) => with_info(
+                Code::DeadlineExceeded,
+                message,
+                "IDLE_STREAM",
+                HashMap::new(),
+            ),
+            ApiError::ShuttingDown => {
+                with_info(Code::Unavailable, message, "SHUTTING_DOWN", HashMap::new())
+            }
             ApiError::Answered(status) => status,
             ApiError::Unauthenticated(_) => with_info(
                 Code::Unauthenticated,
@@ -415,10 +482,28 @@ impl From<ApiError> for Status {
 impl From<diesel::result::Error> for ApiError {
     fn from(error: diesel::result::Error) -> Self {
         use diesel::result::{DatabaseErrorKind, Error};
+        // A commit that failed and could not be rolled back either: what made it fail.
+        let error = match error {
+            Error::RollbackErrorOnCommit { commit_error, .. } => *commit_error,
+            other => other,
+        };
         match &error {
-            Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => {
+            // The connection broke (the database stopped or restarted) before or while the
+            // statement ran; a transaction it was in was rolled back.
+            Error::DatabaseError(
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                _,
+            )
+            | Error::BrokenTransactionManager => ApiError::Unavailable(error.to_string()),
+            // SQLSTATE class 57: the database ends the session (administrator command, crash,
+            // shutting down or starting up).
+            Error::DatabaseError(DatabaseErrorKind::Unknown, info)
+                if info.message().starts_with("terminating connection")
+                    || info.message().starts_with("the database system is") =>
+            {
                 ApiError::Unavailable(error.to_string())
             }
+
             // A write with a request id looks for what that id stored before it inserts; two
             // requests with one id meet on its unique index only when both looked before
             // either committed (one id sent for two cases at once: each locks its own case).
@@ -437,7 +522,8 @@ impl From<diesel::result::Error> for ApiError {
                     .message()
                     .contains("canceling statement due to statement timeout") =>
             {
-                ApiError::Unavailable(error.to_string())
+                tracing::warn!(%error, "statement timeout");
+                ApiError::DeadlineExceeded(None)
             }
             _ => ApiError::Internal(error.to_string()),
         }
@@ -445,8 +531,18 @@ impl From<diesel::result::Error> for ApiError {
 }
 
 impl From<crate::db::PoolError> for ApiError {
+    /// Waiting for a connection in vain means they are all in use: the server is busy (the
+    /// database answers, or the call would have failed on it). Failing to open one means the
+    /// database does not answer.
     fn from(error: crate::db::PoolError) -> Self {
-        ApiError::Unavailable(error.to_string())
+        use deadpool::managed::{PoolError, TimeoutType};
+        match error {
+            PoolError::Timeout(TimeoutType::Wait) => ApiError::Overloaded {
+                limit: "every database connection in use".to_owned(),
+                retry_delay: crate::api::limits::RETRY_DELAY,
+            },
+            other => ApiError::Unavailable(other.to_string()),
+        }
     }
 }
 

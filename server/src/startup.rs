@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use diesel_async::RunQueryDsl;
 use procura_proto::v1::{
     access_service_server::AccessServiceServer, case_service_server::CaseServiceServer,
     region_service_server::RegionServiceServer, report_service_server::ReportServiceServer,
@@ -18,6 +17,7 @@ use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 
 use crate::api::guard::AccessLayer;
+use crate::api::limits::{LimitLayer, Limits, MAX_MESSAGE_BYTES};
 use crate::api::{
     AppState, access::AccessApi, cases::CaseApi, convert, regions::RegionApi, reports::ReportApi,
 };
@@ -51,6 +51,8 @@ pub struct Application {
     bootstrap_token: Option<String>,
     access_checks: bool,
     moment_interval: std::time::Duration,
+    limits: Arc<Limits>,
+    database_url: String,
 }
 
 impl Application {
@@ -74,14 +76,25 @@ impl Application {
             ),
         };
         db::prepare_database(&settings.database_url).await?;
-        let pool = db::build_pool(&settings.database_url, settings.pool_max_size)?;
-        let readers = db::build_reader_pool(&settings.database_url, settings.reader_connections)?;
+        let limits = Limits::new(&settings.limits, settings.pool_max_size);
+        let statement_timeout = limits.call_timeout();
+        let pool = db::build_pool(
+            &settings.database_url,
+            settings.pool_max_size,
+            statement_timeout,
+        )?;
+        let readers = db::build_reader_pool(
+            &settings.database_url,
+            settings.reader_connections,
+            statement_timeout,
+        )?;
         if let Some(addr) = settings.metrics_listen {
             crate::metrics::install(addr, [pool.clone(), readers.clone()])?;
         }
         let state = AppState::load(pool.clone(), convert::encode_case)
             .await
-            .map_err(|e| anyhow::anyhow!("cannot read the region tree: {e}"))?;
+            .map_err(|e| anyhow::anyhow!("cannot read the region tree: {e}"))?
+            .with_limits(limits.clone());
         let access = Access::load(pool.clone(), state.regions.clone())
             .await
             .map_err(|e| anyhow::anyhow!("cannot read the access data: {e}"))?;
@@ -107,6 +120,8 @@ impl Application {
             bootstrap_token,
             access_checks: settings.access_checks,
             moment_interval: settings.moment_interval,
+            limits,
+            database_url: settings.database_url,
         })
     }
 
@@ -121,23 +136,48 @@ impl Application {
         self.local_addr
     }
 
-    /// Serves until SIGINT or SIGTERM, then finishes the calls in flight and returns.
+    /// Serves until SIGINT or SIGTERM, then lets the calls in flight finish within the
+    /// shutdown grace and returns; a second signal returns at once.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        self.run_until(shutdown_signal()).await
+        let (first, second) = shutdown_signals();
+        self.run_until_aborted(
+            async move {
+                let _ = first.await;
+            },
+            async move {
+                let _ = second.await;
+            },
+        )
+        .await
     }
 
-    /// Serves until `shutdown` completes, then finishes the calls in flight and returns.
+    /// Serves until `shutdown` completes, then lets the calls in flight finish within the
+    /// shutdown grace and returns.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
+        self.run_until_aborted(shutdown, std::future::pending())
+            .await
+    }
+
+    /// Serves until `shutdown` completes, then lets the calls in flight finish for at most the
+    /// shutdown grace; what is still open then is answered UNAVAILABLE. Returns at once when
+    /// `abort` completes.
+    pub async fn run_until_aborted(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+        abort: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
         let state = self.state;
+        let limits = self.limits.clone();
         let (reporter, health) = tonic_health::server::health_reporter();
-        // The first answer is known before the first call is served.
-        // Both pools: the main one and the case reader's (GetCase).
-        let pools = vec![self.pool.clone(), self.readers.clone()];
-        let first = report_database(&pools, &reporter, None).await;
-        let watcher = tokio::spawn(watch_database(pools, reporter, first));
+        // The first answer is known before the first call is served. The check has a
+        // connection of its own: a pool whose connections are all in use is not a database
+        // that does not answer.
+        let mut probe = db::probe::Probe::new(&self.database_url);
+        let first = report_database(&mut probe, &limits, &reporter, None).await;
+        let watcher = tokio::spawn(watch_database(probe, limits.clone(), reporter, first));
         report_unanswered(&self.pool).await;
         let reflection_v1 = reflection_builder().build_v1()?;
         let reflection_v1alpha = reflection_builder().build_v1alpha()?;
@@ -153,9 +193,15 @@ impl Application {
         if let Some(tls) = self.tls {
             server = server.tls_config(tls)?;
         }
-        let result = server
+        let (draining, drain) = tokio::sync::oneshot::channel::<()>();
+        let shutdown = async move {
+            shutdown.await;
+            let _ = draining.send(());
+        };
+        let serving = server
             .layer(crate::api::calls::layer())
             .layer(crate::api::decoding::layer())
+            .layer(LimitLayer::new(limits.clone()))
             .layer(AccessLayer::new(
                 self.access.clone(),
                 audit,
@@ -164,22 +210,31 @@ impl Application {
             .add_service(health)
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)
-            .add_service(RegionServiceServer::new(RegionApi::new(state.clone())))
+            // One limit on a request message for every service: an import batch of 10,000 cases
+            // with long summaries is tens of MB (tonic's default is 4 MB).
+            .add_service(
+                RegionServiceServer::new(RegionApi::new(state.clone()))
+                    .max_decoding_message_size(MAX_MESSAGE_BYTES),
+            )
             .add_service(
                 CaseServiceServer::new(CaseApi::new(state.clone(), self.readers))
-                    // An import batch of 10,000 cases with long summaries is tens of MB;
-                    // tonic's default limit is 4 MB. The CLI sends up to 64 MB.
-                    .max_decoding_message_size(64 << 20),
+                    .max_decoding_message_size(MAX_MESSAGE_BYTES),
             )
-            .add_service(ReportServiceServer::new(ReportApi::new(state.clone())))
-            .add_service(AccessServiceServer::new(AccessApi::new(state, self.access)))
+            .add_service(
+                ReportServiceServer::new(ReportApi::new(state.clone()))
+                    .max_decoding_message_size(MAX_MESSAGE_BYTES),
+            )
+            .add_service(
+                AccessServiceServer::new(AccessApi::new(state, self.access))
+                    .max_decoding_message_size(MAX_MESSAGE_BYTES),
+            )
             .serve_with_incoming_shutdown(
                 // Without TCP_NODELAY every unary answer waits ~40 ms for the client's delayed
                 // ACK before its trailers go out (Nagle).
                 tonic::transport::server::TcpIncoming::from(self.listener).with_nodelay(Some(true)),
                 shutdown,
-            )
-            .await;
+            );
+        let result = drain_within(serving, drain, &limits, abort).await;
         watcher.abort();
         refresher.abort();
         moments.abort();
@@ -198,7 +253,7 @@ pub async fn run_command(
     use crate::config::{AdminCommand, AnswersCommand, Command};
     use crate::service::answers;
     db::prepare_database(&settings.database_url).await?;
-    let pool = db::build_pool(&settings.database_url, 2)?;
+    let pool = db::build_pool(&settings.database_url, 2, db::COMMAND_STATEMENT_TIMEOUT)?;
     let command = match command {
         Command::Answers(command) => command,
         Command::Admin(AdminCommand::BootstrapToken) => {
@@ -348,20 +403,13 @@ fn reflection_builder() -> tonic_reflection::server::Builder<'static> {
 /// Asks the database whether it answers and, when that changed since `last`, reports it
 /// for every name the health service knows.
 async fn report_database(
-    pools: &[Pool],
+    probe: &mut db::probe::Probe,
+    limits: &Limits,
     reporter: &HealthReporter,
     last: Option<ServingStatus>,
 ) -> ServingStatus {
-    let mut answers = true;
-    for pool in pools {
-        answers &= match tokio::time::timeout(Duration::from_secs(2), pool.get()).await {
-            Ok(Ok(mut conn)) => diesel::sql_query("SELECT 1")
-                .execute(&mut conn)
-                .await
-                .is_ok(),
-            _ => false,
-        };
-    }
+    let answers = probe.answers().await;
+    limits.set_database_answers(answers);
     if answers {
         crate::metrics::database_answered();
     }
@@ -384,37 +432,131 @@ async fn report_database(
 }
 
 /// Keeps the health service honest: SERVING only while the database answers.
-async fn watch_database(pools: Vec<Pool>, reporter: HealthReporter, first: ServingStatus) {
+async fn watch_database(
+    mut probe: db::probe::Probe,
+    limits: Arc<Limits>,
+    reporter: HealthReporter,
+    first: ServingStatus,
+) {
     let mut last = first;
     loop {
         tokio::time::sleep(HEALTH_INTERVAL).await;
-        last = report_database(&pools, &reporter, Some(last)).await;
+        last = report_database(&mut probe, &limits, &reporter, Some(last)).await;
     }
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if let Err(error) = tokio::signal::ctrl_c().await {
-            tracing::error!(%error, "cannot listen for SIGINT");
+/// How long the answers of the calls still open at the end of the shutdown grace have to go
+/// out before the server stops regardless.
+const LAST_ANSWERS: Duration = Duration::from_secs(2);
+
+/// Runs `serving` to its end. Once `drain` says shutdown began, the calls in flight have
+/// the shutdown grace to finish; then the calls still open are answered UNAVAILABLE, and
+/// [`LAST_ANSWERS`] later the server stops whatever is left. `abort` stops it at once.
+async fn drain_within<E>(
+    serving: impl Future<Output = Result<(), E>>,
+    drain: tokio::sync::oneshot::Receiver<()>,
+    limits: &Limits,
+    abort: impl Future<Output = ()>,
+) -> Result<(), E> {
+    tokio::pin!(serving);
+    tokio::pin!(abort);
+    let grace = limits.shutdown_grace();
+    let grace_over = async {
+        if drain.await.is_err() {
+            // The server ended without a shutdown.
             std::future::pending::<()>().await;
         }
+        tokio::time::sleep(grace).await;
     };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
+    tokio::select! {
+        result = &mut serving => return result,
+        () = &mut abort => {
+            tracing::warn!("second signal: stopping at once");
+            return Ok(());
+        }
+        () = grace_over => {}
+    }
+    tracing::warn!(
+        grace = ?grace,
+        "shutdown grace over: answering the calls still open UNAVAILABLE"
+    );
+    limits.expire();
+    tokio::select! {
+        result = &mut serving => result,
+        () = &mut abort => {
+            tracing::warn!("second signal: stopping at once");
+            Ok(())
+        }
+        () = tokio::time::sleep(LAST_ANSWERS) => {
+            tracing::warn!("stopping with connections still open");
+            Ok(())
+        }
+    }
+}
+
+/// The first SIGINT or SIGTERM, and the second: the first begins the shutdown, the second
+/// ends it at once.
+fn shutdown_signals() -> (
+    tokio::sync::oneshot::Receiver<()>,
+    tokio::sync::oneshot::Receiver<()>,
+) {
+    let (first, first_received) = tokio::sync::oneshot::channel();
+    let (second, second_received) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        let mut signals = match Signals::listen() {
+            Ok(signals) => signals,
             Err(error) => {
-                tracing::error!(%error, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
+                tracing::error!(%error, "cannot listen for SIGINT and SIGTERM");
+                return std::future::pending().await;
+            }
+        };
+        let name = signals.next().await;
+        tracing::info!("{name}: shutting down (a second signal stops at once)");
+        let _ = first.send(());
+        let name = signals.next().await;
+        tracing::warn!("{name} again: stopping at once");
+        let _ = second.send(());
+    });
+    (first_received, second_received)
+}
+
+/// SIGINT and SIGTERM, listened for from start to end.
+struct Signals {
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn listen() -> std::io::Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Signals {
+                interrupt: signal(SignalKind::interrupt())?,
+                terminate: signal(SignalKind::terminate())?,
+            })
+        }
+        #[cfg(not(unix))]
+        Ok(Signals {})
+    }
+
+    /// The name of the next signal.
+    async fn next(&mut self) -> &'static str {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                _ = self.interrupt.recv() => "SIGINT",
+                _ = self.terminate.recv() => "SIGTERM",
             }
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => tracing::info!("SIGINT: shutting down"),
-        () = terminate => tracing::info!("SIGTERM: shutting down"),
+        #[cfg(not(unix))]
+        {
+            match tokio::signal::ctrl_c().await {
+                Ok(()) => "SIGINT",
+                Err(_) => std::future::pending().await,
+            }
+        }
     }
 }

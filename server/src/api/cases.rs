@@ -265,7 +265,11 @@ impl CaseService for CaseApi {
         request: Request<Streaming<pb::ImportCasesRequest>>,
     ) -> Result<Response<Self::ImportCasesStream>, Status> {
         let who = guard(&request)?;
-        let receiver = import::serve(self.state.clone(), request.into_inner(), who);
+        let slot = request
+            .extensions()
+            .get::<crate::api::limits::ImportSlot>()
+            .cloned();
+        let receiver = import::serve(self.state.clone(), request.into_inner(), who, slot);
         Ok(Response::new(Box::pin(ReceiverStream::new(receiver))))
     }
 }

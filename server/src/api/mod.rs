@@ -7,6 +7,7 @@ pub mod cases;
 pub mod convert;
 pub mod decoding;
 pub mod guard;
+pub mod limits;
 pub mod pagination;
 pub mod regions;
 pub mod reports;

@@ -78,6 +78,11 @@ impl ReportService for ReportApi {
         if command.as_of.is_some() {
             who.logged_read();
         }
+        // As of a past moment, and the pending cases' ages, are read from the records.
+        let _heavy = match command.as_of.is_some() || command.indicators {
+            true => Some(self.state.limits.heavy().await?),
+            false => None,
+        };
         let mut conn = self.state.conn().await?;
         let rollup = rollups::get(&mut conn, &self.state.regions, &command).await?;
         Ok(Response::new(pb::GetRollupResponse {
@@ -96,6 +101,7 @@ impl ReportService for ReportApi {
             .map_err(ApiError::InvalidArgument)?;
         let region = command.rollup.region.clone();
         who.allow(Permission::ReleasesPublish, region.as_str(), &region.name())?;
+        let _heavy = self.state.limits.heavy().await?;
         let mut conn = self.state.conn().await?;
         let row = releases::publish(&mut conn, &self.state.regions, command, |rollup| {
             convert::freeze(rollup, &request.qualifiers)
@@ -173,6 +179,7 @@ impl ReportService for ReportApi {
         let id = validate::release_name(&request.get_ref().name)
             .map_err(|e| ApiError::invalid("name", e))?;
         let name = &format!("releases/{id}");
+        let _heavy = self.state.limits.heavy().await?;
         let mut conn = self.state.conn().await?;
         let region = std::sync::Mutex::new(String::new());
         let read = |row: &crate::db::models::ReleaseRow| {
@@ -213,6 +220,7 @@ impl ReportService for ReportApi {
         let region = &command.rollup.region;
         who.allow(Permission::ReportsRead, region.as_str(), &region.name())?;
         who.logged_read();
+        let _heavy = self.state.limits.heavy().await?;
         let mut conn = self.state.conn().await?;
         let explanation = explanations::explain(&mut conn, &self.state.regions, &command).await?;
         let next_page_token = match explanation.cases.last() {

@@ -27,6 +27,7 @@ pub mod cases;
 pub mod history;
 pub mod models;
 pub mod moments;
+pub mod probe;
 pub mod regions;
 pub mod releases;
 pub mod revisions;
@@ -64,6 +65,17 @@ pub enum DbSetupError {
         /// Host and port (no password).
         target: String,
         /// What the driver said.
+        cause: String,
+    },
+    /// PostgreSQL answers but refuses the connection: a role that does not exist, a wrong
+    /// password, no `pg_hba.conf` entry.
+    #[error(
+        "PostgreSQL at {target} refused the connection: {cause}. Check the user and password of --database-url / DATABASE_URL"
+    )]
+    Refused {
+        /// Host and port (no password).
+        target: String,
+        /// What PostgreSQL said.
         cause: String,
     },
     /// The URL is not a PostgreSQL URL procura can use.
@@ -114,6 +126,12 @@ impl<'a> DbUrl<'a> {
                 "database name `{database}` must be letters, digits, `_` or `-`"
             )));
         }
+        // The driver's own reading of the URL names a parameter it cannot use.
+        if let Err(error) = url.parse::<tokio_postgres::Config>() {
+            let cause = std::error::Error::source(&error)
+                .map_or_else(|| error.to_string(), |cause| cause.to_string());
+            return Err(DbSetupError::BadUrl(cause));
+        }
         Ok(DbUrl {
             prefix: &url[..scheme_len + authority.len() + 1],
             database,
@@ -150,15 +168,14 @@ pub async fn prepare_database(database_url: &str) -> Result<(), DbSetupError> {
     };
     match AsyncPgConnection::establish(database_url).await {
         Ok(_) => {}
-        Err(error) if error.to_string().contains("does not exist") => {
+        Err(error)
+            if error
+                .to_string()
+                .contains(&format!("database \"{}\" does not exist", url.database)) =>
+        {
             create_database(&url).await?;
         }
-        Err(error) => {
-            return Err(DbSetupError::Unreachable {
-                target: url.target(),
-                cause: error.to_string(),
-            });
-        }
+        Err(error) => return Err(connect_error(&url, &error)),
     }
     let owned_url = database_url.to_owned();
     tokio::task::spawn_blocking(move || {
@@ -180,14 +197,47 @@ pub async fn prepare_database(database_url: &str) -> Result<(), DbSetupError> {
     .map_err(setup_error)
 }
 
+/// What failed when connecting to `url`: PostgreSQL not answering (not running, wrong host or
+/// port), a URL it cannot use, or PostgreSQL refusing the connection.
+fn connect_error(url: &DbUrl<'_>, error: &ConnectionError) -> DbSetupError {
+    const UNREACHABLE: [&str; 9] = [
+        // The driver's words for a socket that could not connect (host, port, refused).
+        "error connecting to server",
+        "connection refused",
+        "timed out",
+        "no route to host",
+        "network is unreachable",
+        "failed to lookup address",
+        "no such file or directory",
+        "the database system is starting up",
+        "the database system is shutting down",
+    ];
+    let cause = error.to_string();
+    let lower = cause.to_lowercase();
+    if UNREACHABLE.iter().any(|words| lower.contains(words)) {
+        DbSetupError::Unreachable {
+            target: url.target(),
+            cause,
+        }
+    } else if matches!(error, ConnectionError::InvalidConnectionUrl(_))
+        || lower.contains("invalid configuration")
+        || lower.contains("unknown option")
+        || lower.contains("invalid value")
+    {
+        DbSetupError::BadUrl(cause)
+    } else {
+        DbSetupError::Refused {
+            target: url.target(),
+            cause,
+        }
+    }
+}
+
 async fn create_database(url: &DbUrl<'_>) -> Result<(), DbSetupError> {
     let admin_url = url.with_database("postgres");
     let mut admin = AsyncPgConnection::establish(&admin_url)
         .await
-        .map_err(|error| DbSetupError::Unreachable {
-            target: url.target(),
-            cause: error.to_string(),
-        })?;
+        .map_err(|error| connect_error(url, &error))?;
     // The name was checked to be [A-Za-z0-9_-]+ in DbUrl::parse, so quoting it is enough;
     // CREATE DATABASE takes no bind parameters.
     let statement = format!("CREATE DATABASE \"{}\"", url.database);
@@ -205,15 +255,29 @@ async fn create_database(url: &DbUrl<'_>) -> Result<(), DbSetupError> {
 }
 
 /// What every connection is set to: a statement timeout, so that no query can hold a
-/// connection forever, and its name in `pg_stat_activity`.
-const SESSION: &str = "SET statement_timeout = '60s'; SET application_name = 'procura-server'";
+/// connection longer than a call may last (`--call-timeout`), and its name in
+/// `pg_stat_activity`.
+fn session(statement_timeout: Duration) -> String {
+    format!(
+        "SET statement_timeout = {}; SET application_name = 'procura-server'",
+        statement_timeout.as_millis().max(1)
+    )
+}
 
-/// The connections of the case reader (GetCase's batches): as [`SESSION`], and their
+/// The connections of the case reader (GetCase's batches): as [`session`], and their
 /// prepared statements (cases, measures, resolutions and aid grants by `= ANY($1)`) keep one
 /// plan each. PostgreSQL would otherwise plan them anew at every call, because the plan it
 /// keeps is costed for ten ids.
-const READER_SESSION: &str = "SET statement_timeout = '60s'; \
-    SET application_name = 'procura-server reader'; SET plan_cache_mode = force_generic_plan";
+fn reader_session(statement_timeout: Duration) -> String {
+    format!(
+        "SET statement_timeout = {}; SET application_name = 'procura-server reader'; \
+         SET plan_cache_mode = force_generic_plan",
+        statement_timeout.as_millis().max(1)
+    )
+}
+
+/// The statement timeout of the maintenance commands' connections.
+pub const COMMAND_STATEMENT_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Connections of the case reader by default (`--reader-connections`), each with a batch out
 /// at a time. Two: since a batch is one statement reading kept answers (no transaction around
@@ -222,18 +286,31 @@ const READER_SESSION: &str = "SET statement_timeout = '60s'; \
 /// it (at most `statement_timeout`).
 pub const READER_CONNECTIONS: usize = 2;
 
-/// Builds the pool, each connection set up with [`SESSION`] and, where the database allows
+/// Builds the pool, each connection set up with [`session`] and, where the database allows
 /// it, [`WAL_COMPRESSION`].
-pub fn build_pool(database_url: &str, max_size: usize) -> Result<Pool, DbSetupError> {
-    pool_with(database_url, max_size, SESSION, true)
+pub fn build_pool(
+    database_url: &str,
+    max_size: usize,
+    statement_timeout: Duration,
+) -> Result<Pool, DbSetupError> {
+    pool_with(database_url, max_size, session(statement_timeout), true)
 }
 
-/// Builds the case reader's pool of `connections`, each set up with [`READER_SESSION`].
-pub fn build_reader_pool(database_url: &str, connections: usize) -> Result<Pool, DbSetupError> {
-    pool_with(database_url, connections, READER_SESSION, false)
+/// Builds the case reader's pool of `connections`, each set up with [`reader_session`].
+pub fn build_reader_pool(
+    database_url: &str,
+    connections: usize,
+    statement_timeout: Duration,
+) -> Result<Pool, DbSetupError> {
+    pool_with(
+        database_url,
+        connections,
+        reader_session(statement_timeout),
+        false,
+    )
 }
 
-/// What the writers ask for beyond [`SESSION`], best first: compressed full-page images in the
+/// What the writers ask for beyond [`session`], best first: compressed full-page images in the
 /// write-ahead log. Imports update kept totals all over their tables, so after each checkpoint
 /// most of the log they write is whole 8 kB pages; lz4 halves it (and the checkpoints it
 /// causes). It changes no result and no guarantee. Setting it needs a superuser or
@@ -290,7 +367,7 @@ async fn compress_wal(conn: &mut AsyncPgConnection) -> QueryResult<()> {
 fn pool_with(
     database_url: &str,
     max_size: usize,
-    session: &'static str,
+    session: String,
     compress: bool,
 ) -> Result<Pool, DbSetupError> {
     let mut config = ManagerConfig::<AsyncPgConnection>::default();
@@ -299,9 +376,10 @@ fn pool_with(
     config.recycling_method = diesel_async::pooled_connection::RecyclingMethod::Fast;
     config.custom_setup = Box::new(move |url| {
         let url = url.to_owned();
+        let session = session.clone();
         async move {
             let mut conn = AsyncPgConnection::establish(&url).await?;
-            conn.batch_execute(session)
+            conn.batch_execute(&session)
                 .await
                 .map_err(ConnectionError::CouldntSetupConfiguration)?;
             if compress {

@@ -421,22 +421,34 @@ pub async fn add_record<R: CaseChild>(
     let actor = who.actor().to_owned();
     let who = who.clone();
     let mut conn = state.conn().await?;
-    conn.transaction::<_, ApiError, _>(async move |conn| {
-        let case = lock_allowed(conn, case_id, &who).await?;
-        if let Some(request_id) = request_id
-            && let Some(existing) = same_request(R::earlier(conn, request_id).await?, case_id)?
-        {
-            return Ok(existing);
+    let added = conn
+        .transaction::<_, ApiError, _>(async move |conn| {
+            let case = lock_allowed(conn, case_id, &who).await?;
+            if let Some(request_id) = request_id
+                && let Some(existing) = same_request(R::earlier(conn, request_id).await?, case_id)?
+            {
+                return Ok(existing);
+            }
+            let before = current_state(conn, case_id).await?;
+            not_before(record.date(), case.accepted_on, "acceptance date")
+                .map_err(|reason| ApiError::invalid(R::DATE_FIELD, reason))?;
+            let row = record.insert(conn, case_id, request_id).await?;
+            store::touch_case(conn, case_id).await?;
+            record_change(conn, encode, case_id, &before, &actor, R::ADDED).await?;
+            Ok(row)
+        })
+        .await;
+    match (added, request_id) {
+        // A request with the same id committed first (one id sent for two cases at once):
+        // this one answers as its retry would, with what that one stored.
+        (Err(concurrent @ ApiError::Concurrent { .. }), Some(request_id)) => {
+            match same_request(R::earlier(&mut conn, request_id).await?, case_id)? {
+                Some(existing) => Ok(existing),
+                None => Err(concurrent),
+            }
         }
-        let before = current_state(conn, case_id).await?;
-        not_before(record.date(), case.accepted_on, "acceptance date")
-            .map_err(|reason| ApiError::invalid(R::DATE_FIELD, reason))?;
-        let row = record.insert(conn, case_id, request_id).await?;
-        store::touch_case(conn, case_id).await?;
-        record_change(conn, encode, case_id, &before, &actor, R::ADDED).await?;
-        Ok(row)
-    })
-    .await
+        (added, _) => added,
+    }
 }
 
 /// One page of the cases matching `filter` (in a region that must exist), ordered by

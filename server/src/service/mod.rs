@@ -13,6 +13,7 @@ pub mod rollups;
 
 use std::sync::Arc;
 
+use crate::api::limits::Limits;
 use crate::db::{Pool, PooledConnection};
 use crate::domain::region::{RegionCode, RegionTree};
 use crate::error::ApiError;
@@ -26,6 +27,8 @@ pub struct AppState {
     pub regions: Arc<RegionTree>,
     /// How a case's kept GetCase answer is encoded (given by the api layer).
     pub encode_answer: answers::Encoder,
+    /// The server's limits: heavy reads, import bytes, whether the database answers.
+    pub limits: Arc<Limits>,
 }
 
 impl AppState {
@@ -42,7 +45,13 @@ impl AppState {
             pool,
             regions: Arc::new(tree),
             encode_answer,
+            limits: Limits::unconfigured(),
         })
+    }
+
+    /// This state under `limits`.
+    pub fn with_limits(self, limits: Arc<Limits>) -> Self {
+        Self { limits, ..self }
     }
 
     /// Whether `code` is in the region tree.
@@ -50,9 +59,27 @@ impl AppState {
         self.regions.get(code.as_str()).is_some()
     }
 
-    /// A connection from the pool, or UNAVAILABLE.
+    /// A connection from the pool: RESOURCE_EXHAUSTED when every one stayed in use while the
+    /// database answers, UNAVAILABLE when it does not.
     pub async fn conn(&self) -> Result<PooledConnection, ApiError> {
-        Ok(self.pool.get().await?)
+        match self.pool.get().await {
+            Ok(conn) => Ok(conn),
+            Err(error) => match ApiError::from(error) {
+                ApiError::Overloaded { retry_delay, .. } if self.limits.database_answers() => {
+                    Err(ApiError::Overloaded {
+                        limit: format!(
+                            "all {} database connections in use",
+                            self.pool.status().max_size
+                        ),
+                        retry_delay,
+                    })
+                }
+                ApiError::Overloaded { .. } => Err(ApiError::Unavailable(
+                    "no database connection came free, and the database does not answer".to_owned(),
+                )),
+                other => Err(other),
+            },
+        }
     }
 }
 

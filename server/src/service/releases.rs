@@ -172,13 +172,24 @@ pub async fn publish(
         request_id: request.request_id,
     };
     // With its moment, so that a rollup as of the release's as-of gives its figures.
-    let row = {
+    let inserted = {
         use diesel_async::AsyncConnection;
         conn.transaction(async |conn| {
             moments::add(conn, &rollup.moment).await?;
             releases::insert(conn, &release).await
         })
-        .await?
+        .await
+        .map_err(ApiError::from)
+    };
+    let row = match (inserted, request.request_id) {
+        // The same request sent twice at once: the one that committed first published the
+        // release, and this one answers it, as its retry would.
+        (Err(concurrent @ ApiError::Concurrent { .. }), Some(request_id)) => {
+            return releases::find_by_request_id(conn, request_id)
+                .await?
+                .ok_or(concurrent);
+        }
+        (inserted, _) => inserted?,
     };
     tracing::info!(release = row.id, sha256 = %row.sha256, "rollup published");
     crate::metrics::release_published();

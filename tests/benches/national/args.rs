@@ -22,13 +22,16 @@ pub(crate) struct Args {
     /// With `get_only`: a database kept by an earlier run (`--keep-db`) to read instead of
     /// importing into a fresh one; it is left in place.
     pub(crate) database: Option<String>,
+    /// After the import, the mixed soak of this many seconds instead of the COPY baseline,
+    /// rollups and GetCase timings (`soak.rs`).
+    pub(crate) soak: Option<f64>,
     /// False when run without `--bench` (e.g. `cargo test --benches`): a quick smoke run.
     pub(crate) full: bool,
 }
 
 pub(crate) const USAGE: &str = "usage: cargo bench -p procura-tests --bench national -- [--cases N] \
     [--report FILE] [--batch N] [--in-flight N] [--channels N] [--rollup-calls N] \
-    [--baseline-calls N] [--seconds S] [--warmup S] [--seed N] [--keep-db] [--import-only] [--get-only [--database NAME]]";
+    [--baseline-calls N] [--seconds S] [--warmup S] [--seed N] [--keep-db] [--import-only] [--get-only [--database NAME]] [--soak SECONDS]";
 
 pub(crate) fn number(text: &str) -> Result<u64> {
     text.replace(['_', ','], "")
@@ -55,6 +58,7 @@ impl Args {
             import_only: false,
             get_only: false,
             database: None,
+            soak: None,
             full,
         };
         let mut it = raw.into_iter();
@@ -79,6 +83,7 @@ impl Args {
                 "--import-only" => args.import_only = true,
                 "--get-only" => args.get_only = true,
                 "--database" => args.database = Some(value()?),
+                "--soak" => args.soak = Some(value()?.parse().context("--soak")?),
                 "-h" | "--help" => bail!("{USAGE}"),
                 other => bail!("unknown argument `{other}`\n{USAGE}"),
             }
@@ -104,6 +109,14 @@ impl Args {
         ensure!(
             !(args.import_only && args.get_only),
             "--import-only and --get-only exclude each other"
+        );
+        ensure!(
+            args.soak.is_none_or(|s| s > 0.0 && s.is_finite()),
+            "--soak must be a positive number of seconds"
+        );
+        ensure!(
+            args.soak.is_none() || !(args.import_only || args.get_only),
+            "--soak goes with neither --import-only nor --get-only"
         );
         ensure!(
             args.database.is_none() || args.get_only,

@@ -36,7 +36,8 @@
 //! `--seed N`, `--keep-db` (leave the databases for inspection), `--import-only` (no COPY,
 //! rollups or GetCase: to tune the import), `--get-only` (no COPY or rollups: to tune GetCase),
 //! `--get-only --database NAME` (GetCase on a database kept by `--keep-db`, no import; the
-//! server applies its pending migrations to it first).
+//! server applies its pending migrations to it first), `--soak SECONDS` (after the import, the
+//! mixed soak of `soak.rs` instead of the COPY baseline, rollups and GetCase timings).
 //! `PROCURA_BENCH_DATABASE_URL` is the PostgreSQL server (default
 //! `postgres://postgres@127.0.0.1:5432`); `psql` must be on the PATH. To see where the server's
 //! time goes, `PROCURA_BENCH_SERVER_DB_SETTINGS` sets parameters on its database before it
@@ -82,6 +83,7 @@ mod import;
 mod report;
 mod rollups;
 mod server;
+mod soak;
 
 use args::*;
 use auth::*;
@@ -223,6 +225,16 @@ async fn run(args: Args) -> Result<String> {
             Some(_) => String::new(),
             None => format!("{batch_line}\n{cpu_line}\n"),
         };
+        if let Some(seconds) = args.soak {
+            settle()?;
+            let generator = generator.clone();
+            out.push_str(
+                &soak::soak(
+                    &url, &token, &server_db, server_pid, generator, seconds, &args,
+                )
+                .await?,
+            );
+        }
         if args.get_only {
             settle()?;
             let (ids, rates, warmup, access) =
@@ -350,26 +362,28 @@ async fn copy_step(
 ) -> Result<Option<CopyResult>> {
     let n = args.cases;
     let copy_db = copy_db.to_owned();
-    Ok(if args.import_only || args.get_only {
-        None
-    } else {
-        eprintln!("COPY baseline: {n} cases into {copy_db}");
-        cleanup.databases.push(copy_db.clone());
-        procura_server::db::prepare_database(&db_url(&copy_db)).await?;
-        let copy = {
-            let generator = generator.clone();
-            let url = db_url(&copy_db);
-            tokio::task::spawn_blocking(move || copy_baseline(&generator, &url, n)).await??
-        };
-        if !args.keep_db {
-            psql(
-                &db_url("postgres"),
-                &format!("DROP DATABASE IF EXISTS \"{copy_db}\" WITH (FORCE)"),
-            )?;
-            cleanup.databases.retain(|d| *d != copy_db);
-        }
-        Some(copy)
-    })
+    Ok(
+        if args.import_only || args.get_only || args.soak.is_some() {
+            None
+        } else {
+            eprintln!("COPY baseline: {n} cases into {copy_db}");
+            cleanup.databases.push(copy_db.clone());
+            procura_server::db::prepare_database(&db_url(&copy_db)).await?;
+            let copy = {
+                let generator = generator.clone();
+                let url = db_url(&copy_db);
+                tokio::task::spawn_blocking(move || copy_baseline(&generator, &url, n)).await??
+            };
+            if !args.keep_db {
+                psql(
+                    &db_url("postgres"),
+                    &format!("DROP DATABASE IF EXISTS \"{copy_db}\" WITH (FORCE)"),
+                )?;
+                cleanup.databases.retain(|d| *d != copy_db);
+            }
+            Some(copy)
+        },
+    )
 }
 
 /// An empty database `server_db` with the parameters of `PROCURA_BENCH_SERVER_DB_SETTINGS`

@@ -7,6 +7,7 @@ use tonic::{Status, Streaming};
 use tracing::Instrument;
 
 use super::requests::new_case;
+use crate::api::limits::ImportSlot;
 use crate::api::{AppState, decoding};
 use crate::error::ApiError;
 use crate::service::access::Guard;
@@ -19,30 +20,56 @@ pub const MAX_IMPORT_BATCH: usize = 10_000;
 const IMPORT_CONCURRENCY: usize = 2;
 
 /// Starts writing the batches of `inbound` for the caller `who`; the acknowledgements come out of the
-/// receiver, one per batch, in order, and end after the first failure.
+/// receiver, one per batch, in order, and end after the first failure. The stream holds
+/// `slot` (one of `--max-import-streams`) until it ends, and no database connection while it
+/// waits for a batch; it ends DEADLINE_EXCEEDED when no batch comes within the call timeout,
+/// and UNAVAILABLE when the server's shutdown grace is over.
 pub fn serve(
     state: AppState,
     inbound: Streaming<pb::ImportCasesRequest>,
     who: Guard,
+    slot: Option<ImportSlot>,
 ) -> tokio::sync::mpsc::Receiver<Result<pb::ImportCasesResponse, Status>> {
     // Two batches are written at a time, each in its own transaction on its own
     // connection, while at most two acknowledgements wait to be sent, in batch order. No
     // further batch is read before that, so a slow database slows the client down through
     // HTTP/2 flow control and memory stays bounded.
     let (acks, receiver) = tokio::sync::mpsc::channel(2);
-    let writer = async move {
+    let limits = state.limits.clone();
+    let expired = limits.expired();
+    let last_word = acks.clone();
+    let task = async move {
         use futures::StreamExt;
         // A message that cannot be read (one that does not decode, or a broken stream) is
         // queued as its error and answered after the acknowledgements of the batches before
         // it: INVALID_ARGUMENT when it does not decode (see `api::decoding`).
-        let (queue, queued) =
-            tokio::sync::mpsc::channel::<Result<pb::ImportCasesRequest, Status>>(1);
+        let (queue, queued) = tokio::sync::mpsc::channel::<Result<Read, Status>>(1);
+        let reading = limits.clone();
         let reader = async move {
             let mut inbound = inbound;
+            let idle = reading.call_timeout();
             loop {
-                match inbound.message().await {
+                let next = match tokio::time::timeout(idle, inbound.message()).await {
+                    Ok(next) => next,
+                    Err(_) => {
+                        let _closed = queue.send(Err(idle_stream(idle))).await;
+                        break;
+                    }
+                };
+                match next {
                     Ok(Some(batch)) => {
-                        if queue.send(Ok(batch)).await.is_err() {
+                        // Held until the batch is stored (`--max-import-bytes`).
+                        let held = match reading
+                            .import_bytes(prost::Message::encoded_len(&batch))
+                            .await
+                        {
+                            Ok(held) => held,
+                            Err(error) => {
+                                let _closed = queue.send(Err(error.into())).await;
+                                break;
+                            }
+                        };
+                        if queue.send(Ok((batch, held))).await.is_err() {
                             break;
                         }
                     }
@@ -62,9 +89,12 @@ pub fn serve(
                 .map(|batch| {
                     let (state, who) = (state.clone(), who.clone());
                     async move {
-                        let batch = batch.map_err(ApiError::Answered)?;
+                        let (batch, _held) = batch.map_err(ApiError::Answered)?;
                         let number = batch.batch_number;
-                        let ack = import_batch(&state, batch, &who).await;
+                        let within = state.limits.call_timeout();
+                        let ack = tokio::time::timeout(within, import_batch(&state, batch, &who))
+                            .await
+                            .unwrap_or(Err(ApiError::DeadlineExceeded(Some(within))));
                         if let Err(error) = &ack {
                             tracing::warn!(
                                 batch = number,
@@ -83,10 +113,39 @@ pub fn serve(
                 break;
             }
         }
+        acks
     };
     // Both tasks log in the call's span (its request id: api::calls).
-    tokio::spawn(writer.in_current_span());
+    let ended = async move {
+        // The slot is given back when the stream ends, however it ends.
+        let _slot = slot;
+        let mut task = Box::pin(task);
+        tokio::select! {
+            _ = &mut task => {}
+            () = expired => {
+                // The batches being written are rolled back with the task; the client resumes
+                // from its last acknowledgement.
+                drop(task);
+                tracing::warn!("import stream open at the end of the shutdown grace");
+                let status = Status::from(ApiError::ShuttingDown);
+                let _unread = tokio::time::timeout(
+                    std::time::Duration::from_secs(1),
+                    last_word.send(Err(status)),
+                )
+                .await;
+            }
+        }
+    };
+    tokio::spawn(ended.in_current_span());
     receiver
+}
+
+/// A batch read from the stream, with its share of the import byte budget.
+type Read = (pb::ImportCasesRequest, tokio::sync::OwnedSemaphorePermit);
+
+/// The answer to a stream that sent no batch for `idle`.
+fn idle_stream(idle: std::time::Duration) -> Status {
+    Status::from(ApiError::IdleStream(idle))
 }
 
 /// Validates one import batch and stores its valid cases in one transaction.
@@ -121,6 +180,7 @@ async fn import_batch(
             }
         }
     }
+    let _turn = state.limits.import_write().await?;
     let imported = service::import_batch(state, valid, who).await?;
     crate::metrics::cases_imported(
         u64::try_from(imported.created).unwrap_or_default(),

@@ -8,7 +8,8 @@ use procura_proto::v1::{
 
 use procura_proto::v1::access_service_client::AccessServiceClient;
 
-use super::app::{Authed, Clients, TestApp};
+use super::app::TestApp;
+use super::clients::{Authed, Clients};
 
 /// A token's expiry `days` ahead.
 pub fn expiry_in_days(days: i64) -> prost_types::Timestamp {

@@ -12,10 +12,11 @@ use procura_proto::v1::case_service_client::CaseServiceClient;
 use procura_proto::v1::region_service_client::RegionServiceClient;
 use procura_proto::v1::report_service_client::ReportServiceClient;
 use tokio::sync::oneshot;
-use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint};
 
+use super::clients::{Authed, Clients};
 use super::database::{admin_connection, database_url, run_admin, template_database};
+use super::logs::init_tracing;
 
 /// A running server with its own fresh database, and clients to talk to it.
 pub struct TestApp {
@@ -185,41 +186,6 @@ impl TestApp {
     }
 }
 
-/// A channel that sends a bearer token with every call: the CLI's own transport.
-pub type Authed = procura_client::commands::Transport;
-
-/// The CLI's interceptor for `token`, as if given with `--token`.
-fn bearer(token: &str) -> procura_client::connection::Authorization {
-    let token = procura_client::credentials::Token {
-        secret: procura_client::credentials::Secret::new(token),
-        source: procura_client::credentials::TokenSource::Flag,
-    };
-    procura_client::connection::Authorization::new(Some(&token)).expect("a token is ASCII")
-}
-
-/// The four procura clients, calling with one token.
-#[derive(Clone)]
-pub struct Clients {
-    pub regions: RegionServiceClient<Authed>,
-    pub cases: CaseServiceClient<Authed>,
-    pub reports: ReportServiceClient<Authed>,
-    pub access: AccessServiceClient<Authed>,
-}
-
-impl Clients {
-    /// Clients over `channel` that send `token`.
-    pub fn new(channel: &Channel, token: &str) -> Self {
-        let bearer = bearer(token);
-        let authed = || InterceptedService::new(channel.clone(), bearer.clone());
-        Clients {
-            regions: RegionServiceClient::new(authed()),
-            cases: CaseServiceClient::new(authed()),
-            reports: ReportServiceClient::new(authed()),
-            access: AccessServiceClient::new(authed()),
-        }
-    }
-}
-
 impl TestApp {
     /// `request` with the bootstrap admin's token, for calls made without the clients.
     pub fn authorized<T>(&self, mut request: tonic::Request<T>) -> tonic::Request<T> {
@@ -290,18 +256,4 @@ pub fn drop_database_blocking(name: &str) {
         Ok(Err(e)) => eprintln!("warning: could not drop a test database: {e}"),
         Err(_) => eprintln!("warning: the thread dropping a test database panicked"),
     }
-}
-
-fn init_tracing() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        if std::env::var_os("TEST_LOG").is_some() {
-            let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-            let _ = tracing_subscriber::fmt()
-                .with_env_filter(filter)
-                .with_test_writer()
-                .try_init();
-        }
-    });
 }

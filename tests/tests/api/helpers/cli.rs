@@ -37,11 +37,12 @@ pub struct ServerProcess {
 }
 
 /// The environment variables the server reads its configuration from.
-pub const SERVER_ENV: [&str; 7] = [
+pub const SERVER_ENV: [&str; 8] = [
     "PROCURA_LISTEN",
     "DATABASE_URL",
     "PROCURA_POOL_SIZE",
     "PROCURA_READER_CONNECTIONS",
+    "PROCURA_MAX_HEAVY_CALLS",
     "PROCURA_CREDENTIALS_FILE",
     "PROCURA_METRICS_LISTEN",
     "PROCURA_LOG_FORMAT",
