@@ -106,17 +106,34 @@ pub async fn at(conn: &mut AsyncPgConnection, time: DateTime<Utc>) -> QueryResul
     }))
 }
 
-/// Records `moment` unless the latest moment recorded holds the same snapshot (then nothing
-/// is written, and no transaction id is used).
+/// Records `moment` unless the moment a rollup as of its time would find already gives the
+/// same figures: one at or before it that saw every case and revision `moment` sees. Nothing
+/// is written then, and no transaction id is used, so that a read records a moment only
+/// after records changed (the log's own writes and other moments do not count).
 pub async fn keep(conn: &mut AsyncPgConnection, moment: &Moment) -> QueryResult<()> {
     let Some(snapshot) = &moment.snapshot else {
         return Ok(());
     };
     diesel::sql_query(
-        "INSERT INTO moments (time, snapshot) \
+        "WITH found AS ( \
+             SELECT snapshot::pg_snapshot AS seen FROM moments WHERE time <= $1 \
+             ORDER BY time DESC, id DESC LIMIT 1 \
+         ), missed AS ( \
+             SELECT 1 FROM found, cases c \
+             WHERE c.create_xid >= pg_snapshot_xmin(found.seen) \
+               AND c.create_xid < pg_snapshot_xmax($2::pg_snapshot) \
+               AND pg_visible_in_snapshot(c.create_xid, $2::pg_snapshot) \
+               AND NOT pg_visible_in_snapshot(c.create_xid, found.seen) \
+             UNION ALL \
+             SELECT 1 FROM found, case_revisions r \
+             WHERE r.xid >= pg_snapshot_xmin(found.seen) \
+               AND r.xid < pg_snapshot_xmax($2::pg_snapshot) \
+               AND pg_visible_in_snapshot(r.xid, $2::pg_snapshot) \
+               AND NOT pg_visible_in_snapshot(r.xid, found.seen) \
+         ) \
+         INSERT INTO moments (time, snapshot) \
          SELECT $1, $2 \
-         WHERE (SELECT snapshot FROM moments ORDER BY time DESC, id DESC LIMIT 1) \
-               IS DISTINCT FROM $2",
+         WHERE NOT EXISTS (SELECT 1 FROM found) OR EXISTS (SELECT 1 FROM missed)",
     )
     .bind::<Timestamptz, _>(moment.time)
     .bind::<Text, _>(snapshot)

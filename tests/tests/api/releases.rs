@@ -778,3 +778,50 @@ async fn old_moments_are_thinned_out_to_one_a_minute_and_releases_keep_theirs() 
     assert_eq!(kept, vec!["10:00:50", "10:01:50"]);
     assert_eq!(gone, 10);
 }
+
+/// A live rollup records its moment only when records changed since the moment a rollup as of
+/// its time would find; reads, the access log and other moments do not count as changes.
+#[tokio::test]
+async fn a_live_rollup_records_a_moment_only_after_records_changed() {
+    let app = spawn_app_with(|s| s.moment_interval = std::time::Duration::from_secs(3600)).await;
+    let mut conn = AsyncPgConnection::establish(&app.db_url).await.unwrap();
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        moments: i64,
+    }
+    let mut count = async || -> i64 {
+        let c: Count = diesel::sql_query("SELECT count(*) AS moments FROM moments")
+            .get_result(&mut conn)
+            .await
+            .unwrap();
+        c.moments
+    };
+    let request = || GetRollupRequest {
+        region: region("530000"),
+        period: year(2020),
+        ..Default::default()
+    };
+    let first = app.create_case(valid_case("530102", "ONE")).await;
+    let before = count().await;
+    let seen = app.rollup(request()).await;
+    assert_eq!(count().await, before + 1, "the rollup saw a new case");
+    // Reads (logged in the access log) and another rollup change no record.
+    app.get_case(&first.name).await;
+    app.rollup(request()).await;
+    assert_eq!(count().await, before + 1);
+    app.create_case(valid_case("530102", "TWO")).await;
+    app.rollup(request()).await;
+    assert_eq!(count().await, before + 2);
+    // The first rollup's moment still gives its figures.
+    let again = app
+        .rollup(GetRollupRequest {
+            as_of: seen.as_of,
+            ..request()
+        })
+        .await;
+    assert_eq!(
+        figure(&again.figures, "cases.accepted"),
+        figure(&seen.figures, "cases.accepted")
+    );
+}
