@@ -177,10 +177,10 @@ pub async fn by_bucket(
         }
         row.batches
             .into_iter()
-            .for_each(|b| tally.current.add_batch(b));
+            .for_each(|b| tally.current.add_batch(b, 1));
         row.batches_previous
             .into_iter()
-            .for_each(|b| tally.previous.add_batch(b));
+            .for_each(|b| tally.previous.add_batch(b, 1));
     }
     Ok(buckets)
 }

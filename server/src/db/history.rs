@@ -137,3 +137,48 @@ pub async fn for_each_state(
         }
     }
 }
+
+/// The cases handled in the subtree of `region` now that were created or changed after
+/// `moment` (seen in the caller's snapshot), in id order; `None` when the moment has no
+/// snapshot or more than `most` did.
+pub async fn changed_since(
+    conn: &mut AsyncPgConnection,
+    region: &str,
+    moment: &Moment,
+    most: i64,
+) -> QueryResult<Option<Vec<i64>>> {
+    use diesel::sql_types::{BigInt, Text};
+    let Some(snapshot) = &moment.snapshot else {
+        return Ok(None);
+    };
+    #[derive(QueryableByName)]
+    struct Changed {
+        #[diesel(sql_type = BigInt)]
+        id: i64,
+    }
+    let changed: Vec<Changed> = diesel::sql_query(
+        "WITH since AS (SELECT $1::text::pg_snapshot AS seen) \
+         SELECT c.id FROM ( \
+             SELECT c.id FROM cases c, since \
+             WHERE c.create_xid >= pg_snapshot_xmin(since.seen) \
+               AND NOT pg_visible_in_snapshot(c.create_xid, since.seen) \
+             UNION \
+             SELECT r.case_id FROM case_revisions r, since \
+             WHERE r.xid >= pg_snapshot_xmin(since.seen) \
+               AND NOT pg_visible_in_snapshot(r.xid, since.seen) \
+         ) t \
+         JOIN cases c ON c.id = t.id \
+         JOIN region_ancestors a ON a.code = c.region_code AND a.ancestor_code = $2 \
+         ORDER BY c.id \
+         LIMIT $3",
+    )
+    .bind::<Text, _>(snapshot)
+    .bind::<Text, _>(region)
+    .bind::<BigInt, _>(most + 1)
+    .load(conn)
+    .await?;
+    if changed.len() as i64 > most {
+        return Ok(None);
+    }
+    Ok(Some(changed.into_iter().map(|c| c.id).collect()))
+}

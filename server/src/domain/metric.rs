@@ -1,7 +1,7 @@
 //! The figures of a rollup (统计数据项): which there are, how they add up, and the
 //! year-on-year change.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 
 /// The unit of a figure, numbered as `procura.v1.Unit`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -201,11 +201,13 @@ pub mod index {
 }
 
 /// The figures of one region (or subtree) for one period. Counts add up across regions;
-/// listing batches are kept as a set so that a batch seen in two regions counts once.
+/// listing batches are kept with the number of listed cases of each, so that a batch seen in
+/// two regions counts once and a batch whose cases are taken away (an as-of rollup taking
+/// back later changes) counts no more.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Tally {
     values: [i64; METRICS.len()],
-    batches: BTreeSet<i32>,
+    batches: BTreeMap<i32, i64>,
 }
 
 impl Tally {
@@ -216,9 +218,13 @@ impl Tally {
         }
     }
 
-    /// Records that listing batch `batch` was seen.
-    pub fn add_batch(&mut self, batch: i32) {
-        self.batches.insert(batch);
+    /// Adds `cases` listed cases of listing batch `batch` (negative to take them away).
+    pub fn add_batch(&mut self, batch: i32, cases: i64) {
+        let count = self.batches.entry(batch).or_default();
+        *count += cases;
+        if *count == 0 {
+            self.batches.remove(&batch);
+        }
     }
 
     /// Adds every figure of `other` into this one.
@@ -226,7 +232,9 @@ impl Tally {
         for (mine, theirs) in self.values.iter_mut().zip(other.values.iter()) {
             *mine += theirs;
         }
-        self.batches.extend(other.batches.iter().copied());
+        for (batch, cases) in &other.batches {
+            self.add_batch(*batch, *cases);
+        }
     }
 
     /// The value of figure `index`, derived figures included.
@@ -234,7 +242,7 @@ impl Tally {
         match index {
             index::MEASURES_TOTAL => (2..=7).map(|i| self.values[i]).sum(),
             index::PROTEST_AND_RETRIAL => self.values[2] + self.values[3],
-            index::SPP_LISTED_BATCHES => self.batches.len() as i64,
+            index::SPP_LISTED_BATCHES => self.batches.values().filter(|c| **c > 0).count() as i64,
             _ => self.values.get(index).copied().unwrap_or(0),
         }
     }
@@ -253,7 +261,7 @@ impl Tally {
 
     /// True when every figure is zero.
     pub fn is_empty(&self) -> bool {
-        self.values.iter().all(|v| *v == 0) && self.batches.is_empty()
+        self.values.iter().all(|v| *v == 0) && self.batches.values().all(|c| *c <= 0)
     }
 }
 
@@ -425,15 +433,19 @@ mod tests {
         a.add(2, 3);
         a.add(3, 4);
         a.add(4, 10);
-        a.add_batch(1);
+        a.add_batch(1, 1);
         let mut b = Tally::default();
         b.add(2, 1);
-        b.add_batch(1);
-        b.add_batch(2);
+        b.add_batch(1, 2);
+        b.add_batch(2, 1);
         a.merge(&b);
         assert_eq!(a.value(index::PROTEST_AND_RETRIAL), 8);
         assert_eq!(a.value(index::MEASURES_TOTAL), 18);
         assert_eq!(a.value(index::SPP_LISTED_BATCHES), 2);
+        // Taking batch 2's case away leaves batch 1 only; batch 1 stays while a case holds it.
+        a.add_batch(2, -1);
+        a.add_batch(1, -2);
+        assert_eq!(a.value(index::SPP_LISTED_BATCHES), 1);
     }
 
     #[test]

@@ -297,18 +297,27 @@ pub fn changes(before: Option<&Case>, after: &Case) -> Vec<FieldChange> {
 impl BucketTally {
     /// Adds everything `state` contributes to the period `current` and the period `previous`.
     pub fn add_state(&mut self, state: &Case, current: DateSpan, previous: DateSpan) {
+        self.add_state_times(state, current, previous, 1);
+    }
+
+    /// Takes away what `state` adds with [`BucketTally::add_state`].
+    pub fn remove_state(&mut self, state: &Case, current: DateSpan, previous: DateSpan) {
+        self.add_state_times(state, current, previous, -1);
+    }
+
+    fn add_state_times(&mut self, state: &Case, current: DateSpan, previous: DateSpan, times: i64) {
         let contributions = state.contributions();
         for (tally, span) in [(&mut self.current, current), (&mut self.previous, previous)] {
             for c in &contributions {
                 if c.date >= span.start && c.date <= span.end {
-                    tally.add(c.metric, c.amount);
+                    tally.add(c.metric, times * c.amount);
                 }
             }
             if let Some(batch) = state.listing_batch()
                 && state.accepted_on >= span.start
                 && state.accepted_on <= span.end
             {
-                tally.add_batch(batch);
+                tally.add_batch(batch, times);
             }
         }
     }

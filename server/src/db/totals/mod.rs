@@ -330,6 +330,8 @@ struct BatchRow {
     side: i16,
     #[diesel(sql_type = Integer)]
     batch: i32,
+    #[diesel(sql_type = BigInt)]
+    cases: i64,
 }
 
 /// A totals row key a rollup reads, without its bucket: (region, bucket region, scope).
@@ -524,9 +526,9 @@ pub async fn by_bucket(
     for row in batches {
         let tally = buckets.entry(row.bucket_region).or_default();
         if row.side == 0 {
-            tally.current.add_batch(row.batch);
+            tally.current.add_batch(row.batch, row.cases);
         } else {
-            tally.previous.add_batch(row.batch);
+            tally.previous.add_batch(row.batch, row.cases);
         }
     }
     Ok(buckets)
