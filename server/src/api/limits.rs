@@ -310,22 +310,26 @@ impl Limits {
     }
 
     /// Holds `bytes` of the request byte budget (`--max-request-mb`) until the permit is
-    /// dropped, waiting at most `wait` for earlier messages to be done with; RESOURCE_EXHAUSTED
-    /// otherwise. `bytes` is at most a message and its header, which the budget always holds.
+    /// dropped, waiting for earlier messages to be done with at most `wait` (without a bound
+    /// of its own when `None`); RESOURCE_EXHAUSTED otherwise. `bytes` is at most a message and
+    /// its header, which the budget always holds.
     pub fn request_bytes(
         self: Arc<Self>,
         bytes: usize,
-        wait: Duration,
+        wait: Option<Duration>,
     ) -> impl Future<Output = Result<OwnedSemaphorePermit, ApiError>> + Send + 'static {
         let permits = u32::try_from(bytes.clamp(1, self.max_request_bytes)).unwrap_or(u32::MAX);
         async move {
             let budget = self.request_bytes.clone();
             let acquired = match budget.clone().try_acquire_many_owned(permits) {
                 Ok(permit) => Ok(permit),
-                Err(_) => tokio::time::timeout(wait, budget.acquire_many_owned(permits))
-                    .await
-                    .map_err(drop)
-                    .and_then(|acquired| acquired.map_err(drop)),
+                Err(_) => match wait {
+                    Some(wait) => tokio::time::timeout(wait, budget.acquire_many_owned(permits))
+                        .await
+                        .map_err(drop)
+                        .and_then(|acquired| acquired.map_err(drop)),
+                    None => budget.acquire_many_owned(permits).await.map_err(drop),
+                },
             };
             acquired.map_err(|()| ApiError::Overloaded {
                 limit: format!(

@@ -12,8 +12,12 @@
 //!
 //! - A message longer than [`MAX_MESSAGE_BYTES`] is refused as soon as its header arrives:
 //!   RESOURCE_EXHAUSTED (`MESSAGE_TOO_LARGE`, naming the limit), before any of it is read.
-//! - A message that finds the budget taken waits at most [`QUEUE_WAIT`], as calls wait for a
-//!   slot, and its call is then answered RESOURCE_EXHAUSTED (`OVERLOADED`) with a RetryInfo.
+//! - The first message of a call that finds the budget taken waits at most [`QUEUE_WAIT`], as
+//!   calls wait for a slot, and its call is then answered RESOURCE_EXHAUSTED (`OVERLOADED`)
+//!   with a RetryInfo. A later message of an ImportCases stream waits as long as it takes,
+//!   behind the stream's own batches being stored (which need no budget), as HTTP/2 flow
+//!   control would make it wait: a stream let in is not shed halfway. The stream's idle limit
+//!   (`--call-timeout`) bounds that wait.
 
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -124,6 +128,8 @@ struct Metered<B> {
     reserving: Option<BoxFuture<'static, Result<OwnedSemaphorePermit, ApiError>>>,
     /// Whether the body failed: nothing more is read.
     failed: bool,
+    /// Whether a message of this body was let in already.
+    admitted: bool,
 }
 
 impl<B> Metered<B> {
@@ -138,6 +144,7 @@ impl<B> Metered<B> {
             held,
             reserving: None,
             failed: false,
+            admitted: false,
         }
     }
 
@@ -178,6 +185,7 @@ where
                 this.reserving = None;
                 return match reserved {
                     Ok(permit) => {
+                        this.admitted = true;
                         this.held.hold(Some(permit));
                         this.header_read = 0;
                         Poll::Ready(Some(Ok(Frame::data(Bytes::copy_from_slice(&this.header)))))
@@ -215,10 +223,11 @@ where
                         });
                     }
                     this.remaining = length;
+                    let wait = (!this.admitted).then_some(QUEUE_WAIT);
                     this.reserving = Some(Box::pin(
                         this.limits
                             .clone()
-                            .request_bytes(HEADER_BYTES + length, QUEUE_WAIT),
+                            .request_bytes(HEADER_BYTES + length, wait),
                     ));
                 }
                 continue;
@@ -365,7 +374,7 @@ mod tests {
         let limits = limits(64);
         let taken = limits
             .clone()
-            .request_bytes(MAX_MESSAGE_BYTES, QUEUE_WAIT)
+            .request_bytes(MAX_MESSAGE_BYTES, Some(QUEUE_WAIT))
             .await
             .unwrap();
         let (mut body, _held) = metered(vec![frame(1 << 20, b"")], &limits);
@@ -385,5 +394,28 @@ mod tests {
         });
         assert_eq!(next(&mut body).await.unwrap().unwrap().len(), 5);
         freed.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_later_message_of_a_stream_waits_for_the_batches_before_it() {
+        let limits = limits(64);
+        let mut wire = frame(1, b"a");
+        wire.extend(frame(1 << 20, b""));
+        let (mut body, held) = metered(vec![wire], &limits);
+        assert_eq!(next(&mut body).await.unwrap().unwrap().len(), 5);
+        assert_eq!(next(&mut body).await.unwrap().unwrap().len(), 1);
+        let first = held.take().expect("the first batch's share");
+        let filler = limits
+            .clone()
+            .request_bytes(MAX_MESSAGE_BYTES - 6, None)
+            .await
+            .unwrap();
+        // The second waits beyond the first's wait, and goes on once the budget comes free.
+        let freed = tokio::spawn(async move {
+            tokio::time::sleep(QUEUE_WAIT + Duration::from_millis(500)).await;
+            drop((first, filler));
+        });
+        assert_eq!(next(&mut body).await.unwrap().unwrap().len(), 5);
+        assert!(freed.is_finished());
     }
 }
