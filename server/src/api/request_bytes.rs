@@ -313,6 +313,14 @@ mod tests {
         Some(frame.map(|f| f.into_data().expect("data")))
     }
 
+    async fn data(body: &mut Metered<Chunks>) -> Bytes {
+        next(body).await.expect("a frame").expect("data")
+    }
+
+    async fn refusal(body: &mut Metered<Chunks>) -> Status {
+        next(body).await.expect("a frame").expect_err("a refusal")
+    }
+
     fn available(limits: &Limits) -> usize {
         limits.request_bytes_free()
     }
@@ -328,13 +336,13 @@ mod tests {
         let (mut body, _held) = metered(chunks, &limits);
         let mut first = Vec::new();
         while first.len() < 8 {
-            first.extend_from_slice(&next(&mut body).await.unwrap().unwrap());
+            first.extend_from_slice(&data(&mut body).await);
             assert_eq!(available(&limits), budget - 8, "the first message is held");
         }
         assert_eq!(first, frame(3, b"abc"), "nothing of the second message yet");
         let mut second = Vec::new();
         while let Some(chunk) = next(&mut body).await {
-            second.extend_from_slice(&chunk.unwrap());
+            second.extend_from_slice(&chunk.expect("data"));
             if second.len() == 7 {
                 assert_eq!(available(&limits), budget - 7, "only the second is held");
             }
@@ -348,8 +356,8 @@ mod tests {
         let limits = limits(64);
         let budget = available(&limits);
         let (mut body, held) = metered(vec![frame(4, b"wxyz")], &limits);
-        assert_eq!(next(&mut body).await.unwrap().unwrap().len(), 5);
-        assert_eq!(next(&mut body).await.unwrap().unwrap().len(), 4);
+        assert_eq!(data(&mut body).await.len(), 5);
+        assert_eq!(data(&mut body).await.len(), 4);
         let taken = held.take().expect("the batch's share");
         assert!(next(&mut body).await.is_none());
         drop(body);
@@ -361,9 +369,9 @@ mod tests {
     #[tokio::test]
     async fn a_message_over_the_limit_is_refused_at_its_header() {
         let limits = limits(256);
-        let length = u32::try_from(MAX_MESSAGE_BYTES + 1).unwrap();
+        let length = u32::try_from(MAX_MESSAGE_BYTES + 1).expect("a u32");
         let (mut body, _held) = metered(vec![frame(length, b"abc")], &limits);
-        let status = next(&mut body).await.unwrap().unwrap_err();
+        let status = refusal(&mut body).await;
         assert_eq!(status.code(), tonic::Code::ResourceExhausted);
         assert!(status.message().contains("limit of 64 MB"), "{status:?}");
         assert!(next(&mut body).await.is_none());
@@ -376,10 +384,10 @@ mod tests {
             .clone()
             .request_bytes(MAX_MESSAGE_BYTES, Some(QUEUE_WAIT))
             .await
-            .unwrap();
+            .expect("a free budget");
         let (mut body, _held) = metered(vec![frame(1 << 20, b"")], &limits);
         let started = tokio::time::Instant::now();
-        let status = next(&mut body).await.unwrap().unwrap_err();
+        let status = refusal(&mut body).await;
         assert!(started.elapsed() >= QUEUE_WAIT - Duration::from_millis(10));
         assert_eq!(status.code(), tonic::Code::ResourceExhausted);
         assert!(
@@ -392,8 +400,8 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(200)).await;
             drop(taken);
         });
-        assert_eq!(next(&mut body).await.unwrap().unwrap().len(), 5);
-        freed.await.unwrap();
+        assert_eq!(data(&mut body).await.len(), 5);
+        freed.await.expect("joined");
     }
 
     #[tokio::test]
@@ -402,20 +410,20 @@ mod tests {
         let mut wire = frame(1, b"a");
         wire.extend(frame(1 << 20, b""));
         let (mut body, held) = metered(vec![wire], &limits);
-        assert_eq!(next(&mut body).await.unwrap().unwrap().len(), 5);
-        assert_eq!(next(&mut body).await.unwrap().unwrap().len(), 1);
+        assert_eq!(data(&mut body).await.len(), 5);
+        assert_eq!(data(&mut body).await.len(), 1);
         let first = held.take().expect("the first batch's share");
         let filler = limits
             .clone()
             .request_bytes(MAX_MESSAGE_BYTES - 6, None)
             .await
-            .unwrap();
+            .expect("the rest of the budget");
         // The second waits beyond the first's wait, and goes on once the budget comes free.
         let freed = tokio::spawn(async move {
             tokio::time::sleep(QUEUE_WAIT + Duration::from_millis(500)).await;
             drop((first, filler));
         });
-        assert_eq!(next(&mut body).await.unwrap().unwrap().len(), 5);
+        assert_eq!(data(&mut body).await.len(), 5);
         assert!(freed.is_finished());
     }
 }
