@@ -112,8 +112,9 @@ pub struct LimitArgs {
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=10_000))]
     pub max_import_streams: usize,
     /// Megabytes of request messages held at once over all calls, from their first byte
-    /// until decoded (import batches: until stored); a message beyond it waits at most 1 s,
-    /// then its call is answered RESOURCE_EXHAUSTED. At least 64, the largest message.
+    /// until decoded (import batches: until stored); a call's first message beyond it waits
+    /// at most 1 s, then the call is answered RESOURCE_EXHAUSTED (a later batch of an import
+    /// stream waits behind the stream's own). At least 64, the largest message.
     #[arg(long, env = "PROCURA_MAX_REQUEST_MB", default_value_t = DEFAULT_MAX_REQUEST_MB,
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new()
               .range(MAX_MESSAGE_MB as u64..=4095))]
