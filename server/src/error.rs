@@ -201,6 +201,18 @@ pub enum ApiError {
         /// How long the caller should wait before it retries.
         retry_delay: std::time::Duration,
     },
+    /// A request message longer than the server takes; refused before it was read.
+    #[error(
+        "a request message of {length} bytes is larger than the limit of {} MB ({limit} bytes): \
+         send less in one message (an import: smaller batches)",
+        .limit >> 20
+    )]
+    MessageTooLarge {
+        /// The length its frame header gave.
+        length: usize,
+        /// The most bytes of one request message.
+        limit: usize,
+    },
     /// The call did not finish within its deadline (the caller's, or the server's
     /// `--call-timeout`); what it had begun was rolled back.
     #[error(
@@ -436,6 +448,15 @@ impl From<ApiError> for Status {
                 );
                 details.set_retry_info(Some(retry_delay));
                 Status::with_error_details(Code::ResourceExhausted, message, details)
+            }
+            ApiError::MessageTooLarge { length, limit } => {
+                tracing::warn!(length, "request message over the limit refused");
+                with_info(
+                    Code::ResourceExhausted,
+                    message,
+                    "MESSAGE_TOO_LARGE",
+                    HashMap::from([("limit_bytes".to_owned(), limit.to_string())]),
+                )
             }
             ApiError::DeadlineExceeded(_) => {
                 tracing::warn!("call ended by its deadline");

@@ -18,6 +18,7 @@ use tonic_health::server::HealthReporter;
 
 use crate::api::guard::AccessLayer;
 use crate::api::limits::{LimitLayer, Limits, MAX_MESSAGE_BYTES};
+use crate::api::request_bytes::RequestBytesLayer;
 use crate::api::{
     AppState, access::AccessApi, cases::CaseApi, convert, regions::RegionApi, reports::ReportApi,
 };
@@ -202,6 +203,7 @@ impl Application {
             .layer(crate::api::calls::layer())
             .layer(crate::api::decoding::layer())
             .layer(LimitLayer::new(limits.clone()))
+            .layer(RequestBytesLayer::new(limits.clone()))
             .layer(AccessLayer::new(
                 self.access.clone(),
                 audit,

@@ -269,7 +269,13 @@ impl CaseService for CaseApi {
             .extensions()
             .get::<crate::api::limits::ImportSlot>()
             .cloned();
-        let receiver = import::serve(self.state.clone(), request.into_inner(), who, slot);
+        // Absent only when the service runs without `RequestBytesLayer` (nothing is held then).
+        let message = request
+            .extensions()
+            .get::<crate::api::request_bytes::HeldMessage>()
+            .cloned()
+            .unwrap_or_default();
+        let receiver = import::serve(self.state.clone(), request.into_inner(), who, slot, message);
         Ok(Response::new(Box::pin(ReceiverStream::new(receiver))))
     }
 }

@@ -10,8 +10,9 @@
 //!   starve writes and cheap reads of connections; they queue and shed the same way.
 //! - ImportCases streams take a slot of `--max-import-streams` for as long as they are open
 //!   (refused RESOURCE_EXHAUSTED beyond it); a stream holds no connection between batches, and
-//!   batches are written as many at once, over all streams, as heavy reads. The batches
-//!   received and not yet stored hold at most `--max-import-mb` between them.
+//!   batches are written as many at once, over all streams, as heavy reads.
+//! - Request messages hold at most `--max-request-mb` between them, over all calls, from their
+//!   first byte until decoded (import batches: until stored); see `api::request_bytes`.
 //! - Every call but ImportCases ends by its deadline: the caller's `grpc-timeout`, or
 //!   `--call-timeout` when that is sooner or not given; it is then answered DEADLINE_EXCEEDED
 //!   and its work is dropped (an interrupted transaction's connection leaves the pool).
@@ -55,8 +56,8 @@ pub struct LimitSettings {
     pub max_heavy: Option<usize>,
     /// ImportCases streams open at once (`--max-import-streams`).
     pub max_import_streams: usize,
-    /// Bytes of import batches held at once, read and not yet stored (`--max-import-bytes`).
-    pub max_import_bytes: usize,
+    /// Bytes of request messages held at once, over all calls (`--max-request-mb`).
+    pub max_request_bytes: usize,
     /// Longest a call may take when its caller gives no sooner deadline (`--call-timeout`).
     pub call_timeout: Duration,
     /// Longest the calls in flight may finish after SIGTERM (`--shutdown-grace`).
@@ -69,8 +70,8 @@ pub const DEFAULT_MAX_CALLS: usize = 256;
 pub const DEFAULT_MAX_QUEUED: usize = 256;
 /// ImportCases streams open at once by default.
 pub const DEFAULT_MAX_IMPORT_STREAMS: usize = 16;
-/// Megabytes of import batches held at once by default.
-pub const DEFAULT_MAX_IMPORT_MB: usize = 256;
+/// Megabytes of request messages held at once by default.
+pub const DEFAULT_MAX_REQUEST_MB: usize = 256;
 /// Longest a call may take by default, and the default shutdown grace.
 pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -81,7 +82,7 @@ impl Default for LimitSettings {
             max_queued: DEFAULT_MAX_QUEUED,
             max_heavy: None,
             max_import_streams: DEFAULT_MAX_IMPORT_STREAMS,
-            max_import_bytes: DEFAULT_MAX_IMPORT_MB << 20,
+            max_request_bytes: DEFAULT_MAX_REQUEST_MB << 20,
             call_timeout: DEFAULT_CALL_TIMEOUT,
             shutdown_grace: DEFAULT_CALL_TIMEOUT,
         }
@@ -110,11 +111,14 @@ pub struct LimitArgs {
     #[arg(long, env = "PROCURA_MAX_IMPORT_STREAMS", default_value_t = DEFAULT_MAX_IMPORT_STREAMS,
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=10_000))]
     pub max_import_streams: usize,
-    /// Megabytes of import batches held at once, received and not yet stored, over all
-    /// streams; a stream beyond it waits (HTTP/2 flow control slows its client).
-    #[arg(long, env = "PROCURA_MAX_IMPORT_MB", default_value_t = DEFAULT_MAX_IMPORT_MB,
-          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=4095))]
-    pub max_import_mb: usize,
+    /// Megabytes of request messages held at once over all calls, from their first byte
+    /// until decoded (import batches: until stored); a call's first message beyond it waits
+    /// at most 1 s, then the call is answered RESOURCE_EXHAUSTED (a later batch of an import
+    /// stream waits behind the stream's own). At least 64, the largest message.
+    #[arg(long, env = "PROCURA_MAX_REQUEST_MB", default_value_t = DEFAULT_MAX_REQUEST_MB,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new()
+              .range(MAX_MESSAGE_MB as u64..=4095))]
+    pub max_request_mb: usize,
     /// Longest a call may take (its caller's grpc-timeout when sooner), and one import batch:
     /// e.g. 30s, 500ms, 2m. Also each database statement's timeout.
     #[arg(long, env = "PROCURA_CALL_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
@@ -133,7 +137,7 @@ impl LimitArgs {
             max_queued: self.max_queued_calls,
             max_heavy: self.max_heavy_calls,
             max_import_streams: self.max_import_streams,
-            max_import_bytes: self.max_import_mb << 20,
+            max_request_bytes: self.max_request_mb << 20,
             call_timeout: self.call_timeout,
             shutdown_grace: self.shutdown_grace,
         }
@@ -163,9 +167,12 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     Ok(duration)
 }
 
-/// Most bytes of one request message (an import batch of 10,000 cases with long summaries is
-/// tens of MB). Answers are far smaller.
-pub const MAX_MESSAGE_BYTES: usize = 64 << 20;
+/// Most megabytes of one request message (an import batch of 10,000 cases with long summaries
+/// is tens of MB). Answers are far smaller.
+pub const MAX_MESSAGE_MB: usize = 64;
+
+/// Most bytes of one request message.
+pub const MAX_MESSAGE_BYTES: usize = MAX_MESSAGE_MB << 20;
 
 /// A pool of slots with a bounded queue in front of it.
 #[derive(Debug)]
@@ -240,8 +247,9 @@ pub struct Limits {
     imports: Gate,
     /// Import batches written at once, over all streams.
     import_writes: Arc<Semaphore>,
-    import_bytes: Arc<Semaphore>,
-    max_import_bytes: usize,
+    /// The request byte budget (`api::request_bytes`).
+    request_bytes: Arc<Semaphore>,
+    max_request_bytes: usize,
     call_timeout: Duration,
     shutdown_grace: Duration,
     /// Whether the database answered the health check last time it was asked.
@@ -254,14 +262,17 @@ impl Limits {
     /// The limits of `settings` for a pool of `pool_size` connections.
     pub fn new(settings: &LimitSettings, pool_size: usize) -> Arc<Self> {
         let heavy = settings.max_heavy.unwrap_or_else(|| (pool_size / 4).max(1));
-        let max_import_bytes = settings.max_import_bytes.clamp(1, Semaphore::MAX_PERMITS);
+        // Every message fits in the budget, and the budget in the permits of one acquisition.
+        let max_request_bytes = settings
+            .max_request_bytes
+            .clamp(MAX_MESSAGE_BYTES + 5, u32::MAX as usize);
         Arc::new(Limits {
             calls: Gate::new("concurrent calls", settings.max_calls, settings.max_queued),
             heavy: Gate::new("concurrent heavy reads", heavy, heavy.saturating_mul(4)),
             imports: Gate::new("open import streams", settings.max_import_streams, 0),
             import_writes: Arc::new(Semaphore::new(heavy)),
-            import_bytes: Arc::new(Semaphore::new(max_import_bytes)),
-            max_import_bytes,
+            request_bytes: Arc::new(Semaphore::new(max_request_bytes)),
+            max_request_bytes,
             call_timeout: settings.call_timeout,
             shutdown_grace: settings.shutdown_grace,
             database_answers: AtomicBool::new(true),
@@ -299,16 +310,42 @@ impl Limits {
         self.shutdown_grace
     }
 
-    /// Holds `bytes` of the import budget (`--max-import-bytes`) until the permit is dropped,
-    /// waiting for earlier batches to be stored first. A batch larger than the whole budget
-    /// waits for all of it.
-    pub async fn import_bytes(&self, bytes: usize) -> Result<OwnedSemaphorePermit, ApiError> {
-        let permits = u32::try_from(bytes.clamp(1, self.max_import_bytes)).unwrap_or(u32::MAX);
-        self.import_bytes
-            .clone()
-            .acquire_many_owned(permits)
-            .await
-            .map_err(|_| ApiError::Internal("the import byte budget was closed".into()))
+    /// Holds `bytes` of the request byte budget (`--max-request-mb`) until the permit is
+    /// dropped, waiting for earlier messages to be done with at most `wait` (without a bound
+    /// of its own when `None`); RESOURCE_EXHAUSTED otherwise. `bytes` is at most a message and
+    /// its header, which the budget always holds.
+    pub fn request_bytes(
+        self: Arc<Self>,
+        bytes: usize,
+        wait: Option<Duration>,
+    ) -> impl Future<Output = Result<OwnedSemaphorePermit, ApiError>> + Send + 'static {
+        let permits = u32::try_from(bytes.clamp(1, self.max_request_bytes)).unwrap_or(u32::MAX);
+        async move {
+            let budget = self.request_bytes.clone();
+            let acquired = match budget.clone().try_acquire_many_owned(permits) {
+                Ok(permit) => Ok(permit),
+                Err(_) => match wait {
+                    Some(wait) => tokio::time::timeout(wait, budget.acquire_many_owned(permits))
+                        .await
+                        .map_err(drop)
+                        .and_then(|acquired| acquired.map_err(drop)),
+                    None => budget.acquire_many_owned(permits).await.map_err(drop),
+                },
+            };
+            acquired.map_err(|()| ApiError::Overloaded {
+                limit: format!(
+                    "{} MB of request messages in flight",
+                    self.max_request_bytes >> 20
+                ),
+                retry_delay: RETRY_DELAY,
+            })
+        }
+    }
+
+    /// Bytes of the request byte budget free now.
+    #[cfg(test)]
+    pub(crate) fn request_bytes_free(&self) -> usize {
+        self.request_bytes.available_permits()
     }
 
     /// Records whether the database answered its health check.

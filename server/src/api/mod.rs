@@ -11,6 +11,7 @@ pub mod limits;
 pub mod pagination;
 pub mod regions;
 pub mod reports;
+pub mod request_bytes;
 pub mod validate;
 
 pub use crate::service::AppState;

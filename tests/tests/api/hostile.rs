@@ -8,7 +8,8 @@
 //! - Case numbers, addressees, recipients and titles are one line of visible text, stored in
 //!   NFC: control characters, bidirectional controls and zero-width characters are refused.
 //!   Summaries, notes and reasons keep their line breaks.
-//! - A request that does not decode is INVALID_ARGUMENT (ErrorInfo `UNDECODABLE_REQUEST`).
+//! - A request that does not decode is INVALID_ARGUMENT (ErrorInfo `UNDECODABLE_REQUEST`); one
+//!   over the 64 MB limit is RESOURCE_EXHAUSTED (`MESSAGE_TOO_LARGE`).
 
 use std::collections::HashMap;
 use std::io::Read;
@@ -688,6 +689,26 @@ fn create_case_bytes(number: &[u8]) -> Vec<u8> {
 
 /// Two bytes that are no UTF-8: a lead byte followed by an ASCII character.
 const NOT_UTF8: &[u8] = &[0xc3, 0x28];
+
+#[tokio::test]
+async fn a_message_over_64_mb_is_refused_resource_exhausted_naming_the_limit() {
+    let app = spawn_app().await;
+    let number = vec![b'A'; 65 * MEGABYTE];
+    let status = call_raw(
+        &app,
+        "/procura.v1.CaseService/CreateCase",
+        create_case_bytes(&number),
+    )
+    .await
+    .expect_err("a 65 MB message must be refused");
+    assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+    assert_error_info(&status, "MESSAGE_TOO_LARGE");
+    assert!(
+        status.message().contains("larger than the limit of 64 MB"),
+        "{status:?}"
+    );
+    assert_nothing_stored(&app).await;
+}
 
 #[tokio::test]
 async fn garbage_bytes_are_invalid_argument() {

@@ -8,7 +8,8 @@ use procura_proto::v1::CreateCaseRequest;
 use tonic::Code;
 use tonic_health::pb::health_check_response::ServingStatus;
 
-use crate::server::health;
+use crate::cluster::Cluster;
+use crate::server::{Clients, ServerProcess, channel, health};
 use crate::support::*;
 
 /// The records' table locked: a heavy read (as of a past moment) that reaches it waits there
@@ -167,4 +168,82 @@ async fn abandoned_import_streams_are_bounded_and_closed() {
     let mut again = OpenImport::open(&app.clients, batch(1, cases("B", 1))).await;
     assert_eq!(again.next().await.unwrap().unwrap().created, 1);
     assert_eq!(stored_cases(url).await, (5, 5));
+}
+
+/// Eight ImportCases streams at once, each sending one batch of about 60 MB (10,000 cases whose
+/// summaries are 2,000 Chinese characters, 6 kB each) to a server whose request byte budget
+/// holds one of them (`--max-request-mb 64`): each stream is either acknowledged, its cases
+/// stored, or shed RESOURCE_EXHAUSTED with a retry delay; at least one is stored; and the
+/// server's peak memory grows by less than the eight messages' bytes. Held at once they take
+/// far more (1.6 GB measured: each is read whole, decoded, then copied on its way to the
+/// database, and storing one batch alone takes about 350 MB), and calls then time out.
+#[tokio::test]
+async fn request_bytes_in_flight_are_bounded() {
+    const STREAMS: usize = 8;
+    const CASES: usize = 10_000;
+    let _turn = crate::one_at_a_time().await;
+    let cluster = Cluster::start_new();
+    let url = cluster.url("procura");
+    let server = ServerProcess::start(&url, &["--max-request-mb", "64"]).await;
+    let token = server.token();
+    let summary = "案".repeat(2000);
+    let batches: Vec<_> = (0..STREAMS)
+        .map(|i| {
+            let mut cases = cases(&format!("B{i}"), CASES);
+            for case in &mut cases {
+                case.summary.clone_from(&summary);
+            }
+            batch(1, cases)
+        })
+        .collect();
+    // In MB of 10^6 bytes; the largest message the server takes is 64 MiB, 67.1 MB.
+    let size = prost::Message::encoded_len(&batches[0]) / 1_000_000;
+    assert!((60..67).contains(&size), "a batch of {size} MB");
+    let before = server.peak_rss_mb();
+    let streams: Vec<_> = batches
+        .into_iter()
+        .map(|batch| {
+            let clients = Clients::new(&channel(server.addr), &token);
+            tokio::spawn(async move {
+                let mut stream = OpenImport::open(&clients, batch).await;
+                stream.next().await
+            })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for stream in streams {
+        let answer = tokio::time::timeout(Duration::from_secs(120), stream)
+            .await
+            .expect("every stream is answered")
+            .unwrap();
+        answers.push(answer);
+    }
+    let grown = server.peak_rss_mb().saturating_sub(before);
+    let (mut stored, mut shed) = (0, 0);
+    for answer in answers {
+        match answer {
+            Ok(Some(ack)) => {
+                assert_eq!(ack.created as usize, CASES, "{ack:?}");
+                stored += 1;
+            }
+            Ok(None) => panic!("a stream ended without an answer"),
+            Err(status) => {
+                assert_shed(&status);
+                assert!(
+                    status.message().contains("64 MB of request messages"),
+                    "{status:?}"
+                );
+                shed += 1;
+            }
+        }
+    }
+    eprintln!("{stored} stored, {shed} shed; the server's peak RSS grew by {grown} MB");
+    assert!(stored >= 1, "none stored");
+    let cases_stored = i64::try_from(stored * CASES).unwrap();
+    assert_eq!(stored_cases(&url).await, (cases_stored, cases_stored));
+    let eight_messages = u64::try_from(STREAMS).unwrap() * size as u64;
+    assert!(
+        grown < eight_messages,
+        "the server's peak RSS grew by {grown} MB for {STREAMS} messages of {size} MB"
+    );
 }

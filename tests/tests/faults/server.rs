@@ -179,6 +179,18 @@ impl ServerProcess {
         }
     }
 
+    /// Its peak resident memory so far (VmHWM of /proc/PID/status), in MB.
+    pub fn peak_rss_mb(&self) -> u64 {
+        let path = format!("/proc/{}/status", self.child.id());
+        let status = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        let kb: u64 = status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmHWM:"))
+            .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or_else(|| panic!("no VmHWM in {path}"));
+        kb / 1024
+    }
+
     /// What it wrote to standard error.
     pub fn stderr(&self) -> String {
         std::fs::read_to_string(self.files.0.join("stderr")).unwrap_or_default()

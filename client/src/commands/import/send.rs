@@ -36,22 +36,52 @@ pub(super) enum SessionError {
     Unimplemented,
     /// The connection or the stream broke: reconnect and re-send.
     Broken(String),
+    /// The server shed the stream for load (RESOURCE_EXHAUSTED): re-send after the delay it
+    /// asked for, if any.
+    Busy(String, Option<Duration>),
     /// Something re-sending will not fix.
     Fatal(anyhow::Error),
 }
 
-/// Whether a failed stream is worth reconnecting for: the server went away or the transport
-/// failed (errors raised below gRPC carry their cause), not the server refusing the input.
+/// The ErrorInfo reason of a request message over the server's size limit, which re-sending
+/// does not cure.
+const MESSAGE_TOO_LARGE: &str = "MESSAGE_TOO_LARGE";
+
+/// Whether a failed stream is worth reconnecting for: the server went away, the transport
+/// failed (errors raised below gRPC carry their cause) or the server is busy
+/// (RESOURCE_EXHAUSTED: too many streams or request bytes at once), not the server refusing
+/// the input.
 pub(super) fn is_retryable(status: &Status) -> bool {
     matches!(
         status.code(),
         Code::Unavailable | Code::Cancelled | Code::DeadlineExceeded | Code::Aborted
-    ) || std::error::Error::source(status).is_some()
+    ) || is_busy(status)
+        || std::error::Error::source(status).is_some()
+}
+
+/// Whether `status` is the server shedding load, to be retried: RESOURCE_EXHAUSTED, other than
+/// a message too large.
+fn is_busy(status: &Status) -> bool {
+    use tonic_types::StatusExt;
+    status.code() == Code::ResourceExhausted
+        && status
+            .get_error_details()
+            .error_info()
+            .is_none_or(|info| info.reason != MESSAGE_TOO_LARGE)
+}
+
+/// The delay a busy server asked for (`google.rpc.RetryInfo`), at most [`MAX_BACKOFF`].
+pub(super) fn retry_delay(status: &Status) -> Option<Duration> {
+    use tonic_types::StatusExt;
+    let delay = status.get_error_details().retry_info()?.retry_delay?;
+    Some(delay.min(MAX_BACKOFF))
 }
 
 pub(super) fn classify(status: Status) -> SessionError {
     if status.code() == Code::Unimplemented {
         SessionError::Unimplemented
+    } else if is_busy(&status) {
+        SessionError::Busy(status.message().to_owned(), retry_delay(&status))
     } else if is_retryable(&status) {
         let mut text = format!("{}: {}", code_in_words(status.code()), status.message());
         if let Some(source) = std::error::Error::source(&status) {
@@ -147,7 +177,7 @@ impl Importer {
         let mut attempt = 0;
         loop {
             let acknowledged_before = self.tally.done();
-            match self.session().await {
+            let (why, asked) = match self.session().await {
                 Ok(()) => return Ok(true),
                 Err(SessionError::Unimplemented) => {
                     if self.tally.done() == 0 && self.reconnections == 0 {
@@ -156,31 +186,36 @@ impl Importer {
                     anyhow::bail!("the server stopped answering ImportCases (unimplemented)");
                 }
                 Err(SessionError::Fatal(error)) => return Err(error),
-                Err(SessionError::Broken(why)) => {
-                    if self.tally.done() > acknowledged_before || attempt == 0 {
-                        attempt = 0;
-                        self.breaks += 1;
-                    }
-                    attempt += 1;
-                    if attempt > retries {
-                        anyhow::bail!(
-                            "the import stream broke ({why}) and {retries} reconnection attempts \
-                             failed"
-                        );
-                    }
-                    let delay = backoff(attempt);
-                    let resume = self
-                        .first_unacknowledged()
-                        .map_or_else(String::new, |n| format!(", resuming at batch {n}"));
-                    self.notice(&format!(
-                        "connection lost ({why}); reconnecting in {} s (attempt {attempt} of \
-                         {retries}){resume}",
-                        delay.as_secs()
-                    ));
-                    tokio::time::sleep(delay).await;
-                    self.reconnections += 1;
-                }
+                Err(SessionError::Broken(why)) => (why, None),
+                Err(SessionError::Busy(why, delay)) => (why, Some(delay)),
+            };
+            if self.tally.done() > acknowledged_before || attempt == 0 {
+                attempt = 0;
+                self.breaks += 1;
             }
+            attempt += 1;
+            if attempt > retries {
+                anyhow::bail!(
+                    "the import stream broke ({why}) and {retries} reconnection attempts \
+                     failed"
+                );
+            }
+            let delay = asked.flatten().unwrap_or_else(|| backoff(attempt));
+            let resume = self
+                .first_unacknowledged()
+                .map_or_else(String::new, |n| format!(", resuming at batch {n}"));
+            let what = if asked.is_some() {
+                "the server is busy"
+            } else {
+                "connection lost"
+            };
+            self.notice(&format!(
+                "{what} ({why}); reconnecting in {} s (attempt {attempt} of \
+                 {retries}){resume}",
+                delay.as_secs_f64()
+            ));
+            tokio::time::sleep(delay).await;
+            self.reconnections += 1;
         }
     }
 

@@ -294,6 +294,45 @@ fn transport_failures_are_retried_and_refusals_are_not() {
     ));
 }
 
+/// A server's answer to a call it sheds, asking for a retry after `delay`.
+fn shed(delay: std::time::Duration) -> Status {
+    use tonic_types::{ErrorDetails, StatusExt};
+    let mut details =
+        ErrorDetails::with_error_info("OVERLOADED", "procura.v1", std::collections::HashMap::new());
+    details.set_retry_info(Some(delay));
+    Status::with_error_details(Code::ResourceExhausted, "the server is busy", details)
+}
+
+#[test]
+fn a_busy_server_is_retried_after_the_delay_it_asks_for_but_a_message_too_large_is_not() {
+    use std::time::Duration;
+    use tonic_types::{ErrorDetails, StatusExt};
+    let busy = shed(Duration::from_millis(1500));
+    assert!(is_retryable(&busy));
+    assert!(matches!(
+        classify(busy),
+        SessionError::Busy(_, Some(delay)) if delay == Duration::from_millis(1500)
+    ));
+    // Without a RetryInfo the usual pauses apply; a long delay asked for is capped.
+    let plain = Status::resource_exhausted("16 open import streams");
+    assert!(matches!(classify(plain), SessionError::Busy(_, None)));
+    assert_eq!(
+        retry_delay(&shed(Duration::from_secs(600))),
+        Some(Duration::from_secs(10))
+    );
+    let too_large = Status::with_error_details(
+        Code::ResourceExhausted,
+        "a request message of 70000000 bytes is larger than the limit of 64 MB",
+        ErrorDetails::with_error_info(
+            "MESSAGE_TOO_LARGE",
+            "procura.v1",
+            std::collections::HashMap::new(),
+        ),
+    );
+    assert!(!is_retryable(&too_large));
+    assert!(matches!(classify(too_large), SessionError::Fatal(_)));
+}
+
 #[test]
 fn create_case_failures_become_rejections() {
     use tonic_types::{ErrorDetails, FieldViolation, StatusExt};
@@ -336,6 +375,8 @@ struct Fake {
     creates: std::sync::atomic::AtomicUsize,
     break_after: Option<usize>,
     unimplemented: bool,
+    /// The first stream is shed RESOURCE_EXHAUSTED, asking for a retry after this delay.
+    shed_first: Option<std::time::Duration>,
 }
 
 impl Fake {
@@ -453,6 +494,9 @@ impl procura_proto::v1::case_service_server::CaseService for FakeService {
             .0
             .streams
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if let (0, Some(delay)) = (call, self.0.shed_first) {
+            return Err(shed(delay));
+        }
         let mut inbound = request.into_inner();
         let (acks, receiver) = mpsc::channel(4);
         let fake = self.0.clone();
@@ -556,6 +600,29 @@ async fn a_broken_stream_is_resumed_from_the_first_unacknowledged_batch() {
     assert!(
         !state_path(&file).exists(),
         "the state file is removed at the end"
+    );
+    std::fs::remove_dir_all(file.parent().unwrap()).unwrap();
+}
+
+#[tokio::test]
+async fn an_import_shed_by_a_busy_server_resumes_after_the_delay_it_asked_for() {
+    let delay = std::time::Duration::from_millis(300);
+    let fake = std::sync::Arc::new(Fake {
+        shed_first: Some(delay),
+        ..Fake::default()
+    });
+    let ctx = Context::new(serve(fake.clone()).await, ConnectOptions::default(), None);
+    let file = import_file(10);
+    let started = std::time::Instant::now();
+    let code = run(args(&file), &ctx).await.unwrap();
+    let took = started.elapsed();
+    assert_eq!(code, ExitCode::from(2), "two lines are rejected");
+    assert_eq!(stored(&fake), expected(10), "every good case once");
+    assert_eq!(fake.streams.load(std::sync::atomic::Ordering::SeqCst), 2);
+    // The server's delay, not the first reconnection pause of 1 s.
+    assert!(
+        took >= delay && took < std::time::Duration::from_secs(1),
+        "{took:?}"
     );
     std::fs::remove_dir_all(file.parent().unwrap()).unwrap();
 }

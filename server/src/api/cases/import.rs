@@ -8,6 +8,7 @@ use tracing::Instrument;
 
 use super::requests::new_case;
 use crate::api::limits::ImportSlot;
+use crate::api::request_bytes::HeldMessage;
 use crate::api::{AppState, decoding};
 use crate::error::ApiError;
 use crate::service::access::Guard;
@@ -21,7 +22,8 @@ const IMPORT_CONCURRENCY: usize = 2;
 
 /// Starts writing the batches of `inbound` for the caller `who`; the acknowledgements come out of the
 /// receiver, one per batch, in order, and end after the first failure. The stream holds
-/// `slot` (one of `--max-import-streams`) until it ends, and no database connection while it
+/// `slot` (one of `--max-import-streams`) until it ends, and each batch's share of the request
+/// byte budget (taken from `message`) until the batch is stored; no database connection while it
 /// waits for a batch; it ends DEADLINE_EXCEEDED when no batch comes within the call timeout,
 /// and UNAVAILABLE when the server's shutdown grace is over.
 pub fn serve(
@@ -29,6 +31,7 @@ pub fn serve(
     inbound: Streaming<pb::ImportCasesRequest>,
     who: Guard,
     slot: Option<ImportSlot>,
+    message: HeldMessage,
 ) -> tokio::sync::mpsc::Receiver<Result<pb::ImportCasesResponse, Status>> {
     // Two batches are written at a time, each in its own transaction on its own
     // connection, while at most two acknowledgements wait to be sent, in batch order. No
@@ -58,17 +61,8 @@ pub fn serve(
                 };
                 match next {
                     Ok(Some(batch)) => {
-                        // Held until the batch is stored (`--max-import-bytes`).
-                        let held = match reading
-                            .import_bytes(prost::Message::encoded_len(&batch))
-                            .await
-                        {
-                            Ok(held) => held,
-                            Err(error) => {
-                                let _closed = queue.send(Err(error.into())).await;
-                                break;
-                            }
-                        };
+                        // The batch's share of `--max-request-mb`, held until it is stored.
+                        let held = message.take();
                         if queue.send(Ok((batch, held))).await.is_err() {
                             break;
                         }
@@ -140,8 +134,11 @@ pub fn serve(
     receiver
 }
 
-/// A batch read from the stream, with its share of the import byte budget.
-type Read = (pb::ImportCasesRequest, tokio::sync::OwnedSemaphorePermit);
+/// A batch read from the stream, with its share of the request byte budget.
+type Read = (
+    pb::ImportCasesRequest,
+    Option<tokio::sync::OwnedSemaphorePermit>,
+);
 
 /// The answer to a stream that sent no batch for `idle`.
 fn idle_stream(idle: std::time::Duration) -> Status {
