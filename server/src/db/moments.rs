@@ -142,6 +142,24 @@ pub async fn keep(conn: &mut AsyncPgConnection, moment: &Moment) -> QueryResult<
     .map(drop)
 }
 
+/// [`keep`], waiting at most 200 ms for a lock on the records (held only by maintenance such
+/// as `LOCK TABLE` or `VACUUM FULL`); a moment not kept is logged and left out, and the
+/// rollup that asked is answered all the same.
+pub async fn keep_if_free(conn: &mut AsyncPgConnection, moment: &Moment) {
+    use diesel_async::AsyncConnection;
+    let kept = conn
+        .transaction(async |conn| {
+            diesel::sql_query("SET LOCAL lock_timeout = '200ms'")
+                .execute(conn)
+                .await?;
+            keep(conn, moment).await
+        })
+        .await;
+    if let Err(error) = kept {
+        tracing::warn!(%error, "the moment of a rollup was not recorded");
+    }
+}
+
 /// Records `moment` (one with a snapshot).
 pub async fn add(conn: &mut AsyncPgConnection, moment: &Moment) -> QueryResult<()> {
     let Some(snapshot) = &moment.snapshot else {

@@ -278,7 +278,7 @@ pub async fn diff(
         let changes = figure_changes(conn, &released, &values(&live), &released_at).await?;
         Ok((live, changes))
     })?;
-    moments::keep(conn, &live.moment).await?;
+    moments::keep_if_free(conn, &live.moment).await;
     Ok(Diff {
         release: row,
         live_as_of: live.as_of,

@@ -139,7 +139,7 @@ pub async fn get(
     let rollup = compute_in_snapshot(conn, regions, &spec).await?;
     if spec.as_of.is_none() {
         // So that asking again as of the moment this rollup reports gives its figures.
-        moments::keep(conn, &rollup.moment).await?;
+        moments::keep_if_free(conn, &rollup.moment).await;
     }
     Ok(rollup)
 }
