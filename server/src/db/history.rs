@@ -8,7 +8,7 @@ use diesel::result::QueryResult;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use super::cases::attach_records;
-use super::models::CaseRow;
+use super::models::{CaseRecord, CaseRow};
 use super::moments::Moment;
 use super::revisions;
 use super::schema::{cases, region_ancestors};
@@ -31,60 +31,91 @@ fn to_state(value: serde_json::Value) -> QueryResult<Case> {
         .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))
 }
 
-/// The states at `as_of` (now when `None`) of the cases with these ids; a case that did not
-/// exist then maps to `None`.
-pub async fn states_of(
+/// The states of the cases with these ids at `moment` and now, `None` where a case did not
+/// exist; their rows and records are read once for both.
+pub async fn then_and_now(
     conn: &mut AsyncPgConnection,
     ids: &[i64],
-    as_of: Option<&Moment>,
-) -> QueryResult<HashMap<i64, Option<Case>>> {
+    moment: &Moment,
+) -> QueryResult<HashMap<i64, (Option<Case>, Option<Case>)>> {
     let rows: Vec<CaseRow> = cases::table
         .filter(cases::id.eq_any(ids))
         .select(CaseRow::as_select())
         .load(conn)
         .await?;
     // Cases whose creation the moment did not see existed not then.
-    let mut created_later = HashSet::new();
-    if let Some(moment) = as_of {
-        created_later = cases::table
-            .filter(cases::id.eq_any(ids))
-            .filter(moment.missed("cases.create_xid", "cases.create_time"))
-            .select(cases::id)
-            .load::<i64>(conn)
-            .await?
-            .into_iter()
-            .collect();
-    }
-    rebuild(conn, rows, as_of, &created_later)
-        .await
-        .map(|states| states.into_iter().collect())
+    let created_later: HashSet<i64> = cases::table
+        .filter(cases::id.eq_any(ids))
+        .filter(moment.missed("cases.create_xid", "cases.create_time"))
+        .select(cases::id)
+        .load::<i64>(conn)
+        .await?
+        .into_iter()
+        .collect();
+    let mut earlier = befores(conn, ids, moment).await?;
+    attach_records(conn, rows)
+        .await?
+        .into_iter()
+        .map(|record| {
+            let now = record.state()?;
+            let then = state_then(&record, Some(&now), &mut earlier, &created_later)?;
+            Ok((record.case.id, (then, Some(now))))
+        })
+        .collect()
 }
 
+/// For each of `ids` changed after `moment`, its state then as its first revision after the
+/// moment keeps it (`None` when the case did not exist yet).
+async fn befores(
+    conn: &mut AsyncPgConnection,
+    ids: &[i64],
+    moment: &Moment,
+) -> QueryResult<HashMap<i64, Option<serde_json::Value>>> {
+    Ok(revisions::first_after(conn, ids, moment)
+        .await?
+        .into_iter()
+        .map(|revision| (revision.case_id, revision.before))
+        .collect())
+}
+
+/// The state of `record` at the moment `earlier` and `created_later` describe: none when it
+/// was created later, its `before` when it changed since, else as it is (`now`, when known).
+fn state_then(
+    record: &CaseRecord,
+    now: Option<&Case>,
+    earlier: &mut HashMap<i64, Option<serde_json::Value>>,
+    created_later: &HashSet<i64>,
+) -> QueryResult<Option<Case>> {
+    let id = record.case.id;
+    Ok(match earlier.remove(&id) {
+        _ if created_later.contains(&id) => None,
+        None => Some(match now {
+            Some(now) => now.clone(),
+            None => record.state()?,
+        }),
+        Some(None) => None,
+        Some(Some(before)) => Some(to_state(before)?),
+    })
+}
+
+/// The states at `as_of` (now when `None`) of the cases of `rows`, which existed then.
 async fn rebuild(
     conn: &mut AsyncPgConnection,
     rows: Vec<CaseRow>,
     as_of: Option<&Moment>,
-    created_later: &HashSet<i64>,
 ) -> QueryResult<Vec<(i64, Option<Case>)>> {
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-    let mut earlier: HashMap<i64, Option<serde_json::Value>> = HashMap::new();
-    if let Some(moment) = as_of {
-        for revision in revisions::first_after(conn, &ids, moment).await? {
-            earlier.insert(revision.case_id, revision.before);
-        }
-    }
-    let records = attach_records(conn, rows).await?;
-    records
+    let mut earlier = match as_of {
+        Some(moment) => befores(conn, &ids, moment).await?,
+        None => HashMap::new(),
+    };
+    let created_later = HashSet::new();
+    attach_records(conn, rows)
+        .await?
         .into_iter()
         .map(|record| {
-            let id = record.case.id;
-            let state = match earlier.remove(&id) {
-                _ if created_later.contains(&id) => None,
-                None => Some(record.state()?),
-                Some(None) => None,
-                Some(Some(before)) => Some(to_state(before)?),
-            };
-            Ok((id, state))
+            let state = state_then(&record, None, &mut earlier, &created_later)?;
+            Ok((record.case.id, state))
         })
         .collect()
 }
@@ -125,7 +156,7 @@ pub async fn for_each_state(
         };
         last = tail;
         let full = rows.len() as i64 == CHUNK;
-        for (id, state) in rebuild(conn, rows, as_of, &HashSet::new()).await? {
+        for (id, state) in rebuild(conn, rows, as_of).await? {
             if let Some(state) = state
                 && !visit(id, &state)
             {

@@ -362,18 +362,16 @@ async fn changed_records(
             .push(revision);
     }
     let ids: Vec<i64> = by_case.keys().copied().collect();
-    let then = history::states_of(conn, &ids, Some(since)).await?;
-    let now = history::states_of(conn, &ids, None).await?;
-    let value = |states: &HashMap<i64, Option<Case>>, id: i64| {
-        states
-            .get(&id)
-            .and_then(Option::as_ref)
-            .map_or(0, |s| s.value_in(metric, span.start, span.end))
-    };
+    let states = history::then_and_now(conn, &ids, since).await?;
+    let value =
+        |state: Option<&Case>| state.map_or(0, |s| s.value_in(metric, span.start, span.end));
     Ok(by_case
         .into_iter()
         .filter_map(|(case_id, (case_number, revisions))| {
-            let (released_value, live_value) = (value(&then, case_id), value(&now, case_id));
+            let (then, now) = states
+                .get(&case_id)
+                .map_or((None, None), |(t, n)| (t.as_ref(), n.as_ref()));
+            let (released_value, live_value) = (value(then), value(now));
             (released_value != live_value).then_some(RecordChange {
                 case_id,
                 case_number,

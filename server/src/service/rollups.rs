@@ -342,21 +342,20 @@ async fn live_less_since(
     if changed.is_empty() {
         return Ok(Some(buckets));
     }
-    let now = history::states_of(conn, &changed, None).await?;
-    let then = history::states_of(conn, &changed, Some(moment)).await?;
+    let states = history::then_and_now(conn, &changed, moment).await?;
     let bucket = |case: &crate::domain::record::Case| {
         regions
             .bucket_of(case.region_code.as_str(), q.bucket_level)
             .to_owned()
     };
-    for id in &changed {
-        if let Some(Some(case)) = now.get(id) {
+    for (then, now) in states.values() {
+        if let Some(case) = now {
             buckets
                 .entry(bucket(case))
                 .or_default()
                 .remove_state(case, q.period, q.previous);
         }
-        if let Some(Some(case)) = then.get(id) {
+        if let Some(case) = then {
             buckets
                 .entry(bucket(case))
                 .or_default()
