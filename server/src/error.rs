@@ -440,7 +440,7 @@ impl From<ApiError> for Status {
                 )
             }
             ApiError::Overloaded { limit, retry_delay } => {
-                tracing::warn!(%limit, "call shed: the server is busy");
+                crate::api::limits::log_shed(&limit);
                 let mut details = ErrorDetails::with_error_info(
                     "OVERLOADED",
                     ERROR_DOMAIN,

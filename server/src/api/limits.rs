@@ -397,6 +397,64 @@ pub fn grpc_timeout(headers: &http::HeaderMap) -> Option<Duration> {
     })
 }
 
+/// Shortest time between two warnings of shed calls.
+const SHED_WARNING_EVERY: Duration = Duration::from_secs(10);
+
+/// Calls shed since the last warning.
+static SHED_UNREPORTED: AtomicUsize = AtomicUsize::new(0);
+/// When shed calls were last reported at warning level.
+static SHED_REPORTED: std::sync::Mutex<Option<std::time::Instant>> = std::sync::Mutex::new(None);
+
+/// Logs a shed call: each at debug level, and at most once every [`SHED_WARNING_EVERY`] a
+/// warning with the number shed since the last one (under overload a warning per call would
+/// write tens of thousands of lines a second; the metrics count every one).
+pub fn log_shed(limit: &str) {
+    tracing::debug!(%limit, "call shed: the server is busy");
+    SHED_UNREPORTED.fetch_add(1, Ordering::Relaxed);
+    let now = std::time::Instant::now();
+    let Ok(mut reported) = SHED_REPORTED.try_lock() else {
+        return;
+    };
+    if reported.is_some_and(|at| now.duration_since(at) < SHED_WARNING_EVERY) {
+        return;
+    }
+    let seconds = reported.map_or(0, |at| now.duration_since(at).as_secs());
+    *reported = Some(now);
+    let shed = SHED_UNREPORTED.swap(0, Ordering::Relaxed);
+    tracing::warn!(
+        %limit,
+        shed,
+        seconds,
+        "calls shed: the server is busy (shed: calls since the last such line, seconds ago)"
+    );
+}
+
+/// Most bytes of a shed call's request read before it is answered.
+const SHED_READ_BYTES: usize = 64 << 10;
+/// Longest a shed call's request is waited for before it is answered.
+const SHED_READ_WAIT: Duration = Duration::from_millis(100);
+
+/// Reads what is left of a request that is answered without it (a shed call's), up to
+/// [`SHED_READ_BYTES`] and for at most [`SHED_READ_WAIT`]. The answer then ends a stream the
+/// caller has finished sending: HTTP/2 answers an unfinished one by resetting it, and a server
+/// that has reset many streams of one connection (h2 allows 1,024) closes the connection,
+/// failing every call on it.
+async fn take_the_rest<B: http_body::Body + Unpin>(mut body: B) {
+    let reading = async {
+        let mut read = 0usize;
+        while read <= SHED_READ_BYTES {
+            let frame = std::future::poll_fn(|cx| std::pin::Pin::new(&mut body).poll_frame(cx));
+            match frame.await {
+                Some(Ok(frame)) => {
+                    read += frame.data_ref().map_or(0, prost::bytes::Buf::remaining);
+                }
+                Some(Err(_)) | None => return,
+            }
+        }
+    };
+    let _ = tokio::time::timeout(SHED_READ_WAIT, reading).await;
+}
+
 /// The slot of an open ImportCases stream, put into its request for the handler to hold
 /// until the stream ends.
 #[derive(Clone)]
@@ -437,7 +495,7 @@ impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for Limited<S>
 where
     S: Service<http::Request<ReqBody>, Response = http::Response<ResBody>> + Clone + Send + 'static,
     S::Future: Send + 'static,
-    ReqBody: Send + 'static,
+    ReqBody: http_body::Body + Unpin + Send + 'static,
     ResBody: Default + Send + 'static,
 {
     type Response = http::Response<ResBody>;
@@ -474,7 +532,16 @@ where
             let deadline = tokio::time::Instant::now() + timeout;
             let expired = limits.expired();
             let served = async {
-                let slot = limits.calls.enter(QUEUE_WAIT.min(timeout)).await?;
+                let slot = match limits.calls.enter(QUEUE_WAIT.min(timeout)).await {
+                    Ok(slot) => slot,
+                    Err(shed) => {
+                        // Answered only once the request is in, so that the stream ends
+                        // as the caller expects rather than reset (a reset for each shed call
+                        // would soon make HTTP/2 close the whole connection as abusive).
+                        take_the_rest(request.into_body()).await;
+                        return Err(shed);
+                    }
+                };
                 let response = inner.call(request).await;
                 drop(slot);
                 Ok::<_, ApiError>(response)

@@ -114,6 +114,7 @@ pub(crate) async fn start_server(
             "--credentials-file",
         ])
         .arg(&credentials)
+        .args(extra_server_args())
         .stdout(log_file.try_clone()?)
         .stderr(log_file)
         .spawn()
@@ -249,3 +250,13 @@ pub(crate) fn cpu_used(before: &CpuSnapshot, after: &CpuSnapshot) -> (f64, f64, 
 }
 
 // ---------------------------------------------------------------------------------------------
+
+/// Further options for the benchmark's server, from `PROCURA_BENCH_SERVER_ARGS` (split at
+/// white space), e.g. `--max-concurrent-calls 64`.
+fn extra_server_args() -> Vec<String> {
+    std::env::var("PROCURA_BENCH_SERVER_ARGS")
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect()
+}

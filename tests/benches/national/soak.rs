@@ -62,12 +62,31 @@ struct Tally {
     timed_out: usize,
     errors: usize,
     first_error: Option<String>,
+    /// Calls that failed (timed out or otherwise), by status code and message.
+    failures: BTreeMap<String, usize>,
 }
 
 type Tallies = BTreeMap<Call, Tally>;
 
 fn record(tallies: &mut Tallies, call: Call, sent: Instant, result: Result<(), tonic::Status>) {
     let tally = tallies.entry(call).or_default();
+    if let Err(status) = &result
+        && status.code() != Code::ResourceExhausted
+    {
+        let mut message = status.message().to_owned();
+        message.truncate(80);
+        // A transport error's cause, as far down as it is given.
+        let mut source = std::error::Error::source(status);
+        while let Some(cause) = source {
+            let _ = write!(message, ": {cause}");
+            source = cause.source();
+        }
+        message.truncate(240);
+        *tally
+            .failures
+            .entry(format!("{:?}: {message}", status.code()))
+            .or_default() += 1;
+    }
     match result {
         Ok(()) => tally.samples.push(sent.elapsed()),
         Err(status) if status.code() == Code::ResourceExhausted => tally.shed += 1,
@@ -92,6 +111,9 @@ fn merge(into: &mut Tallies, from: Tallies) {
         mine.errors += tally.errors;
         if mine.first_error.is_none() {
             mine.first_error = tally.first_error;
+        }
+        for (failure, count) in tally.failures {
+            *mine.failures.entry(failure).or_default() += count;
         }
     }
 }
@@ -424,11 +446,15 @@ pub(crate) async fn soak(
         rss_end / rss_start.max(1.0)
     );
     let (mut served, mut shed, mut timed_out, mut failed) = (0, 0, 0, 0);
-    for tally in overload.values() {
+    let mut failures: BTreeMap<(String, Call), usize> = BTreeMap::new();
+    for (call, tally) in &overload {
         served += tally.samples.len();
         shed += tally.shed;
         timed_out += tally.timed_out;
         failed += tally.errors;
+        for (failure, count) in &tally.failures {
+            *failures.entry((failure.clone(), *call)).or_default() += count;
+        }
     }
     let _ = writeln!(
         out,
@@ -438,5 +464,15 @@ pub(crate) async fn soak(
          {failed} other errors (target: shed, not timed out).",
         OVERLOAD_DEADLINE.as_secs()
     );
+    if !failures.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n| failed call | status | count |\n| --- | --- | --- |"
+        );
+        for ((failure, call), count) in failures {
+            let failure = failure.replace('|', "/");
+            let _ = writeln!(out, "| {call:?} | {failure} | {count} |");
+        }
+    }
     Ok(out)
 }

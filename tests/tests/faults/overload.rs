@@ -247,3 +247,64 @@ async fn request_bytes_in_flight_are_bounded() {
         "the server's peak RSS grew by {grown} MB for {STREAMS} messages of {size} MB"
     );
 }
+
+/// Calls shed while their callers are still sending them, tens of thousands on one HTTP/2
+/// connection: each is answered RESOURCE_EXHAUSTED, and the connection stays open for the
+/// others. (An answer that ends a stream before the whole request is in makes HTTP/2 reset the
+/// stream; a late frame of a reset stream makes it reset the stream again, and after 1,024 of
+/// those on one connection the server's HTTP/2 closes the connection as abusive, failing every
+/// call on it with a transport error.)
+#[tokio::test]
+async fn calls_shed_mid_request_leave_the_connection_open() {
+    let Setup { app, url, .. } = &setup(|s| {
+        s.limits.max_calls = 1;
+        s.limits.max_queued = 0;
+    })
+    .await;
+    // The one slot stays taken by a heavy read waiting on the records.
+    let blocker = Blocker::hold(url, LOCK_RECORDS).await;
+    let mut reports = app.clients.reports.clone();
+    let holder = tokio::spawn(async move { reports.get_rollup(rollup_as_of_now()).await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{}", app.addr))
+        .expect("an endpoint")
+        .connect()
+        .await
+        .expect("a connection");
+    let end = Instant::now() + Duration::from_secs(6);
+    let callers: Vec<_> = (0..400)
+        .map(|_| {
+            let mut cases =
+                procura_proto::v1::case_service_client::CaseServiceClient::new(channel.clone());
+            tokio::spawn(async move {
+                let (mut shed, mut other) = (0usize, None);
+                while Instant::now() < end {
+                    let request = procura_proto::v1::GetCaseRequest {
+                        name: "cases/1".to_owned(),
+                    };
+                    match cases.get_case(request).await {
+                        Err(status) if status.code() == Code::ResourceExhausted => {
+                            assert_shed(&status);
+                            shed += 1;
+                        }
+                        answer => {
+                            other = Some(format!("{answer:?}"));
+                            break;
+                        }
+                    }
+                }
+                (shed, other)
+            })
+        })
+        .collect();
+    let mut shed = 0;
+    for caller in callers {
+        let (count, other) = caller.await.unwrap();
+        assert_eq!(other, None, "a call was not shed");
+        shed += count;
+    }
+    assert!(shed >= 2_000, "only {shed} calls shed");
+    blocker.release().await;
+    holder.await.unwrap().expect("the heavy read is answered");
+}
