@@ -13,6 +13,7 @@ use super::moments::Moment;
 use super::revisions;
 use super::schema::{cases, region_ancestors};
 use crate::domain::record::Case;
+use crate::domain::region::RegionTree;
 
 /// Cases read per round trip.
 const CHUNK: i64 = 2_000;
@@ -171,9 +172,10 @@ pub async fn for_each_state(
 
 /// The cases handled in the subtree of `region` now that were created or changed after
 /// `moment` (seen in the caller's snapshot), in id order; `None` when the moment has no
-/// snapshot or more than `most` did.
+/// snapshot or more than `most` cases changed since (anywhere).
 pub async fn changed_since(
     conn: &mut AsyncPgConnection,
+    regions: &RegionTree,
     region: &str,
     moment: &Moment,
     most: i64,
@@ -187,29 +189,41 @@ pub async fn changed_since(
         #[diesel(sql_type = BigInt)]
         id: i64,
     }
+    // The changed ids come from the two indexes on transaction ids, then each case's region
+    // from its primary key, and the subtree from the region tree: joined in one statement,
+    // the planner cannot tell how few rows the transaction ids after the snapshot select, and
+    // reads every case of the subtree.
     let changed: Vec<Changed> = diesel::sql_query(
         "WITH since AS (SELECT $1::text::pg_snapshot AS seen) \
-         SELECT c.id FROM ( \
-             SELECT c.id FROM cases c, since \
-             WHERE c.create_xid >= pg_snapshot_xmin(since.seen) \
-               AND NOT pg_visible_in_snapshot(c.create_xid, since.seen) \
-             UNION \
-             SELECT r.case_id FROM case_revisions r, since \
-             WHERE r.xid >= pg_snapshot_xmin(since.seen) \
-               AND NOT pg_visible_in_snapshot(r.xid, since.seen) \
-         ) t \
-         JOIN cases c ON c.id = t.id \
-         JOIN region_ancestors a ON a.code = c.region_code AND a.ancestor_code = $2 \
-         ORDER BY c.id \
-         LIMIT $3",
+         SELECT c.id FROM cases c, since \
+         WHERE c.create_xid >= pg_snapshot_xmin(since.seen) \
+           AND NOT pg_visible_in_snapshot(c.create_xid, since.seen) \
+         UNION \
+         SELECT r.case_id FROM case_revisions r, since \
+         WHERE r.xid >= pg_snapshot_xmin(since.seen) \
+           AND NOT pg_visible_in_snapshot(r.xid, since.seen) \
+         LIMIT $2",
     )
     .bind::<Text, _>(snapshot)
-    .bind::<Text, _>(region)
     .bind::<BigInt, _>(most + 1)
     .load(conn)
     .await?;
     if changed.len() as i64 > most {
         return Ok(None);
     }
-    Ok(Some(changed.into_iter().map(|c| c.id).collect()))
+    if changed.is_empty() {
+        return Ok(Some(Vec::new()));
+    }
+    let changed: Vec<i64> = changed.into_iter().map(|c| c.id).collect();
+    let mut within: Vec<i64> = cases::table
+        .filter(cases::id.eq_any(&changed))
+        .select((cases::id, cases::region_code))
+        .load::<(i64, String)>(conn)
+        .await?
+        .into_iter()
+        .filter(|(_, code)| regions.within(code, region))
+        .map(|(id, _)| id)
+        .collect();
+    within.sort_unstable();
+    Ok(Some(within))
 }

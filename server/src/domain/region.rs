@@ -182,6 +182,24 @@ impl RegionTree {
         out
     }
 
+    /// Whether `code` is `ancestor` or lies below it.
+    pub fn within(&self, code: &str, ancestor: &str) -> bool {
+        let mut current = code;
+        loop {
+            if current == ancestor {
+                return true;
+            }
+            match self
+                .nodes
+                .get(current)
+                .and_then(|node| node.parent.as_deref())
+            {
+                Some(parent) => current = parent,
+                None => return false,
+            }
+        }
+    }
+
     /// The ancestor of `code` at `level`, or `code` itself when it sits at or above it.
     pub fn bucket_of<'a>(&'a self, code: &'a str, level: i16) -> &'a str {
         let mut current = code;
@@ -229,6 +247,11 @@ mod tests {
         let mut subtree = tree.subtree("530000");
         subtree.sort_unstable();
         assert_eq!(subtree, vec!["530000", "530100", "530102"]);
+        assert!(tree.within("530102", "530000"));
+        assert!(tree.within("530102", "000000"));
+        assert!(tree.within("530100", "530100"));
+        assert!(!tree.within("530000", "530102"));
+        assert!(!tree.within("110000", "530000"));
     }
 
     #[test]

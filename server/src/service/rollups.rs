@@ -326,14 +326,15 @@ const MOST_CHANGED_SINCE: i64 = 50_000;
 /// taken away and its contribution then added back. So the work depends on the regions, the
 /// period and the changes since the moment, not on the number of records. `None` when the
 /// moment has no snapshot (recorded before migration 000011) or more than
-/// [`MOST_CHANGED_SINCE`] cases of the subtree changed since.
+/// [`MOST_CHANGED_SINCE`] cases changed since (in any region).
 async fn live_less_since(
     conn: &mut AsyncPgConnection,
     regions: &RegionTree,
     q: rollup::RollupQuery<'_>,
     moment: &Moment,
 ) -> Result<Option<BTreeMap<String, BucketTally>>, ApiError> {
-    let Some(changed) = history::changed_since(conn, q.region, moment, MOST_CHANGED_SINCE).await?
+    let Some(changed) =
+        history::changed_since(conn, regions, q.region, moment, MOST_CHANGED_SINCE).await?
     else {
         return Ok(None);
     };
