@@ -93,6 +93,53 @@ pub async fn first_after(
         .await
 }
 
+/// The revisions made after `moment` to the cases `case_ids`, creations included, with each
+/// case's number, oldest first.
+pub async fn since_for_cases(
+    conn: &mut AsyncPgConnection,
+    case_ids: &[i64],
+    moment: &Moment,
+) -> QueryResult<Vec<(RevisionRow, String)>> {
+    let created: Vec<(i64, DateTime<Utc>, String, String, String)> = cases::table
+        .filter(cases::id.eq_any(case_ids))
+        .filter(moment.missed("cases.create_xid", "cases.create_time"))
+        .select((
+            cases::id,
+            cases::create_time,
+            cases::created_by,
+            cases::create_reason,
+            cases::case_number,
+        ))
+        .load(conn)
+        .await?;
+    let changed: Vec<(RevisionRow, String)> = case_revisions::table
+        .inner_join(cases::table)
+        .filter(case_revisions::case_id.eq_any(case_ids))
+        .filter(moment.missed("case_revisions.xid", "case_revisions.revise_time"))
+        .select((RevisionRow::as_select(), cases::case_number))
+        .load(conn)
+        .await?;
+    Ok(oldest_first(
+        created
+            .into_iter()
+            .map(|(id, at, by, why, number)| (creation((id, at, by, why)), number))
+            .chain(changed)
+            .collect(),
+    ))
+}
+
+/// `revisions` oldest first: by time, then case, then revision number.
+fn oldest_first(mut revisions: Vec<(RevisionRow, String)>) -> Vec<(RevisionRow, String)> {
+    revisions.sort_by(|a, b| {
+        (a.0.revise_time, a.0.case_id, a.0.revision).cmp(&(
+            b.0.revise_time,
+            b.0.case_id,
+            b.0.revision,
+        ))
+    });
+    revisions
+}
+
 /// The revisions made after `moment` to cases in the subtree of `region` (or, with
 /// `own_only`, of the procuratorate at `region` itself), creations included, with each case's
 /// number, oldest first, at most `limit`.
@@ -144,18 +191,13 @@ pub async fn since_in_subtree(
         .select((RevisionRow::as_select(), cases::case_number))
         .load(conn)
         .await?;
-    let mut all: Vec<(RevisionRow, String)> = created
-        .into_iter()
-        .map(|(id, at, by, why, number)| (creation((id, at, by, why)), number))
-        .chain(changed)
-        .collect();
-    all.sort_by(|a, b| {
-        (a.0.revise_time, a.0.case_id, a.0.revision).cmp(&(
-            b.0.revise_time,
-            b.0.case_id,
-            b.0.revision,
-        ))
-    });
+    let mut all = oldest_first(
+        created
+            .into_iter()
+            .map(|(id, at, by, why, number)| (creation((id, at, by, why)), number))
+            .chain(changed)
+            .collect(),
+    );
     all.truncate(limit as usize);
     Ok(all)
 }

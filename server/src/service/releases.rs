@@ -18,7 +18,7 @@ use super::rollups::{self, Rollup, RollupRequest, RollupSpec};
 use crate::db::models::{NewRelease, ReleaseRow, RevisionRow};
 use crate::db::moments::{self, Moment};
 use crate::db::{history, releases, revisions, snapshot};
-use crate::domain::metric::{self, METRICS};
+use crate::domain::metric::{self, BucketTally, METRICS};
 use crate::domain::period::DateSpan;
 use crate::domain::record::Case;
 use crate::domain::region::{Level, RegionCode, RegionTree};
@@ -275,7 +275,16 @@ pub async fn diff(
     };
     let (live, changes) = snapshot!(conn, ApiError, |conn| {
         let live = rollups::compute(conn, regions, &spec).await?;
-        let changes = figure_changes(conn, &released, &values(&live), &released_at).await?;
+        let changed = ChangedCases::read(conn, regions, &released, &released_at).await?;
+        let changes = figure_changes(
+            conn,
+            regions,
+            &released,
+            &values(&live),
+            &released_at,
+            changed.as_ref(),
+        )
+        .await?;
         Ok((live, changes))
     })?;
     moments::keep_if_free(conn, &live.moment).await;
@@ -286,13 +295,132 @@ pub async fn diff(
     })
 }
 
+/// Most cases changed since a release for a diff to read them all at once; beyond it each
+/// changed figure reads its own region's.
+const MOST_CHANGED_FOR_DIFF: i64 = 50_000;
+
+/// A case of a release's subtree changed since the release's moment, as a diff needs it.
+struct ChangedCase {
+    id: i64,
+    number: String,
+    /// Its region now (or then, when it no longer exists).
+    region: String,
+    /// Its contributions over the release's period and comparison period then and now.
+    then: BucketTally,
+    now: BucketTally,
+    /// Its revisions since the moment, oldest first.
+    revisions: Vec<RevisionRow>,
+}
+
+/// The cases of a release's subtree changed since its moment, read once for the whole diff:
+/// so its cost depends on the changes, not on the records or the number of changed figures.
+struct ChangedCases {
+    /// In id order.
+    cases: Vec<ChangedCase>,
+}
+
+impl ChangedCases {
+    /// The changed cases of `released`'s subtree since `since`; `None` when the moment has no
+    /// snapshot or more than [`MOST_CHANGED_FOR_DIFF`] cases changed since.
+    async fn read(
+        conn: &mut AsyncPgConnection,
+        regions: &RegionTree,
+        released: &Released,
+        since: &Moment,
+    ) -> Result<Option<Self>, ApiError> {
+        let region = released.region.as_str();
+        let Some(ids) =
+            history::changed_since(conn, regions, region, since, MOST_CHANGED_FOR_DIFF).await?
+        else {
+            return Ok(None);
+        };
+        let mut revised: HashMap<i64, (String, Vec<RevisionRow>)> = HashMap::new();
+        for (revision, number) in revisions::since_for_cases(conn, &ids, since).await? {
+            revised
+                .entry(revision.case_id)
+                .or_insert_with(|| (number, Vec::new()))
+                .1
+                .push(revision);
+        }
+        let states = history::then_and_now(conn, &ids, since).await?;
+        let previous = released.previous.unwrap_or(released.span);
+        let tally = |state: Option<&Case>| {
+            let mut tally = BucketTally::default();
+            if let Some(state) = state {
+                tally.add_state(state, released.span, previous);
+            }
+            tally
+        };
+        let cases = ids
+            .into_iter()
+            .filter_map(|id| {
+                let (number, revisions) = revised.remove(&id)?;
+                let (then, now) = states.get(&id)?;
+                let region = now
+                    .as_ref()
+                    .or(then.as_ref())?
+                    .region_code
+                    .as_str()
+                    .to_owned();
+                Some(ChangedCase {
+                    id,
+                    number,
+                    region,
+                    then: tally(then.as_ref()),
+                    now: tally(now.as_ref()),
+                    revisions,
+                })
+            })
+            .collect();
+        Ok(Some(ChangedCases { cases }))
+    }
+
+    /// The changes of these cases to `metric` over the period (or, with `comparison_period`,
+    /// the comparison period) of the figure of `region` (its procuratorate's own records
+    /// only, with `own_only`), at most [`MAX_DIFF_RECORDS`].
+    fn records(
+        &self,
+        regions: &RegionTree,
+        region: &str,
+        own_only: bool,
+        metric: usize,
+        comparison_period: bool,
+    ) -> Vec<RecordChange> {
+        let value = |tally: &BucketTally| match comparison_period {
+            false => tally.current.value(metric),
+            true => tally.previous.value(metric),
+        };
+        self.cases
+            .iter()
+            .filter(|case| match own_only {
+                true => case.region == region,
+                false => regions.within(&case.region, region),
+            })
+            .filter_map(|case| {
+                let (released_value, live_value) = (value(&case.then), value(&case.now));
+                (released_value != live_value).then(|| RecordChange {
+                    case_id: case.id,
+                    case_number: case.number.clone(),
+                    released_value,
+                    live_value,
+                    revisions: case.revisions.clone(),
+                })
+            })
+            .take(MAX_DIFF_RECORDS)
+            .collect()
+    }
+}
+
 /// The figures of `released` that differ in `now` (the live figures of the same rollup), each
-/// with the records whose contribution changed since `released_at`.
+/// with the records whose contribution changed since `released_at`: from `changed` when
+/// given, else read for each figure.
 async fn figure_changes(
     conn: &mut AsyncPgConnection,
+    regions: &RegionTree,
     released: &Released,
     now: &FigureValues,
     released_at: &Moment,
+    changed: Option<&ChangedCases>,
 ) -> Result<Vec<FigureChange>, ApiError> {
     let then = &released.values;
     let mut keys: Vec<&FigureKey> = then.keys().chain(now.keys()).collect();
@@ -320,15 +448,26 @@ async fn figure_changes(
             let metric = metric::index_of(&key.metric)
                 .ok_or_else(|| ApiError::Internal(format!("unknown metric {}", key.metric)))?;
             let region_code = key.region.trim_start_matches("regions/");
-            let records = changed_records(
-                conn,
-                region_code,
-                key.own_records_only,
-                released_at,
-                metric,
-                side_span,
-            )
-            .await?;
+            let records = match changed {
+                Some(changed) => changed.records(
+                    regions,
+                    region_code,
+                    key.own_records_only,
+                    metric,
+                    comparison_period,
+                ),
+                None => {
+                    changed_records(
+                        conn,
+                        region_code,
+                        key.own_records_only,
+                        released_at,
+                        metric,
+                        side_span,
+                    )
+                    .await?
+                }
+            };
             changes.push(FigureChange {
                 key: key.clone(),
                 comparison_period,

@@ -25,13 +25,16 @@ pub(crate) struct Args {
     /// After the import, the mixed soak of this many seconds instead of the COPY baseline,
     /// rollups and GetCase timings (`soak.rs`).
     pub(crate) soak: Option<f64>,
+    /// At the end of the run, the trusted figures of `trust.rs` after this many changes since
+    /// a release (`--trust N`).
+    pub(crate) trust: Option<u64>,
     /// False when run without `--bench` (e.g. `cargo test --benches`): a quick smoke run.
     pub(crate) full: bool,
 }
 
 pub(crate) const USAGE: &str = "usage: cargo bench -p procura-tests --bench national -- [--cases N] \
     [--report FILE] [--batch N] [--in-flight N] [--channels N] [--rollup-calls N] \
-    [--baseline-calls N] [--seconds S] [--warmup S] [--seed N] [--keep-db] [--import-only] [--get-only [--database NAME]] [--soak SECONDS]";
+    [--baseline-calls N] [--seconds S] [--warmup S] [--seed N] [--keep-db] [--import-only] [--get-only [--database NAME]] [--soak SECONDS] [--trust CHANGES]";
 
 pub(crate) fn number(text: &str) -> Result<u64> {
     text.replace(['_', ','], "")
@@ -59,6 +62,7 @@ impl Args {
             get_only: false,
             database: None,
             soak: None,
+            trust: None,
             full,
         };
         let mut it = raw.into_iter();
@@ -84,6 +88,7 @@ impl Args {
                 "--get-only" => args.get_only = true,
                 "--database" => args.database = Some(value()?),
                 "--soak" => args.soak = Some(value()?.parse().context("--soak")?),
+                "--trust" => args.trust = Some(number(&value()?)?),
                 "-h" | "--help" => bail!("{USAGE}"),
                 other => bail!("unknown argument `{other}`\n{USAGE}"),
             }
@@ -117,6 +122,10 @@ impl Args {
         ensure!(
             args.soak.is_none() || !(args.import_only || args.get_only),
             "--soak goes with neither --import-only nor --get-only"
+        );
+        ensure!(
+            args.trust.is_none() || !(args.get_only || args.soak.is_some()),
+            "--trust goes with neither --get-only nor --soak"
         );
         ensure!(
             args.database.is_none() || args.get_only,

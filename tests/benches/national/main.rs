@@ -37,7 +37,9 @@
 //! rollups or GetCase: to tune the import), `--get-only` (no COPY or rollups: to tune GetCase),
 //! `--get-only --database NAME` (GetCase on a database kept by `--keep-db`, no import; the
 //! server applies its pending migrations to it first), `--soak SECONDS` (after the import, the
-//! mixed soak of `soak.rs` instead of the COPY baseline, rollups and GetCase timings).
+//! mixed soak of `soak.rs` instead of the COPY baseline, rollups and GetCase timings),
+//! `--trust CHANGES` (at the end, the figures of `trust.rs`: a release, CHANGES changes, then
+//! as-of rollups, DiffRelease and indicators).
 //! `PROCURA_BENCH_DATABASE_URL` is the PostgreSQL server (default
 //! `postgres://postgres@127.0.0.1:5432`); `psql` must be on the PATH. To see where the server's
 //! time goes, `PROCURA_BENCH_SERVER_DB_SETTINGS` sets parameters on its database before it
@@ -84,6 +86,7 @@ mod report;
 mod rollups;
 mod server;
 mod soak;
+mod trust;
 
 use args::*;
 use auth::*;
@@ -241,6 +244,10 @@ async fn run(args: Args) -> Result<String> {
                 time_gets(&url, &token, &server_db, server_pid, ticks, &args).await?;
             out.push_str(&gets_report(&rates, &ids, &warmup, &access, &args));
         }
+        if let Some(changes) = args.trust {
+            settle()?;
+            out.push_str(&trust::trust(&url, &token, &server_db, generator, changes, &args).await?);
+        }
         return Ok(out);
     };
     ensure!(
@@ -278,12 +285,20 @@ async fn run(args: Args) -> Result<String> {
     let (ids, rates, warmup, access) =
         time_gets(&url, &token, &server_db, server_pid, ticks, &args).await?;
     let peak_rss_end = proc_status_kb(server_pid, "VmHWM").unwrap_or(0);
+
+    // 5. The trusted figures, when asked for.
+    let trusted = match args.trust {
+        Some(changes) => {
+            trust::trust(&url, &token, &server_db, generator.clone(), changes, &args).await?
+        }
+        None => String::new(),
+    };
     drop(reports);
     drop(channel);
     drop(cleanup);
 
-    // 5. The report.
-    Ok(write_report(Report {
+    // 6. The report.
+    let report = write_report(Report {
         args,
         machine,
         server,
@@ -306,7 +321,8 @@ async fn run(args: Args) -> Result<String> {
         rates,
         warmup,
         access,
-    }))
+    });
+    Ok(report + &trusted)
 }
 
 fn main() -> ExitCode {

@@ -1,5 +1,5 @@
 //! The mixed soak (`--soak SECONDS`), after the import: imports, single writes with
-//! corrections, rollups (a quarter of them as of now, rebuilt from the records) and GetCase at
+//! corrections, rollups (a quarter of them as of now, which take a heavy-read slot) and GetCase at
 //! concurrency 64 against the one server, with the error rate, p50 and p99 of each RPC and
 //! the server's RSS after the warm-up and at the end; before it, the cheap calls (GetCase and
 //! rollups from the kept totals) alone, for their p99 without heavy load; after it, an
@@ -398,8 +398,8 @@ pub(crate) async fn soak(
         "\n## Mixed soak\n\n{seconds:.0} s at concurrency {CONCURRENCY} against one server \
          ({:.0} s measured), after the import: of every 16 workers 1 imports batches of \
          {SOAK_BATCH} new cases (one stream each), 2 create cases and correct them (CreateCase, \
-         CreateMeasure, UpdateCase), 2 ask for national rollups as of now (rebuilt from the \
-         records), 2 for the same rollup from the kept totals, 9 read random cases.\n\n\
+         CreateMeasure, UpdateCase), 2 ask for national rollups as of now (heavy reads: the \
+         live figures less what changed since the moment found), 2 for the same rollup from the kept totals, 9 read random cases.\n\n\
          | RPC | calls | errors | shed | p50 | p99 |\n| --- | --- | --- | --- | --- | --- |\n",
         elapsed.as_secs_f64()
     );
