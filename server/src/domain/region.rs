@@ -184,20 +184,16 @@ impl RegionTree {
 
     /// Whether `code` is `ancestor` or lies below it.
     pub fn within(&self, code: &str, ancestor: &str) -> bool {
-        let mut current = code;
-        loop {
-            if current == ancestor {
-                return true;
-            }
-            match self
-                .nodes
-                .get(current)
+        self.ancestors(code).any(|a| a == ancestor)
+    }
+
+    /// `code` and the divisions above it, up to the root.
+    pub fn ancestors<'a>(&'a self, code: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        std::iter::successors(Some(code), |current| {
+            self.nodes
+                .get(*current)
                 .and_then(|node| node.parent.as_deref())
-            {
-                Some(parent) => current = parent,
-                None => return false,
-            }
-        }
+        })
     }
 
     /// The ancestor of `code` at `level`, or `code` itself when it sits at or above it.
@@ -252,6 +248,10 @@ mod tests {
         assert!(tree.within("530100", "530100"));
         assert!(!tree.within("530000", "530102"));
         assert!(!tree.within("110000", "530000"));
+        assert_eq!(
+            tree.ancestors("530102").collect::<Vec<_>>(),
+            vec!["530102", "530100", "530000", "000000"]
+        );
     }
 
     #[test]

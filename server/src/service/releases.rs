@@ -278,7 +278,6 @@ pub async fn diff(
         let changed = ChangedCases::read(conn, regions, &released, &released_at).await?;
         let changes = figure_changes(
             conn,
-            regions,
             &released,
             &values(&live),
             &released_at,
@@ -317,6 +316,10 @@ struct ChangedCase {
 struct ChangedCases {
     /// In id order.
     cases: Vec<ChangedCase>,
+    /// The cases (as indexes into `cases`, in id order) of each region's subtree.
+    in_subtree: HashMap<String, Vec<usize>>,
+    /// The cases of each procuratorate's own records.
+    own: HashMap<String, Vec<usize>>,
 }
 
 impl ChangedCases {
@@ -371,8 +374,20 @@ impl ChangedCases {
                     revisions,
                 })
             })
-            .collect();
-        Ok(Some(ChangedCases { cases }))
+            .collect::<Vec<ChangedCase>>();
+        let mut in_subtree: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut own: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, case) in cases.iter().enumerate() {
+            own.entry(case.region.clone()).or_default().push(i);
+            for ancestor in regions.ancestors(&case.region) {
+                in_subtree.entry(ancestor.to_owned()).or_default().push(i);
+            }
+        }
+        Ok(Some(ChangedCases {
+            cases,
+            in_subtree,
+            own,
+        }))
     }
 
     /// The changes of these cases to `metric` over the period (or, with `comparison_period`,
@@ -380,7 +395,6 @@ impl ChangedCases {
     /// only, with `own_only`), at most [`MAX_DIFF_RECORDS`].
     fn records(
         &self,
-        regions: &RegionTree,
         region: &str,
         own_only: bool,
         metric: usize,
@@ -390,12 +404,14 @@ impl ChangedCases {
             false => tally.current.value(metric),
             true => tally.previous.value(metric),
         };
-        self.cases
-            .iter()
-            .filter(|case| match own_only {
-                true => case.region == region,
-                false => regions.within(&case.region, region),
-            })
+        let members = match own_only {
+            true => self.own.get(region),
+            false => self.in_subtree.get(region),
+        };
+        members
+            .into_iter()
+            .flatten()
+            .map(|&i| &self.cases[i])
             .filter_map(|case| {
                 let (released_value, live_value) = (value(&case.then), value(&case.now));
                 (released_value != live_value).then(|| RecordChange {
@@ -416,7 +432,6 @@ impl ChangedCases {
 /// given, else read for each figure.
 async fn figure_changes(
     conn: &mut AsyncPgConnection,
-    regions: &RegionTree,
     released: &Released,
     now: &FigureValues,
     released_at: &Moment,
@@ -449,13 +464,9 @@ async fn figure_changes(
                 .ok_or_else(|| ApiError::Internal(format!("unknown metric {}", key.metric)))?;
             let region_code = key.region.trim_start_matches("regions/");
             let records = match changed {
-                Some(changed) => changed.records(
-                    regions,
-                    region_code,
-                    key.own_records_only,
-                    metric,
-                    comparison_period,
-                ),
+                Some(changed) => {
+                    changed.records(region_code, key.own_records_only, metric, comparison_period)
+                }
                 None => {
                     changed_records(
                         conn,
