@@ -579,6 +579,59 @@ async fn rollups_equal_an_independent_recount_through_every_kind_of_correction_a
     }
 }
 
+/// Rollups read while an import stores its batches on another stream: asked again as of the
+/// moment each reported, each gives its figures again (batches committed after that moment
+/// are not counted, however early their transactions began), whether few or many cases
+/// changed since; and once the import is done, the figures equal the recount.
+#[tokio::test]
+async fn rollups_as_of_moments_inside_a_concurrent_import_give_the_figures_read_then() {
+    let app = spawn_app().await;
+    let mut rng = StdRng::seed_from_u64(20_201_231);
+    let cases: Vec<Case> = (0..1_200).map(|n| random_case(&mut rng, n)).collect();
+    let national = Ask::fixed().next().expect("a fixed rollup");
+    let importing = import(&app, batches(&cases, 20, 1));
+    let reading = async {
+        let mut read = Vec::new();
+        let mut rng = StdRng::seed_from_u64(3);
+        for i in 0..40 {
+            let ask = if i % 2 == 0 {
+                national
+            } else {
+                Ask::random(&mut rng)
+            };
+            read.push((ask, app.rollup(ask.request(None)).await));
+            tokio::time::sleep(std::time::Duration::from_millis(15)).await;
+        }
+        read
+    };
+    let (acks, read) = tokio::join!(importing, reading);
+    assert_eq!(acks.iter().map(|a| a.created).sum::<i32>(), 1_200);
+    // The reads fell inside the import: the national figures moved between them.
+    let distinct: std::collections::BTreeSet<Vec<(i64, i64)>> = read
+        .iter()
+        .filter(|(ask, _)| ask.code == national.code && ask.from == national.from)
+        .map(|(_, rollup)| served(rollup).into_values().collect())
+        .collect();
+    assert!(
+        distinct.len() >= 3,
+        "only {} distinct national figures were read during the import",
+        distinct.len()
+    );
+    for (ask, rollup) in &read {
+        let then = app.rollup(ask.request(rollup.as_of)).await;
+        assert_same(
+            &served(&then),
+            &served(rollup),
+            ask,
+            "as of the moment it reported",
+        );
+    }
+    let mut conn = AsyncPgConnection::establish(&app.db_url).await.unwrap();
+    for ask in Ask::fixed() {
+        check_against_recount(&app, &mut conn, &ask).await;
+    }
+}
+
 #[tokio::test]
 async fn rollups_as_of_a_moment_give_the_figures_read_then() {
     let app = spawn_app().await;
