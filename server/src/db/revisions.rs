@@ -100,16 +100,10 @@ pub async fn since_for_cases(
     case_ids: &[i64],
     moment: &Moment,
 ) -> QueryResult<Vec<(RevisionRow, String)>> {
-    let created: Vec<(i64, DateTime<Utc>, String, String, String)> = cases::table
+    let created: Vec<CreationRow> = cases::table
         .filter(cases::id.eq_any(case_ids))
         .filter(moment.missed("cases.create_xid", "cases.create_time"))
-        .select((
-            cases::id,
-            cases::create_time,
-            cases::created_by,
-            cases::create_reason,
-            cases::case_number,
-        ))
+        .select(CREATION)
         .load(conn)
         .await?;
     let changed: Vec<(RevisionRow, String)> = case_revisions::table
@@ -119,17 +113,38 @@ pub async fn since_for_cases(
         .select((RevisionRow::as_select(), cases::case_number))
         .load(conn)
         .await?;
-    Ok(oldest_first(
-        created
-            .into_iter()
-            .map(|(id, at, by, why, number)| (creation((id, at, by, why)), number))
-            .chain(changed)
-            .collect(),
-    ))
+    Ok(oldest_first(created, changed))
 }
 
-/// `revisions` oldest first: by time, then case, then revision number.
-fn oldest_first(mut revisions: Vec<(RevisionRow, String)>) -> Vec<(RevisionRow, String)> {
+/// A case's creation as [`CREATION`] selects it: id, time, actor, reason and case number.
+type CreationRow = (i64, DateTime<Utc>, String, String, String);
+
+/// The columns of a case that make its revision 1, with its case number.
+const CREATION: (
+    cases::id,
+    cases::create_time,
+    cases::created_by,
+    cases::create_reason,
+    cases::case_number,
+) = (
+    cases::id,
+    cases::create_time,
+    cases::created_by,
+    cases::create_reason,
+    cases::case_number,
+);
+
+/// The creations `created` and the revisions `changed`, each with its case number, oldest
+/// first: by time, then case, then revision number.
+fn oldest_first(
+    created: Vec<CreationRow>,
+    changed: Vec<(RevisionRow, String)>,
+) -> Vec<(RevisionRow, String)> {
+    let mut revisions: Vec<(RevisionRow, String)> = created
+        .into_iter()
+        .map(|(id, at, by, why, number)| (creation((id, at, by, why)), number))
+        .chain(changed)
+        .collect();
     revisions.sort_by(|a, b| {
         (a.0.revise_time, a.0.case_id, a.0.revision).cmp(&(
             b.0.revise_time,
@@ -163,20 +178,13 @@ pub async fn since_in_subtree(
             )
         }
     };
-    let created: Vec<(i64, DateTime<Utc>, String, String, String)> =
-        in_scope(cases::table.into_boxed())
-            .filter(moment.missed("cases.create_xid", "cases.create_time"))
-            .order((cases::create_time, cases::id))
-            .limit(limit)
-            .select((
-                cases::id,
-                cases::create_time,
-                cases::created_by,
-                cases::create_reason,
-                cases::case_number,
-            ))
-            .load(conn)
-            .await?;
+    let created: Vec<CreationRow> = in_scope(cases::table.into_boxed())
+        .filter(moment.missed("cases.create_xid", "cases.create_time"))
+        .order((cases::create_time, cases::id))
+        .limit(limit)
+        .select(CREATION)
+        .load(conn)
+        .await?;
     let scoped_ids = in_scope(cases::table.into_boxed()).select(cases::id);
     let changed: Vec<(RevisionRow, String)> = case_revisions::table
         .inner_join(cases::table)
@@ -191,13 +199,7 @@ pub async fn since_in_subtree(
         .select((RevisionRow::as_select(), cases::case_number))
         .load(conn)
         .await?;
-    let mut all = oldest_first(
-        created
-            .into_iter()
-            .map(|(id, at, by, why, number)| (creation((id, at, by, why)), number))
-            .chain(changed)
-            .collect(),
-    );
+    let mut all = oldest_first(created, changed);
     all.truncate(limit as usize);
     Ok(all)
 }

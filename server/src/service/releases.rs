@@ -294,10 +294,6 @@ pub async fn diff(
     })
 }
 
-/// Most cases changed since a release for a diff to read them all at once; beyond it each
-/// changed figure reads its own region's.
-const MOST_CHANGED_FOR_DIFF: i64 = 50_000;
-
 /// A case of a release's subtree changed since the release's moment, as a diff needs it.
 struct ChangedCase {
     id: i64,
@@ -324,7 +320,8 @@ struct ChangedCases {
 
 impl ChangedCases {
     /// The changed cases of `released`'s subtree since `since`; `None` when the moment has no
-    /// snapshot or more than [`MOST_CHANGED_FOR_DIFF`] cases changed since.
+    /// snapshot or more than [`rollups::MOST_CHANGED_SINCE`] cases changed since (each changed
+    /// figure then reads its own region's).
     async fn read(
         conn: &mut AsyncPgConnection,
         regions: &RegionTree,
@@ -333,7 +330,8 @@ impl ChangedCases {
     ) -> Result<Option<Self>, ApiError> {
         let region = released.region.as_str();
         let Some(ids) =
-            history::changed_since(conn, regions, region, since, MOST_CHANGED_FOR_DIFF).await?
+            history::changed_since(conn, regions, region, since, rollups::MOST_CHANGED_SINCE)
+                .await?
         else {
             return Ok(None);
         };

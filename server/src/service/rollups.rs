@@ -318,8 +318,9 @@ pub(crate) async fn bucket_figures(
 }
 
 /// Most cases changed since a moment for [`live_less_since`] to take their changes back from
-/// the live figures; beyond it the records are rebuilt as they stood.
-const MOST_CHANGED_SINCE: i64 = 50_000;
+/// the live figures (beyond it the records are rebuilt as they stood), and for a diff to read
+/// them all at once.
+pub(crate) const MOST_CHANGED_SINCE: i64 = 50_000;
 
 /// The figures as of `moment`, as the live figures (the kept totals, in the caller's
 /// snapshot) less what the cases changed since then added: each such case's contribution now
