@@ -220,3 +220,35 @@ pub(crate) fn figure(rollup: &pb::Rollup, metric: &str) -> i64 {
         .find(|f| f.metric == metric)
         .map_or(0, |f| f.value)
 }
+
+/// The national rollup of 2020 by province, as of `as_of` when given, with indicators when
+/// asked: the rollup the soak and the trusted figures call.
+pub(crate) fn national_by_province(
+    as_of: Option<prost_types::Timestamp>,
+    indicators: bool,
+) -> pb::GetRollupRequest {
+    pb::GetRollupRequest {
+        region: "regions/000000".to_owned(),
+        period: Some(pb::Period {
+            kind: Some(pb::period::Kind::Year(2020)),
+        }),
+        breakdown: pb::RegionLevel::Province as i32,
+        as_of,
+        include_indicators: indicators,
+        ..Default::default()
+    }
+}
+
+/// The first id and the number of the cases stored in `server_db` (at least one).
+pub(crate) fn stored_case_ids(server_db: &str) -> Result<(i64, i64)> {
+    let ids = psql(
+        &db_url(server_db),
+        "SELECT min(id) || ' ' || count(*) FROM cases",
+    )?;
+    let ids: Vec<i64> = ids
+        .split(' ')
+        .map(|v| v.parse().context("case ids"))
+        .collect::<Result<_>>()?;
+    ensure!(ids.len() == 2 && ids[1] > 0, "no cases stored: {ids:?}");
+    Ok((ids[0], ids[1]))
+}

@@ -127,19 +127,6 @@ struct Shared {
     ids: (i64, i64),
 }
 
-/// A national rollup of 2020, by province, from the kept totals or as of now.
-fn national(as_of: bool) -> pb::GetRollupRequest {
-    pb::GetRollupRequest {
-        region: "regions/000000".to_owned(),
-        period: Some(pb::Period {
-            kind: Some(pb::period::Kind::Year(2020)),
-        }),
-        breakdown: pb::RegionLevel::Province as i32,
-        as_of: as_of.then(|| std::time::SystemTime::now().into()),
-        ..Default::default()
-    }
-}
-
 /// A request with a deadline of `deadline`, when given.
 fn with_deadline<T>(message: T, deadline: Option<Duration>) -> tonic::Request<T> {
     let mut request = tonic::Request::new(message);
@@ -177,7 +164,13 @@ async fn work(
                 let as_of = role == Role::RollupAsOf;
                 let sent = Instant::now();
                 let result = reports
-                    .get_rollup(with_deadline(national(as_of), deadline))
+                    .get_rollup(with_deadline(
+                        national_by_province(
+                            as_of.then(|| std::time::SystemTime::now().into()),
+                            false,
+                        ),
+                        deadline,
+                    ))
                     .await;
                 let call = if as_of {
                     Call::RollupAsOf
@@ -311,19 +304,11 @@ pub(crate) async fn soak(
     seconds: f64,
     args: &Args,
 ) -> Result<String> {
-    let ids = psql(
-        &db_url(server_db),
-        "SELECT min(id) || ' ' || count(*) FROM cases",
-    )?;
-    let ids: Vec<i64> = ids
-        .split(' ')
-        .map(|v| v.parse().context("case ids"))
-        .collect::<Result<_>>()?;
-    ensure!(ids.len() == 2 && ids[1] > 0, "no cases to read: {ids:?}");
+    let (first, count) = stored_case_ids(server_db)?;
     let shared = Arc::new(Shared {
         generator,
         next_case: AtomicU64::new(args.cases + 1_000_000_000),
-        ids: (ids[0], ids[1]),
+        ids: (first, count),
     });
     let mut channels = Vec::new();
     for _ in 0..args.channels.max(8) {

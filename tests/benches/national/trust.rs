@@ -15,21 +15,6 @@ const WRITERS: usize = 16;
 /// read millions of records).
 const SLOW_CALLS: usize = 3;
 
-/// The national rollup of 2020 by province, as of `as_of` when given, with indicators when
-/// asked.
-fn national(as_of: Option<prost_types::Timestamp>, indicators: bool) -> pb::GetRollupRequest {
-    pb::GetRollupRequest {
-        region: "regions/000000".to_owned(),
-        period: Some(pb::Period {
-            kind: Some(pb::period::Kind::Year(2020)),
-        }),
-        breakdown: pb::RegionLevel::Province as i32,
-        as_of,
-        include_indicators: indicators,
-        ..Default::default()
-    }
-}
-
 /// Times `calls` GetRollup calls of `request`, after `warmup` untimed ones.
 async fn time_calls(
     reports: &mut ReportServiceClient<Authed>,
@@ -116,34 +101,13 @@ pub(crate) async fn trust(
     args: &Args,
 ) -> Result<String> {
     let server = db_url(server_db);
-    let ids = psql(&server, "SELECT min(id) || ' ' || count(*) FROM cases")?;
-    let ids: Vec<i64> = ids
-        .split(' ')
-        .map(|v| v.parse().context("case ids"))
-        .collect::<Result<_>>()?;
-    ensure!(ids.len() == 2 && ids[1] > 0, "no cases to change: {ids:?}");
-    let (first, count) = (ids[0], ids[1]);
-    // The first moment that saw the case in the middle of the import.
-    let half = psql(
-        &server,
-        &format!(
-            "SELECT to_char(m.time AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') \
-             FROM moments m, cases c WHERE c.id = {} \
-             AND pg_visible_in_snapshot(c.create_xid, m.snapshot::pg_snapshot) \
-             ORDER BY m.time LIMIT 1",
-            first + count / 2
-        ),
-    )?;
-    let half: chrono::DateTime<chrono::Utc> = half
-        .parse()
-        .with_context(|| format!("no moment saw half of the cases ({half:?})"))?;
-
+    let (first, count) = stored_case_ids(server_db)?;
     let channel = connect(url, token).await?;
     let mut reports = ReportServiceClient::new(channel.clone()).max_decoding_message_size(64 << 20);
     eprintln!("trust: publishing the national rollup of 2020 by province");
     let release = reports
         .publish_rollup(pb::PublishRollupRequest {
-            rollup: Some(national(None, false)),
+            rollup: Some(national_by_province(None, false)),
             title: "Benchmark release".to_owned(),
             ..Default::default()
         })
@@ -157,6 +121,22 @@ pub(crate) async fn trust(
         .as_ref()
         .and_then(|r| r.as_of)
         .ok_or_else(|| anyhow!("the release has no moment"))?;
+
+    // The first moment that saw the case in the middle of the import (the release's own, at
+    // the latest).
+    let half = psql(
+        &server,
+        &format!(
+            "SELECT to_char(m.time AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') \
+             FROM moments m, cases c WHERE c.id = {} \
+             AND pg_visible_in_snapshot(c.create_xid, m.snapshot::pg_snapshot) \
+             ORDER BY m.time LIMIT 1",
+            first + count / 2
+        ),
+    )?;
+    let half: chrono::DateTime<chrono::Utc> = half
+        .parse()
+        .with_context(|| format!("no moment saw half of the cases ({half:?})"))?;
 
     eprintln!("trust: {changes} changes after the release");
     let started = Instant::now();
@@ -186,15 +166,21 @@ pub(crate) async fn trust(
 
     eprintln!("trust: timing rollups live, as of the release and with indicators");
     let calls = args.rollup_calls;
-    let (live, _) = time_calls(&mut reports, &national(None, false), 5, calls).await?;
-    let (at_release, _) =
-        time_calls(&mut reports, &national(Some(released_at), false), 5, calls).await?;
-    let (indicators, _) = time_calls(&mut reports, &national(None, true), 5, calls).await?;
+    let (live, _) = time_calls(&mut reports, &national_by_province(None, false), 5, calls).await?;
+    let (at_release, _) = time_calls(
+        &mut reports,
+        &national_by_province(Some(released_at), false),
+        5,
+        calls,
+    )
+    .await?;
+    let (indicators, _) =
+        time_calls(&mut reports, &national_by_province(None, true), 5, calls).await?;
     eprintln!("trust: timing the rollup as of the half-records moment ({half})");
     let half_time: std::time::SystemTime = half.into();
     let (at_half, _) = time_calls(
         &mut reports,
-        &national(Some(half_time.into()), false),
+        &national_by_province(Some(half_time.into()), false),
         0,
         SLOW_CALLS,
     )
