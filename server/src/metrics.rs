@@ -30,8 +30,13 @@ pub const POOL_MAX: &str = "procura_db_pool_max_connections";
 pub const POOL_WAITING: &str = "procura_db_pool_waiting";
 /// Cases sent by ImportCases, by `outcome`: `created`, `already_present` or `rejected`.
 pub const IMPORT_CASES: &str = "procura_import_cases_total";
-/// Rows of the kept totals written, by `table` (`figure_totals`, `listing_totals`).
+/// Rows of the kept totals written, by `table` (`figure_totals`, `listing_totals`, and their
+/// logs `figure_totals_log`, `listing_totals_log`).
 pub const KEPT_TOTALS_ROWS: &str = "procura_kept_totals_rows_written_total";
+/// Rollups as of a past moment, by what they were counted from (`from`): `totals_log` (the
+/// kept totals less the changes logged since), `changed_cases` (the kept totals less the
+/// cases changed since) or `records` (the records as they stood).
+pub const AS_OF_ROLLUPS: &str = "procura_as_of_rollups_total";
 /// Releases published (a retried PublishRollup that gets its release back is not counted).
 pub const RELEASES_PUBLISHED: &str = "procura_releases_published_total";
 /// Seconds since the health check last reached the database (since the start when it never
@@ -39,7 +44,7 @@ pub const RELEASES_PUBLISHED: &str = "procura_releases_published_total";
 pub const DATABASE_SECONDS_SINCE_OK: &str = "procura_database_seconds_since_ok";
 
 /// Every metric this module names, with its help text: the `# HELP` lines of a scrape.
-pub const DESCRIBED: [(&str, &str); 10] = [
+pub const DESCRIBED: [(&str, &str); 11] = [
     (STARTED, "gRPC calls started"),
     (HANDLED, "gRPC calls finished, by status code"),
     (
@@ -54,6 +59,10 @@ pub const DESCRIBED: [(&str, &str); 10] = [
     (POOL_WAITING, "calls waiting for a database connection"),
     (IMPORT_CASES, "cases sent by ImportCases, by outcome"),
     (KEPT_TOTALS_ROWS, "rows of the kept totals written"),
+    (
+        AS_OF_ROLLUPS,
+        "rollups as of a past moment, by what they were counted from",
+    ),
     (RELEASES_PUBLISHED, "releases published"),
     (
         DATABASE_SECONDS_SINCE_OK,
@@ -156,6 +165,11 @@ pub fn cases_imported(created: u64, already_present: u64, rejected: u64) {
 /// `rows` rows of the kept totals table `table` written.
 pub fn kept_totals_written(table: &'static str, rows: usize) {
     ::metrics::counter!(KEPT_TOTALS_ROWS, "table" => table).increment(rows as u64);
+}
+
+/// A rollup as of a past moment counted from `from` (see [`AS_OF_ROLLUPS`]).
+pub fn as_of_rollup(from: &'static str) {
+    ::metrics::counter!(AS_OF_ROLLUPS, "from" => from).increment(1);
 }
 
 /// A release published.

@@ -237,6 +237,16 @@ impl Tally {
         }
     }
 
+    /// Takes every figure of `other` away from this one.
+    pub fn take_away(&mut self, other: &Tally) {
+        for (mine, theirs) in self.values.iter_mut().zip(other.values.iter()) {
+            *mine -= theirs;
+        }
+        for (batch, cases) in &other.batches {
+            self.add_batch(*batch, -*cases);
+        }
+    }
+
     /// The value of figure `index`, derived figures included.
     pub fn value(&self, index: usize) -> i64 {
         match index {
@@ -279,6 +289,12 @@ impl BucketTally {
     pub fn merge(&mut self, other: &BucketTally) {
         self.current.merge(&other.current);
         self.previous.merge(&other.previous);
+    }
+
+    /// Takes another bucket's figures away.
+    pub fn take_away(&mut self, other: &BucketTally) {
+        self.current.take_away(&other.current);
+        self.previous.take_away(&other.previous);
     }
 }
 

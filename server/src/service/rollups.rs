@@ -296,6 +296,7 @@ pub(crate) async fn bucket_figures(
             if let Some(buckets) = live_less_since(conn, regions, q, moment).await? {
                 return Ok((buckets, moment.clone()));
             }
+            crate::metrics::as_of_rollup("records");
             let mut buckets: BTreeMap<String, BucketTally> = BTreeMap::new();
             history::for_each_state(
                 conn,
@@ -323,10 +324,12 @@ pub(crate) async fn bucket_figures(
 pub(crate) const MOST_CHANGED_SINCE: i64 = 50_000;
 
 /// The figures as of `moment`, as the live figures (the kept totals, in the caller's
-/// snapshot) less what the cases changed since then added: each such case's contribution now
-/// taken away and its contribution then added back. So the work depends on the regions, the
-/// period and the changes since the moment, not on the number of records. `None` when the
-/// moment has no snapshot (recorded before migration 000011) or more than
+/// snapshot) less what changed since then: the changes logged to the rows read when all of
+/// them are logged ([`totals::logged_since`]: national rollups over whole months), or else
+/// what the cases changed since then added (each such case's contribution now taken away and
+/// its contribution then added back). So the work depends on the regions, the period and the
+/// changes since the moment, not on the number of records. `None` when the moment has no
+/// snapshot (recorded before migration 000011) or, without the log, more than
 /// [`MOST_CHANGED_SINCE`] cases changed since (in any region).
 async fn live_less_since(
     conn: &mut AsyncPgConnection,
@@ -334,12 +337,23 @@ async fn live_less_since(
     q: rollup::RollupQuery<'_>,
     moment: &Moment,
 ) -> Result<Option<BTreeMap<String, BucketTally>>, ApiError> {
+    let plan = read_plan(regions, q.region, q.bucket_level);
+    if let Some(snapshot) = &moment.snapshot
+        && let Some(since) = totals::logged_since(conn, q, &plan, snapshot).await?
+    {
+        let mut buckets = totals::by_bucket(conn, q, &plan).await?;
+        for (region, tally) in since {
+            buckets.entry(region).or_default().take_away(&tally);
+        }
+        crate::metrics::as_of_rollup("totals_log");
+        return Ok(Some(buckets));
+    }
     let Some(changed) =
         history::changed_since(conn, regions, q.region, moment, MOST_CHANGED_SINCE).await?
     else {
         return Ok(None);
     };
-    let plan = read_plan(regions, q.region, q.bucket_level);
+    crate::metrics::as_of_rollup("changed_cases");
     let mut buckets = totals::by_bucket(conn, q, &plan).await?;
     if changed.is_empty() {
         return Ok(Some(buckets));

@@ -15,7 +15,7 @@ use std::time::Duration;
 use procura_proto::v1::region_service_client::RegionServiceClient;
 use procura_proto::v1::{
     CreateCaseRequest, GetRegionRequest, GetRollupRequest, ImportCasesRequest, ImportCasesResponse,
-    ListPrincipalsRequest, PublishRollupRequest, Role,
+    ListPrincipalsRequest, PublishRollupRequest, RegionLevel, Role,
 };
 use serde_json::Value;
 use tonic::Code;
@@ -766,4 +766,101 @@ async fn the_server_refuses_a_metrics_address_or_log_format_it_cannot_use() {
         )),
         "{stderr}"
     );
+}
+
+/// Rollups as of a past moment give the figures read then, counted from what serves them
+/// (README, "Operating": `procura_as_of_rollups_total`): a national rollup over whole months
+/// from the kept totals less the changes logged since, a province's from the kept totals less
+/// the cases changed since, and a time before any moment from the records.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn as_of_rollups_are_counted_from_the_totals_log_where_it_serves() {
+    let database = fresh_database().await;
+    let addr = free_address();
+    let metrics = free_address();
+    let (listen, metrics_listen) = (addr.to_string(), metrics.to_string());
+    let mut server = ServerProcess::start(
+        &["--listen", &listen, "--database-url", &database.url],
+        &[("PROCURA_METRICS_LISTEN", &metrics_listen)],
+    );
+    let channel = wait_until_serving(&mut server, addr).await;
+    let admin = Clients::new(&channel, &server.token());
+    let reports = admin.reports.clone();
+    let cases = |numbers: &[&str]| {
+        numbers
+            .iter()
+            .enumerate()
+            .map(|(i, number)| {
+                let code = ["530102", "110101", "000000"][i % 3];
+                valid_case(code, number)
+            })
+            .collect::<Vec<_>>()
+    };
+    import(&admin, cases(&["LOG-1", "LOG-2", "LOG-3"]))
+        .await
+        .expect("an import");
+    let rollup = |code: &str, breakdown: RegionLevel, as_of| GetRollupRequest {
+        region: region(code),
+        period: year(2020),
+        breakdown: breakdown as i32,
+        as_of,
+        ..Default::default()
+    };
+    let get = |request: GetRollupRequest| {
+        let mut reports = reports.clone();
+        async move {
+            reports
+                .get_rollup(request)
+                .await
+                .expect("GetRollup")
+                .into_inner()
+                .rollup
+                .expect("a rollup")
+        }
+    };
+    let national = get(rollup("000000", RegionLevel::Province, None)).await;
+    let yunnan = get(rollup("530000", RegionLevel::Prefecture, None)).await;
+
+    // Later cases in every province of the rollup and at the national procuratorate.
+    import(&admin, cases(&["LOG-4", "LOG-5", "LOG-6", "LOG-7"]))
+        .await
+        .expect("a later import");
+    let now = get(rollup("000000", RegionLevel::Province, None)).await;
+    assert_ne!(
+        now.figures, national.figures,
+        "the later cases moved nothing"
+    );
+
+    let then = get(rollup("000000", RegionLevel::Province, national.as_of)).await;
+    assert_eq!(
+        (then.figures, then.rows),
+        (national.figures.clone(), national.rows)
+    );
+    let yunnan_then = get(rollup("530000", RegionLevel::Prefecture, yunnan.as_of)).await;
+    assert_eq!(
+        (yunnan_then.figures, yunnan_then.rows),
+        (yunnan.figures, yunnan.rows)
+    );
+    let long_ago = prost_types::Timestamp {
+        seconds: 946_684_800, // 2000-01-01
+        nanos: 0,
+    };
+    let before_all = get(rollup("000000", RegionLevel::Province, Some(long_ago))).await;
+    assert!(before_all.rows.is_empty(), "{:?}", before_all.rows);
+
+    let samples = parse_samples(&scrape(metrics).await);
+    let from = |from: &str| value(&samples, "procura_as_of_rollups_total", &[("from", from)]);
+    assert_eq!(
+        ["totals_log", "changed_cases", "records"].map(from),
+        [1.0, 1.0, 1.0]
+    );
+    let written = |table: &str| {
+        value(
+            &samples,
+            "procura_kept_totals_rows_written_total",
+            &[("table", table)],
+        )
+    };
+    // Two imports, each moving the year and month rows of two provinces and the national
+    // procuratorate's month and day rows.
+    assert_eq!(written("figure_totals_log"), 12.0);
 }

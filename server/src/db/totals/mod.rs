@@ -4,6 +4,7 @@
 //! always equal a plain aggregate over the records.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::LazyLock;
 
 use chrono::{Months, NaiveDate};
 use diesel::QueryableByName;
@@ -18,6 +19,7 @@ use crate::domain::metric::STORED;
 use crate::domain::metric::index::AID_AMOUNT_FEN;
 use crate::domain::period::Grain;
 use crate::domain::record::Case;
+use crate::domain::region::NATIONAL;
 
 /// Largest number of rows written by one upsert statement.
 const UPSERT_CHUNK: usize = 20_000;
@@ -254,35 +256,89 @@ impl Ordered {
     }
 }
 
+/// Whether the changes of a totals row are logged (`figure_totals_log`, `listing_totals_log`;
+/// migration 000012): the province subtree rows and the national procuratorate's own rows,
+/// which a national rollup reads for whole months. Each is shared by every writer of its
+/// province, so a write logs one row per shared row it moves, and the figures as of a moment
+/// are the live rows less the changes logged since ([`logged_since`]).
+fn logged(scope: i16, region: &str) -> bool {
+    scope == SCOPE_PROVINCE || region == NATIONAL
+}
+
+/// Adds changes to `figure_totals` rows (see the statement).
+const UPSERT_FIGURES: &str = include_str!("upsert.sql");
+
+/// Adds changes to `listing_totals` rows (see the statement).
+const UPSERT_LISTINGS: &str = include_str!("upsert_listings.sql");
+
+/// Logs changes of `figure_totals` rows to `figure_totals_log`, bound as [`UPSERT_FIGURES`]:
+/// its insert without the conflict clause, into the log, whose `xid` is the writer's.
+static LOG_FIGURES: LazyLock<String> =
+    LazyLock::new(|| log_statement(UPSERT_FIGURES, "figure_totals AS t", "figure_totals_log"));
+
+/// Logs changes of `listing_totals` rows to `listing_totals_log`, as [`LOG_FIGURES`].
+static LOG_LISTINGS: LazyLock<String> =
+    LazyLock::new(|| log_statement(UPSERT_LISTINGS, "listing_totals AS t", "listing_totals_log"));
+
+/// The insert of `upsert` into `log` instead of `table`, without its conflict clause.
+fn log_statement(upsert: &str, table: &str, log: &str) -> String {
+    let insert = upsert
+        .split_once("ON CONFLICT")
+        .map_or(upsert, |(insert, _)| insert);
+    insert.replace(
+        &format!("INSERT INTO {table} "),
+        &format!("INSERT INTO {log} "),
+    )
+}
+
 async fn upsert_figures(conn: &mut AsyncPgConnection, rows: &[(Key, Values)]) -> QueryResult<()> {
     for chunk in rows.chunks(UPSERT_CHUNK) {
-        let keys = chunk
-            .iter()
-            .map(|(key, _)| packed_key(key))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| diesel::result::Error::SerializationError(e.into()))?;
-        let mut query = diesel::sql_query(include_str!("upsert.sql"))
-            .into_boxed()
-            .bind::<Array<BigInt>, _>(keys);
-        for (position, metric) in STORED.iter().enumerate() {
-            // No change is sent as NULL, which the upsert leaves as it is (a zero is kept NULL).
-            let values = chunk
-                .iter()
-                .map(|(_, values)| Some(values[position]).filter(|v| *v != 0));
-            query = if *metric == AID_AMOUNT_FEN {
-                query.bind::<Array<Nullable<BigInt>>, _>(values.collect::<Vec<_>>())
-            } else {
-                // Counts: less to send and parse than as bigint.
-                let counts = values
-                    .map(|v| v.map(i32::try_from).transpose())
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
-                query.bind::<Array<Nullable<Integer>>, _>(counts)
-            };
-        }
-        query.execute(conn).await?;
+        write_figures(conn, UPSERT_FIGURES, chunk.iter()).await?;
         crate::metrics::kept_totals_written("figure_totals", chunk.len());
+        let shared = chunk
+            .iter()
+            .filter(|(key, _)| logged(key.scope, &key.region));
+        let count = shared.clone().count();
+        if count > 0 {
+            write_figures(conn, &LOG_FIGURES, shared).await?;
+            crate::metrics::kept_totals_written("figure_totals_log", count);
+        }
     }
+    Ok(())
+}
+
+/// Runs `sql` ([`UPSERT_FIGURES`] or [`LOG_FIGURES`]) with `rows` bound as their keys and one array per
+/// stored figure.
+async fn write_figures<'a>(
+    conn: &mut AsyncPgConnection,
+    sql: &str,
+    rows: impl Iterator<Item = &'a (Key, Values)> + Clone,
+) -> QueryResult<()> {
+    let keys = rows
+        .clone()
+        .map(|(key, _)| packed_key(key))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| diesel::result::Error::SerializationError(e.into()))?;
+    let mut query = diesel::sql_query(sql.to_owned())
+        .into_boxed()
+        .bind::<Array<BigInt>, _>(keys);
+    for (position, metric) in STORED.iter().enumerate() {
+        // No change is sent as NULL, which the upsert leaves as it is (a zero is kept NULL).
+        let values = rows
+            .clone()
+            .map(|(_, values)| Some(values[position]).filter(|v| *v != 0));
+        query = if *metric == AID_AMOUNT_FEN {
+            query.bind::<Array<Nullable<BigInt>>, _>(values.collect::<Vec<_>>())
+        } else {
+            // Counts: less to send and parse than as bigint.
+            let counts = values
+                .map(|v| v.map(i32::try_from).transpose())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
+            query.bind::<Array<Nullable<Integer>>, _>(counts)
+        };
+    }
+    query.execute(conn).await?;
     Ok(())
 }
 
@@ -291,24 +347,40 @@ async fn upsert_listings(
     rows: &[(ListingKey, i64)],
 ) -> QueryResult<()> {
     for chunk in rows.chunks(UPSERT_CHUNK) {
-        let column =
-            |f: fn(&ListingKey) -> i16| chunk.iter().map(|(k, _)| f(k)).collect::<Vec<_>>();
-        diesel::sql_query(include_str!("upsert_listings.sql"))
-            .bind::<Array<SmallInt>, _>(column(|k| k.key.grain))
-            .bind::<Array<Date>, _>(chunk.iter().map(|(k, _)| k.key.bucket).collect::<Vec<_>>())
-            .bind::<Array<Text>, _>(
-                chunk
-                    .iter()
-                    .map(|(k, _)| k.key.region.as_str())
-                    .collect::<Vec<_>>(),
-            )
-            .bind::<Array<SmallInt>, _>(column(|k| k.key.scope))
-            .bind::<Array<Integer>, _>(chunk.iter().map(|(k, _)| k.batch).collect::<Vec<_>>())
-            .bind::<Array<BigInt>, _>(chunk.iter().map(|(_, cases)| *cases).collect::<Vec<_>>())
-            .execute(conn)
-            .await?;
+        write_listings(conn, UPSERT_LISTINGS, chunk.iter()).await?;
         crate::metrics::kept_totals_written("listing_totals", chunk.len());
+        let shared = chunk
+            .iter()
+            .filter(|(k, _)| logged(k.key.scope, &k.key.region));
+        let count = shared.clone().count();
+        if count > 0 {
+            write_listings(conn, &LOG_LISTINGS, shared).await?;
+            crate::metrics::kept_totals_written("listing_totals_log", count);
+        }
     }
+    Ok(())
+}
+
+/// Runs `sql` ([`UPSERT_LISTINGS`] or [`LOG_LISTINGS`]) with `rows` bound column by column.
+async fn write_listings<'a>(
+    conn: &mut AsyncPgConnection,
+    sql: &str,
+    rows: impl Iterator<Item = &'a (ListingKey, i64)> + Clone,
+) -> QueryResult<()> {
+    let column = |f: fn(&ListingKey) -> i16| rows.clone().map(|(k, _)| f(k)).collect::<Vec<_>>();
+    diesel::sql_query(sql.to_owned())
+        .bind::<Array<SmallInt>, _>(column(|k| k.key.grain))
+        .bind::<Array<Date>, _>(rows.clone().map(|(k, _)| k.key.bucket).collect::<Vec<_>>())
+        .bind::<Array<Text>, _>(
+            rows.clone()
+                .map(|(k, _)| k.key.region.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind::<Array<SmallInt>, _>(column(|k| k.key.scope))
+        .bind::<Array<Integer>, _>(rows.clone().map(|(k, _)| k.batch).collect::<Vec<_>>())
+        .bind::<Array<BigInt>, _>(rows.map(|(_, cases)| *cases).collect::<Vec<_>>())
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
@@ -402,6 +474,8 @@ struct TotalsRead {
     table: &'static str,
     probe: &'static str,
     scan: &'static str,
+    /// A log: only the changes a snapshot had not seen ([`UNSEEN`]), found by probe.
+    unseen: bool,
 }
 
 /// `figure_totals`, found by its bigint key (migration 000008).
@@ -410,6 +484,7 @@ const FIGURES: TotalsRead = TotalsRead {
     table: "figure_totals",
     probe: PROBE_KEYED,
     scan: SCAN_KEYED,
+    unseen: false,
 };
 
 /// `listing_totals`, found by its (grain, bucket, scope, region_code, batch) key.
@@ -418,6 +493,33 @@ const LISTINGS: TotalsRead = TotalsRead {
     table: "listing_totals",
     probe: PROBE,
     scan: SCAN,
+    unseen: false,
+};
+
+/// What [`PROBE`]-like row finding adds for a log (`figure_totals_log`, `listing_totals_log`):
+/// only the changes of transactions the snapshot `$7` had not seen (the index on the key and
+/// xid finds those after its xmin).
+const UNSEEN: &str = "
+      AND t.xid >= pg_snapshot_xmin($7::text::pg_snapshot)
+      AND NOT pg_visible_in_snapshot(t.xid, $7::text::pg_snapshot)
+    OFFSET 0";
+
+/// The changes logged to `figure_totals` rows, read as the rows themselves are; only logged
+/// rows ([`logged`]) are read this way, at most one per province and the nation per tile, so
+/// always by probe.
+const FIGURES_LOG: TotalsRead = TotalsRead {
+    table: "figure_totals_log",
+    scan: PROBE_KEYED,
+    unseen: true,
+    ..FIGURES
+};
+
+/// The changes logged to `listing_totals` rows, as [`FIGURES_LOG`].
+const LISTINGS_LOG: TotalsRead = TotalsRead {
+    table: "listing_totals_log",
+    scan: PROBE,
+    unseen: true,
+    ..LISTINGS
 };
 
 /// The statement of `source`, finding rows the cheaper way for `members` members.
@@ -427,17 +529,23 @@ fn read_sql(source: &TotalsRead, members: usize) -> String {
     } else {
         source.scan
     };
-    source
-        .read
-        .replace("{rows}", &rows.replace("{table}", source.table))
+    let rows = rows.replace("{table}", source.table);
+    let rows = if source.unseen {
+        rows.replace("\n    OFFSET 0", UNSEEN)
+    } else {
+        rows
+    };
+    source.read.replace("{rows}", &rows)
 }
 
-/// Runs the statement of `source` for the rows of `members` in `tiles`.
+/// Runs the statement of `source` for the rows of `members` in `tiles`; `since`, the
+/// snapshot whose unseen changes a log source reads.
 async fn read_rows<Row>(
     conn: &AsyncPgConnection,
     source: &TotalsRead,
     members: &[Member<'_>],
     tiles: &[Tile],
+    since: Option<&str>,
 ) -> QueryResult<Vec<Row>>
 where
     Row: QueryableByName<diesel::pg::Pg> + Send + 'static,
@@ -445,15 +553,19 @@ where
     if tiles.is_empty() || members.is_empty() {
         return Ok(Vec::new());
     }
-    diesel::sql_query(read_sql(source, members.len()))
+    let query = diesel::sql_query(read_sql(source, members.len()))
+        .into_boxed()
         .bind::<Array<Text>, _>(members.iter().map(|m| m.0).collect::<Vec<_>>())
         .bind::<Array<Text>, _>(members.iter().map(|m| m.1).collect::<Vec<_>>())
         .bind::<Array<SmallInt>, _>(tiles.iter().map(|t| t.0).collect::<Vec<_>>())
         .bind::<Array<Date>, _>(tiles.iter().map(|t| t.1).collect::<Vec<_>>())
         .bind::<Array<SmallInt>, _>(tiles.iter().map(|t| t.2).collect::<Vec<_>>())
-        .bind::<Array<SmallInt>, _>(members.iter().map(|m| m.2).collect::<Vec<_>>())
-        .load(&mut { conn })
-        .await
+        .bind::<Array<SmallInt>, _>(members.iter().map(|m| m.2).collect::<Vec<_>>());
+    let query = match since {
+        Some(snapshot) => query.bind::<Text, _>(snapshot.to_owned()),
+        None => query,
+    };
+    query.load(&mut { conn }).await
 }
 
 /// Every figure of the subtree per bucket region, read from the kept totals: the rows read
@@ -463,6 +575,52 @@ pub async fn by_bucket(
     q: RollupQuery<'_>,
     plan: &ReadPlan<'_>,
 ) -> QueryResult<BTreeMap<String, BucketTally>> {
+    sum_reads(conn, &reads(q, plan), [&FIGURES, &LISTINGS], None).await
+}
+
+/// What the changes to the rows `plan` reads that the snapshot `snapshot` had not seen added
+/// to each bucket region (from the log, in the caller's snapshot), so that the figures as of
+/// it are [`by_bucket`]'s less these. `None` when the plan reads rows whose changes are not
+/// logged ([`logged`]), or the log does not reach back to the snapshot (it began with
+/// migration 000012).
+pub async fn logged_since(
+    conn: &mut AsyncPgConnection,
+    q: RollupQuery<'_>,
+    plan: &ReadPlan<'_>,
+    snapshot: &str,
+) -> QueryResult<Option<BTreeMap<String, BucketTally>>> {
+    let reads = reads(q, plan);
+    let all_logged = reads.iter().all(|(members, tiles)| {
+        tiles.is_empty() || members.iter().all(|(code, _, scope)| logged(*scope, code))
+    });
+    if !all_logged || !log_reaches(conn, snapshot).await? {
+        return Ok(None);
+    }
+    sum_reads(conn, &reads, [&FIGURES_LOG, &LISTINGS_LOG], Some(snapshot))
+        .await
+        .map(Some)
+}
+
+/// Whether the log holds every change `snapshot` had not seen: it saw the transaction that
+/// began the log.
+async fn log_reaches(conn: &mut AsyncPgConnection, snapshot: &str) -> QueryResult<bool> {
+    #[derive(QueryableByName)]
+    struct Reaches {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        reaches: bool,
+    }
+    let found: Vec<Reaches> = diesel::sql_query(
+        "SELECT pg_visible_in_snapshot(xid, $1::text::pg_snapshot) AS reaches FROM totals_log_start",
+    )
+    .bind::<Text, _>(snapshot)
+    .load(conn)
+    .await?;
+    Ok(found.iter().any(|r| r.reaches))
+}
+
+/// The reads of a rollup: each kind of member with the tiles (grain, bucket start, side) of
+/// both periods it is read for.
+fn reads<'p, 'r>(q: RollupQuery<'_>, plan: &'p ReadPlan<'r>) -> Vec<(&'p [Member<'r>], Vec<Tile>)> {
     // Tiles (grain, bucket start, side) of both periods, as each kind of member reads them.
     let mut coarse = Vec::new();
     let mut own_coarse = Vec::new();
@@ -487,7 +645,7 @@ pub async fn by_bucket(
     }
     // Members read for the same tiles go in one query: the procuratorates' own rows of a
     // subtree are usually read both for months and for days.
-    let mut reads: Vec<(&[Member<'_>], Vec<Tile>)> = vec![(&plan.subtrees, coarse)];
+    let mut reads: Vec<(&'p [Member<'r>], Vec<Tile>)> = vec![(&plan.subtrees, coarse)];
     match &plan.coarse {
         None => {
             own_coarse.extend(fine);
@@ -498,19 +656,25 @@ pub async fn by_bucket(
             reads.push((&plan.fine, fine));
         }
     }
+    reads
+}
+
+/// Sums the rows of `sources` (figures, listings) for `reads` per bucket region.
+async fn sum_reads(
+    conn: &mut AsyncPgConnection,
+    reads: &[(&[Member<'_>], Vec<Tile>)],
+    [figures, listings]: [&TotalsRead; 2],
+    since: Option<&str>,
+) -> QueryResult<BTreeMap<String, BucketTally>> {
     // All pipelined: sent together, answered in one round trip.
     let shared: &AsyncPgConnection = conn;
     let (rows, batches) = futures::try_join!(
-        futures::future::try_join_all(
-            reads
-                .iter()
-                .map(|(members, tiles)| read_rows::<SummedRow>(shared, &FIGURES, members, tiles)),
-        ),
-        futures::future::try_join_all(
-            reads
-                .iter()
-                .map(|(members, tiles)| read_rows::<BatchRow>(shared, &LISTINGS, members, tiles)),
-        ),
+        futures::future::try_join_all(reads.iter().map(|(members, tiles)| read_rows::<SummedRow>(
+            shared, figures, members, tiles, since
+        )),),
+        futures::future::try_join_all(reads.iter().map(|(members, tiles)| read_rows::<BatchRow>(
+            shared, listings, members, tiles, since
+        )),),
     )?;
     let (rows, batches) = (rows.into_iter().flatten(), batches.into_iter().flatten());
     let mut buckets: BTreeMap<String, BucketTally> = BTreeMap::new();
@@ -639,16 +803,15 @@ mod tests {
             1 + STORED.len(),
             "upsert.sql: the key and one array per figure"
         );
-        let updated: Vec<String> = upsert
-            .split_once("DO UPDATE SET")
-            .expect("an update")
-            .1
-            .split(",\n")
-            .flat_map(|part| part.lines())
-            .filter_map(|line| line.trim().split_once(" = CASE"))
-            .map(|(column, _)| column.to_owned())
-            .collect();
-        assert_eq!(updated, stored_columns(), "upsert.sql updates");
+        let log = LOG_FIGURES.as_str();
+        assert!(
+            log.contains("INSERT INTO figure_totals_log (key, "),
+            "{log}"
+        );
+        assert!(!log.contains("ON CONFLICT") && !log.contains("figure_totals AS t"));
+        let unseen = read_sql(&FIGURES_LOG, 1000);
+        assert!(unseen.contains("FROM figure_totals_log t") && unseen.contains("$7"));
+        assert!(!read_sql(&FIGURES, 1).contains("$7"));
         // The aid amount is the one bigint figure.
         let position = STORED
             .iter()
@@ -665,6 +828,14 @@ mod tests {
             ["grain", "bucket", "region_code", "scope", "batch", "cases"]
         );
         assert_eq!(upsert.matches("unnest($").count(), 6);
+        let log = LOG_LISTINGS.as_str();
+        assert_eq!(
+            columns(log, "INSERT INTO listing_totals_log (", "", ""),
+            ["grain", "bucket", "region_code", "scope", "batch", "cases"]
+        );
+        assert!(!log.contains("ON CONFLICT"));
+        let unseen = read_sql(&LISTINGS_LOG, 1000);
+        assert!(unseen.contains("FROM listing_totals_log t") && unseen.contains("$7"));
         let read = include_str!("read_listings.sql");
         assert!(read.contains("SELECT m.bucket_region, p.side, t.batch"));
         assert!(read.contains("HAVING sum(t.cases) > 0"));

@@ -338,10 +338,11 @@ async fn build_template() -> String {
 
     // Build under a private name, then rename: a concurrent process never clones a template
     // that is still being migrated, and a crash leaves only a `building` leftover.
+    // PostgreSQL cuts names at 63 bytes: 26 + a process id of up to 10 digits + 1 + 16.
     let building = format!(
         "procura_template_building_{}_{}",
         std::process::id(),
-        uuid::Uuid::new_v4().simple()
+        &uuid::Uuid::new_v4().simple().to_string()[..16]
     );
     if let Err(e) = procura_server::db::prepare_database(&database_url(&building)).await {
         let _ = run_admin(
