@@ -37,6 +37,9 @@ pub const KEPT_TOTALS_ROWS: &str = "procura_kept_totals_rows_written_total";
 /// kept totals less the changes logged since), `changed_cases` (the kept totals less the
 /// cases changed since) or `records` (the records as they stood).
 pub const AS_OF_ROLLUPS: &str = "procura_as_of_rollups_total";
+/// Pending-by-age indicators counted, by what they were counted from (`from`): `kept_counts`
+/// (the nation's pending counts, at a month's last day) or `records`.
+pub const PENDING_COUNTED: &str = "procura_pending_counts_total";
 /// Releases published (a retried PublishRollup that gets its release back is not counted).
 pub const RELEASES_PUBLISHED: &str = "procura_releases_published_total";
 /// Seconds since the health check last reached the database (since the start when it never
@@ -44,7 +47,7 @@ pub const RELEASES_PUBLISHED: &str = "procura_releases_published_total";
 pub const DATABASE_SECONDS_SINCE_OK: &str = "procura_database_seconds_since_ok";
 
 /// Every metric this module names, with its help text: the `# HELP` lines of a scrape.
-pub const DESCRIBED: [(&str, &str); 11] = [
+pub const DESCRIBED: [(&str, &str); 12] = [
     (STARTED, "gRPC calls started"),
     (HANDLED, "gRPC calls finished, by status code"),
     (
@@ -62,6 +65,10 @@ pub const DESCRIBED: [(&str, &str); 11] = [
     (
         AS_OF_ROLLUPS,
         "rollups as of a past moment, by what they were counted from",
+    ),
+    (
+        PENDING_COUNTED,
+        "pending-by-age indicators counted, by what they were counted from",
     ),
     (RELEASES_PUBLISHED, "releases published"),
     (
@@ -170,6 +177,11 @@ pub fn kept_totals_written(table: &'static str, rows: usize) {
 /// A rollup as of a past moment counted from `from` (see [`AS_OF_ROLLUPS`]).
 pub fn as_of_rollup(from: &'static str) {
     ::metrics::counter!(AS_OF_ROLLUPS, "from" => from).increment(1);
+}
+
+/// Pending-by-age indicators counted from `from` (see [`PENDING_COUNTED`]).
+pub fn pending_counted(from: &'static str) {
+    ::metrics::counter!(PENDING_COUNTED, "from" => from).increment(1);
 }
 
 /// A release published.

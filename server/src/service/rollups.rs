@@ -381,13 +381,23 @@ async fn live_less_since(
     Ok(Some(buckets))
 }
 
-/// Pending cases by age class at `end`, now or as of a moment.
+/// Pending cases by age class at `end`, now or as of a moment: from the kept counts where
+/// they tell ([`totals::pending_by_age`]: the nation's, at a month's last day), else from the
+/// records.
 async fn pending(
     conn: &mut AsyncPgConnection,
     region: &str,
     end: NaiveDate,
     moment: Option<&Moment>,
 ) -> Result<[i64; 4], ApiError> {
+    let snapshot = moment.and_then(|m| m.snapshot.as_deref());
+    if moment.is_none_or(|m| m.snapshot.is_some())
+        && let Some(classes) = totals::pending_by_age(conn, region, end, snapshot).await?
+    {
+        crate::metrics::pending_counted("kept_counts");
+        return Ok(classes);
+    }
+    crate::metrics::pending_counted("records");
     let mut classes = [0i64; 4];
     match moment {
         None => {

@@ -254,10 +254,25 @@ async fn the_metrics_count_every_call_by_method_and_status_code() {
     let mut reports = admin.reports.clone();
     let release = reports.publish_rollup(publish()).await.expect("publish");
     let retried = reports.publish_rollup(publish()).await.expect("retry");
+    let (release, retried) = (release.into_inner(), retried.into_inner());
     assert_eq!(
-        release.into_inner().release.map(|r| r.name),
-        retried.into_inner().release.map(|r| r.name)
+        release.release.as_ref().map(|r| &r.name),
+        retried.release.as_ref().map(|r| &r.name)
     );
+
+    // A rollup as of a moment, with indicators: what as-of rollups and pending counts are
+    // counted from.
+    let as_of = release.release.and_then(|r| r.rollup?.as_of);
+    reports
+        .get_rollup(GetRollupRequest {
+            region: region("000000"),
+            period: year(2020),
+            as_of,
+            include_indicators: true,
+            ..Default::default()
+        })
+        .await
+        .expect("GetRollup as of the release");
 
     let text = scrape(metrics).await;
     let samples = parse_samples(&text);
@@ -769,9 +784,10 @@ async fn the_server_refuses_a_metrics_address_or_log_format_it_cannot_use() {
 }
 
 /// Rollups as of a past moment give the figures read then, counted from what serves them
-/// (README, "Operating": `procura_as_of_rollups_total`): a national rollup over whole months
-/// from the kept totals less the changes logged since, a province's from the kept totals less
-/// the cases changed since, and a time before any moment from the records.
+/// (README, "Operating": `procura_as_of_rollups_total`, `procura_pending_counts_total`): a
+/// national rollup over whole months from the kept totals less the changes logged since, a
+/// province's from the kept totals less the cases changed since, and a time before any moment
+/// from the records; the nation's pending-by-age indicators from the kept pending counts.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn as_of_rollups_are_counted_from_the_totals_log_where_it_serves() {
     let database = fresh_database().await;
@@ -803,6 +819,7 @@ async fn as_of_rollups_are_counted_from_the_totals_log_where_it_serves() {
         period: year(2020),
         breakdown: breakdown as i32,
         as_of,
+        include_indicators: true,
         ..Default::default()
     };
     let get = |request: GetRollupRequest| {
@@ -852,6 +869,14 @@ async fn as_of_rollups_are_counted_from_the_totals_log_where_it_serves() {
     assert_eq!(
         ["totals_log", "changed_cases", "records"].map(from),
         [1.0, 1.0, 1.0]
+    );
+    // The nation's pending counts at the year's last day: the three national rollups but the
+    // one as of a time before any moment.
+    let pending = |from: &str| value(&samples, "procura_pending_counts_total", &[("from", from)]);
+    assert_eq!(["kept_counts", "records"].map(pending), [3.0, 3.0]);
+    assert_eq!(
+        (then.indicators, yunnan_then.indicators),
+        (national.indicators, yunnan.indicators)
     );
     let written = |table: &str| {
         value(

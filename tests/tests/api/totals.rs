@@ -846,3 +846,134 @@ async fn a_full_import_batch_of_long_cases_is_stored() {
     assert_eq!((acks[0].created, acks[0].already_present), (10_000, 0));
     assert!(acks[0].rejections.is_empty());
 }
+
+/// Cases pending at `end` by age since acceptance (up to 3 months, 3 to 6, 6 to 12, over 12),
+/// counted from the records: accepted by `end`, not concluded by then, not withdrawn.
+async fn pending_counted(conn: &mut AsyncPgConnection, end: NaiveDate) -> [i64; 4] {
+    use diesel_async::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Ages {
+        #[diesel(sql_type = diesel::sql_types::Array<diesel::sql_types::BigInt>)]
+        ages: Vec<i64>,
+    }
+    let ages: Ages = diesel::sql_query(
+        "SELECT ARRAY[
+             count(*) FILTER (WHERE accepted_on > $1 - interval '3 months'),
+             count(*) FILTER (WHERE accepted_on <= $1 - interval '3 months'
+                              AND accepted_on > $1 - interval '6 months'),
+             count(*) FILTER (WHERE accepted_on <= $1 - interval '6 months'
+                              AND accepted_on > $1 - interval '12 months'),
+             count(*) FILTER (WHERE accepted_on <= $1 - interval '12 months')] AS ages
+         FROM cases
+         WHERE status <> 3 AND accepted_on <= $1 AND (concluded_on IS NULL OR concluded_on > $1)",
+    )
+    .bind::<diesel::sql_types::Date, _>(end)
+    .get_result(&mut *conn)
+    .await
+    .expect("the count of pending cases");
+    ages.ages.try_into().expect("four ages")
+}
+
+/// The national pending-by-age indicators served for the month ending on `end`, with the
+/// moment they reflect.
+async fn pending_served(
+    app: &TestApp,
+    end: NaiveDate,
+    as_of: Option<prost_types::Timestamp>,
+) -> ([i64; 4], Option<prost_types::Timestamp>) {
+    use chrono::Datelike;
+    let rollup = app
+        .rollup(GetRollupRequest {
+            region: region("000000"),
+            period: range(proto_date(end.with_day(1).unwrap()), proto_date(end)),
+            include_indicators: true,
+            as_of,
+            ..Default::default()
+        })
+        .await;
+    let numerator = |id: &str| {
+        rollup
+            .indicators
+            .iter()
+            .find(|i| i.id == id)
+            .unwrap_or_else(|| panic!("no {id} in {:?}", rollup.indicators))
+            .numerator
+    };
+    let ages = [
+        "pending.0_3_months",
+        "pending.3_6_months",
+        "pending.6_12_months",
+        "pending.over_12_months",
+    ]
+    .map(numerator);
+    (ages, rollup.as_of)
+}
+
+/// The national pending-by-age indicators (read from the kept pending counts) at the last day
+/// of every month from 2018 to 2021 equal a count of the records: after an import, after
+/// random corrections of every kind (withdrawals, reinstatements, acceptance and conclusion
+/// moved, conclusions), and as of a moment before those corrections.
+#[tokio::test]
+async fn national_pending_by_age_at_every_month_end_equals_a_count_of_the_records() {
+    let app = spawn_app().await;
+    let mut rng = StdRng::seed_from_u64(20_201_130);
+    let cases: Vec<Case> = (0..500).map(|n| random_case(&mut rng, n)).collect();
+    import(&app, batches(&cases, 100, 1)).await;
+    let mut conn = AsyncPgConnection::establish(&app.db_url).await.unwrap();
+    let ends: Vec<NaiveDate> = (0..48)
+        .map(|m| d(2018, 2, 1) + chrono::Months::new(m) - chrono::Duration::days(1))
+        .collect();
+
+    let mut before = Vec::new();
+    let mut moment = None;
+    for end in &ends {
+        let (served, as_of) = pending_served(&app, *end, None).await;
+        let counted = pending_counted(&mut conn, *end).await;
+        assert_eq!(served, counted, "pending at {end}");
+        before.push(counted);
+        moment = as_of;
+    }
+    assert!(
+        before.iter().any(|ages| ages.iter().all(|n| *n > 0)),
+        "no month end has cases of every age: {before:?}"
+    );
+
+    let mut stored = app.list_all_cases(ListCasesRequest::default()).await;
+    let withdrawn = ListCasesRequest {
+        status: CaseStatus::Withdrawn as i32,
+        ..Default::default()
+    };
+    stored.extend(app.list_all_cases(withdrawn).await);
+    let mut made: BTreeMap<&str, usize> = BTreeMap::new();
+    for case in &stored {
+        if rng.random_bool(0.5) {
+            continue;
+        }
+        *made.entry(correct(&app, &mut rng, case).await).or_default() += 1;
+    }
+    for kind in [
+        "withdrawn",
+        "acceptance moved",
+        "conclusion moved",
+        "concluded",
+    ] {
+        assert!(
+            made.get(kind).is_some_and(|n| *n > 0),
+            "no {kind}: {made:?}"
+        );
+    }
+
+    let mut moved = 0;
+    for (end, then) in ends.iter().zip(&before) {
+        let (served, _) = pending_served(&app, *end, None).await;
+        let counted = pending_counted(&mut conn, *end).await;
+        assert_eq!(served, counted, "pending at {end} after the corrections");
+        moved += usize::from(counted != *then);
+        let (served_then, _) = pending_served(&app, *end, moment).await;
+        assert_eq!(served_then, *then, "pending at {end} as of {moment:?}");
+    }
+    assert!(
+        moved > ends.len() / 2,
+        "the corrections moved {moved} month ends"
+    );
+}

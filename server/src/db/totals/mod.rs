@@ -21,6 +21,9 @@ use crate::domain::period::Grain;
 use crate::domain::record::Case;
 use crate::domain::region::NATIONAL;
 
+mod pending;
+pub use pending::by_age as pending_by_age;
+
 /// Largest number of rows written by one upsert statement.
 const UPSERT_CHUNK: usize = 20_000;
 
@@ -132,6 +135,7 @@ fn keys_of<'a>(
 pub struct Deltas {
     figures: HashMap<Key, Values>,
     listings: HashMap<ListingKey, i64>,
+    pending: pending::Changes,
 }
 
 impl Deltas {
@@ -159,6 +163,7 @@ impl Deltas {
                 *self.listings.entry(ListingKey { key, batch }).or_insert(0) += sign;
             }
         }
+        pending::add_state(&mut self.pending, state, sign);
     }
 
     /// The change from `before` (none for a new case) to `after` (none for a removed one).
@@ -174,8 +179,8 @@ impl Deltas {
 
 /// The order in which writers lock totals rows, least shared first: every procuratorate's own
 /// day rows (two batches of an import rarely share one), then its month rows, then the
-/// province rows, which every batch shares. A
-/// writer that meets a row another holds waits for that one's commit, so the later a shared
+/// province rows, which every batch shares (and after them the nation's pending counts, in
+/// their key order: [`Ordered::apply_shared`]). A writer that meets a row another holds waits for that one's commit, so the later a shared
 /// row is locked, the less two writers wait for each other. One order for all writers: no
 /// deadlocks.
 fn lock_order(key: &Key) -> (bool, std::cmp::Reverse<i16>, NaiveDate, &str) {
@@ -213,6 +218,8 @@ pub async fn apply(conn: &mut AsyncPgConnection, deltas: Deltas) -> QueryResult<
 pub struct Ordered {
     figures: Vec<(Key, Values)>,
     listings: Vec<(ListingKey, i64)>,
+    /// The nation's pending counts: shared by every writer, written last.
+    pending: Vec<(pending::Key, i64)>,
     shared_figures: usize,
     shared_listings: usize,
 }
@@ -230,12 +237,14 @@ impl Deltas {
             |a, b| (lock_order(&a.key), a.batch).cmp(&(lock_order(&b.key), b.batch)),
             |count| *count == 0,
         );
+        let pending = nonzero(self.pending, Ord::cmp, |count| *count == 0);
         let shared_figures = figures.partition_point(|(key, _)| key.scope != SCOPE_PROVINCE);
         let shared_listings =
             listings.partition_point(|(listing, _)| listing.key.scope != SCOPE_PROVINCE);
         Ordered {
             figures,
             listings,
+            pending,
             shared_figures,
             shared_listings,
         }
@@ -249,10 +258,12 @@ impl Ordered {
         upsert_listings(conn, &self.listings[..self.shared_listings]).await
     }
 
-    /// Adds the changes to the province rows; the last write of a transaction.
+    /// Adds the changes to the province rows and the nation's pending counts; the last write
+    /// of a transaction.
     pub async fn apply_shared(&self, conn: &mut AsyncPgConnection) -> QueryResult<()> {
         upsert_figures(conn, &self.figures[self.shared_figures..]).await?;
-        upsert_listings(conn, &self.listings[self.shared_listings..]).await
+        upsert_listings(conn, &self.listings[self.shared_listings..]).await?;
+        pending::apply(conn, &self.pending).await
     }
 }
 
