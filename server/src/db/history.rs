@@ -8,7 +8,7 @@ use diesel::result::QueryResult;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use super::cases::attach_records;
-use super::models::{CaseRecord, CaseRow};
+use super::models::{CaseRecord, CaseRow, RevisionRow};
 use super::moments::Moment;
 use super::revisions;
 use super::schema::{cases, region_ancestors};
@@ -39,11 +39,6 @@ pub async fn then_and_now(
     ids: &[i64],
     moment: &Moment,
 ) -> QueryResult<HashMap<i64, (Option<Case>, Option<Case>)>> {
-    let rows: Vec<CaseRow> = cases::table
-        .filter(cases::id.eq_any(ids))
-        .select(CaseRow::as_select())
-        .load(conn)
-        .await?;
     // Cases whose creation the moment did not see existed not then.
     let created_later: HashSet<i64> = cases::table
         .filter(cases::id.eq_any(ids))
@@ -53,7 +48,56 @@ pub async fn then_and_now(
         .await?
         .into_iter()
         .collect();
-    let mut earlier = befores(conn, ids, moment).await?;
+    let earlier = befores(conn, ids, moment).await?;
+    states_then_and_now(conn, ids, created_later, earlier).await
+}
+
+/// [`then_and_now`] for cases whose revisions since the moment are read already (`since`, as
+/// [`revisions::since_for_cases`] gives them, creations included): a creation among them says
+/// the case did not exist then, and a case's first stored revision since keeps its state then.
+/// Takes those states out of the revisions (their `before` is `None` after).
+pub async fn then_and_now_revised(
+    conn: &mut AsyncPgConnection,
+    ids: &[i64],
+    since: &mut [(RevisionRow, String)],
+) -> QueryResult<HashMap<i64, (Option<Case>, Option<Case>)>> {
+    let mut created_later = HashSet::new();
+    let mut first: HashMap<i64, &mut RevisionRow> = HashMap::new();
+    for (revision, _) in since.iter_mut() {
+        if revision.revision == 1 {
+            // The creation (a case's later revisions are numbered from 2).
+            created_later.insert(revision.case_id);
+            continue;
+        }
+        match first.get(&revision.case_id) {
+            Some(kept) if kept.revision <= revision.revision => revision.before = None,
+            _ => {
+                if let Some(later) = first.insert(revision.case_id, revision) {
+                    later.before = None;
+                }
+            }
+        }
+    }
+    let earlier = first
+        .into_iter()
+        .map(|(id, revision)| (id, revision.before.take()))
+        .collect();
+    states_then_and_now(conn, ids, created_later, earlier).await
+}
+
+/// The states of the cases `ids` now, and then: none for those `created_later`, the state
+/// `earlier` keeps for those changed since, else as now.
+async fn states_then_and_now(
+    conn: &mut AsyncPgConnection,
+    ids: &[i64],
+    created_later: HashSet<i64>,
+    mut earlier: HashMap<i64, Option<serde_json::Value>>,
+) -> QueryResult<HashMap<i64, (Option<Case>, Option<Case>)>> {
+    let rows: Vec<CaseRow> = cases::table
+        .filter(cases::id.eq_any(ids))
+        .select(CaseRow::as_select())
+        .load(conn)
+        .await?;
     attach_records(conn, rows)
         .await?
         .into_iter()

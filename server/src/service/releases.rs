@@ -335,15 +335,17 @@ impl ChangedCases {
         else {
             return Ok(None);
         };
+        let mut since_then = revisions::since_for_cases(conn, &ids, since).await?;
+        // The states then come out of the revisions: a diff names them without.
+        let states = history::then_and_now_revised(conn, &ids, &mut since_then).await?;
         let mut revised: HashMap<i64, (String, Vec<RevisionRow>)> = HashMap::new();
-        for (revision, number) in revisions::since_for_cases(conn, &ids, since).await? {
+        for (revision, number) in since_then {
             revised
                 .entry(revision.case_id)
                 .or_insert_with(|| (number, Vec::new()))
                 .1
                 .push(revision);
         }
-        let states = history::then_and_now(conn, &ids, since).await?;
         let previous = released.previous.unwrap_or(released.span);
         let tally = |state: Option<&Case>| {
             let mut tally = BucketTally::default();
