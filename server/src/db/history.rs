@@ -59,11 +59,11 @@ pub async fn then_and_now(
 pub async fn then_and_now_revised(
     conn: &mut AsyncPgConnection,
     ids: &[i64],
-    since: &mut [(RevisionRow, String)],
+    since: &mut [RevisionRow],
 ) -> QueryResult<HashMap<i64, (Option<Case>, Option<Case>)>> {
     let mut created_later = HashSet::new();
     let mut first: HashMap<i64, &mut RevisionRow> = HashMap::new();
-    for (revision, _) in since.iter_mut() {
+    for revision in since.iter_mut() {
         if revision.revision == 1 {
             // The creation (a case's later revisions are numbered from 2).
             created_later.insert(revision.case_id);
@@ -233,7 +233,8 @@ pub async fn changed_since(
         #[diesel(sql_type = BigInt)]
         id: i64,
     }
-    // The changed ids come from the two indexes on transaction ids, then each case's region
+    // The changed ids come from the two indexes on transaction ids, then (below the nation,
+    // whose subtree holds every case) each case's region
     // from its primary key, and the subtree from the region tree: joined in one statement,
     // the planner cannot tell how few rows the transaction ids after the snapshot select, and
     // reads every case of the subtree.
@@ -258,7 +259,11 @@ pub async fn changed_since(
     if changed.is_empty() {
         return Ok(Some(Vec::new()));
     }
-    let changed: Vec<i64> = changed.into_iter().map(|c| c.id).collect();
+    let mut changed: Vec<i64> = changed.into_iter().map(|c| c.id).collect();
+    if region == crate::domain::region::NATIONAL {
+        changed.sort_unstable();
+        return Ok(Some(changed));
+    }
     let mut within: Vec<i64> = cases::table
         .filter(cases::id.eq_any(&changed))
         .select((cases::id, cases::region_code))

@@ -93,27 +93,32 @@ pub async fn first_after(
         .await
 }
 
-/// The revisions made after `moment` to the cases `case_ids`, creations included, with each
-/// case's number, oldest first.
+/// The revisions made after `moment` to the cases `case_ids`, creations included, oldest
+/// first.
 pub async fn since_for_cases(
     conn: &mut AsyncPgConnection,
     case_ids: &[i64],
     moment: &Moment,
-) -> QueryResult<Vec<(RevisionRow, String)>> {
+) -> QueryResult<Vec<RevisionRow>> {
     let created: Vec<CreationRow> = cases::table
         .filter(cases::id.eq_any(case_ids))
         .filter(moment.missed("cases.create_xid", "cases.create_time"))
         .select(CREATION)
         .load(conn)
         .await?;
-    let changed: Vec<(RevisionRow, String)> = case_revisions::table
-        .inner_join(cases::table)
+    let changed: Vec<RevisionRow> = case_revisions::table
         .filter(case_revisions::case_id.eq_any(case_ids))
         .filter(moment.missed("case_revisions.xid", "case_revisions.revise_time"))
-        .select((RevisionRow::as_select(), cases::case_number))
+        .select(RevisionRow::as_select())
         .load(conn)
         .await?;
-    Ok(oldest_first(created, changed))
+    let mut revisions: Vec<RevisionRow> = created
+        .into_iter()
+        .map(|(id, at, by, why, _)| creation((id, at, by, why)))
+        .chain(changed)
+        .collect();
+    sort_oldest_first(&mut revisions, |r| r);
+    Ok(revisions)
 }
 
 /// A case's creation as [`CREATION`] selects it: id, time, actor, reason and case number.
@@ -145,14 +150,17 @@ fn oldest_first(
         .map(|(id, at, by, why, number)| (creation((id, at, by, why)), number))
         .chain(changed)
         .collect();
-    revisions.sort_by(|a, b| {
-        (a.0.revise_time, a.0.case_id, a.0.revision).cmp(&(
-            b.0.revise_time,
-            b.0.case_id,
-            b.0.revision,
-        ))
-    });
+    sort_oldest_first(&mut revisions, |(r, _)| r);
     revisions
+}
+
+/// Sorts revisions (each `row` of an item) oldest first: by time, then case, then revision
+/// number.
+fn sort_oldest_first<T>(items: &mut [T], row: impl Fn(&T) -> &RevisionRow) {
+    items.sort_by(|a, b| {
+        let (a, b) = (row(a), row(b));
+        (a.revise_time, a.case_id, a.revision).cmp(&(b.revise_time, b.case_id, b.revision))
+    });
 }
 
 /// The revisions made after `moment` to cases in the subtree of `region` (or, with

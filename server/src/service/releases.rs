@@ -338,13 +338,9 @@ impl ChangedCases {
         let mut since_then = revisions::since_for_cases(conn, &ids, since).await?;
         // The states then come out of the revisions: a diff names them without.
         let states = history::then_and_now_revised(conn, &ids, &mut since_then).await?;
-        let mut revised: HashMap<i64, (String, Vec<RevisionRow>)> = HashMap::new();
-        for (revision, number) in since_then {
-            revised
-                .entry(revision.case_id)
-                .or_insert_with(|| (number, Vec::new()))
-                .1
-                .push(revision);
+        let mut revised: HashMap<i64, Vec<RevisionRow>> = HashMap::new();
+        for revision in since_then {
+            revised.entry(revision.case_id).or_default().push(revision);
         }
         let previous = released.previous.unwrap_or(released.span);
         let tally = |state: Option<&Case>| {
@@ -357,18 +353,13 @@ impl ChangedCases {
         let cases = ids
             .into_iter()
             .filter_map(|id| {
-                let (number, revisions) = revised.remove(&id)?;
+                let revisions = revised.remove(&id)?;
                 let (then, now) = states.get(&id)?;
-                let region = now
-                    .as_ref()
-                    .or(then.as_ref())?
-                    .region_code
-                    .as_str()
-                    .to_owned();
+                let state = now.as_ref().or(then.as_ref())?;
                 Some(ChangedCase {
                     id,
-                    number,
-                    region,
+                    number: state.case_number.clone(),
+                    region: state.region_code.as_str().to_owned(),
                     then: tally(then.as_ref()),
                     now: tally(now.as_ref()),
                     revisions,
