@@ -1,3 +1,4 @@
+ALTER TABLE case_revisions DROP COLUMN after;
 DROP TABLE totals_log_start;
 DROP TABLE pending_totals_log;
 DROP TABLE pending_totals;

@@ -55,6 +55,12 @@ CREATE TABLE pending_totals_log (LIKE pending_totals);
 ALTER TABLE pending_totals_log ADD COLUMN xid xid8 NOT NULL DEFAULT pg_current_xact_id();
 CREATE INDEX pending_totals_log_region_xid ON pending_totals_log (region_code, xid);
 
+-- Each revision written from now on keeps the case's state after it too, so that the state of a
+-- case changed since a moment comes from its revisions since (recent rows, written together)
+-- instead of from the case and its records spread over the tables: a release's diff reads
+-- then those only. NULL for the revisions written before.
+ALTER TABLE case_revisions ADD COLUMN after jsonb;
+
 -- This migration's transaction: the log holds every change committed after it, so it serves
 -- the moments whose snapshots saw it (earlier moments are counted from the records).
 CREATE TABLE totals_log_start (

@@ -317,7 +317,7 @@ async fn insert_cases(
 }
 
 /// Completes a change to case `id` made in the caller's transaction (which has bumped the
-/// case's version): stores the revision with what changed and the state before, and moves
+/// case's version): stores the revision with what changed and the states before and after, and moves
 /// the kept totals from `before` to the state now. Returns the case as it is now, whose kept
 /// answer the caller replaces.
 pub async fn record_change(
@@ -344,6 +344,7 @@ pub async fn record_change(
             reason: reason.to_owned(),
             changes: to_json(serde_json::to_value(&changes))?,
             before: Some(to_json(serde_json::to_value(before))?),
+            after: Some(to_json(serde_json::to_value(&after_state))?),
         }],
     )
     .await?;

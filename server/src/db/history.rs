@@ -52,14 +52,17 @@ pub async fn then_and_now(
     states_then_and_now(conn, ids, created_later, earlier).await
 }
 
-/// [`then_and_now`] for cases whose revisions since the moment are read already (`since`, as
-/// [`revisions::since_for_cases`] gives them, creations included): a creation among them says
-/// the case did not exist then, and a case's first stored revision since keeps its state then.
-/// Takes those states out of the revisions (their `before` is `None` after).
+/// [`then_and_now`] for cases whose revisions since the moment are read already (`since` and
+/// `now`, as [`revisions::since_for_cases`] gives them, creations included): a creation among
+/// them says the case did not exist then, a case's first stored revision since keeps its state
+/// then, and its latest its state now where it keeps it (the case and its records are read
+/// for the others). Takes the states then out of the revisions (their `before` is `None`
+/// after).
 pub async fn then_and_now_revised(
     conn: &mut AsyncPgConnection,
     ids: &[i64],
     since: &mut [RevisionRow],
+    mut now: HashMap<i64, serde_json::Value>,
 ) -> QueryResult<HashMap<i64, (Option<Case>, Option<Case>)>> {
     let mut created_later = HashSet::new();
     let mut first: HashMap<i64, &mut RevisionRow> = HashMap::new();
@@ -78,11 +81,30 @@ pub async fn then_and_now_revised(
             }
         }
     }
-    let earlier = first
+    let mut earlier: HashMap<i64, Option<serde_json::Value>> = first
         .into_iter()
         .map(|(id, revision)| (id, revision.before.take()))
         .collect();
-    states_then_and_now(conn, ids, created_later, earlier).await
+    let mut states = HashMap::with_capacity(ids.len());
+    let mut unknown = Vec::new();
+    for &id in ids {
+        let Some(state) = now.remove(&id) else {
+            unknown.push(id);
+            continue;
+        };
+        let state = to_state(state)?;
+        let then = match earlier.remove(&id) {
+            _ if created_later.contains(&id) => None,
+            Some(Some(before)) => Some(to_state(before)?),
+            Some(None) => None,
+            None => Some(state.clone()),
+        };
+        states.insert(id, (then, Some(state)));
+    }
+    if !unknown.is_empty() {
+        states.extend(states_then_and_now(conn, &unknown, created_later, earlier).await?);
+    }
+    Ok(states)
 }
 
 /// The states of the cases `ids` now, and then: none for those `created_later`, the state

@@ -277,6 +277,9 @@ pub struct NewRevision {
     pub changes: serde_json::Value,
     /// See [`RevisionRow`].
     pub before: Option<serde_json::Value>,
+    /// The case's state after the change (migration 000012; not in [`RevisionRow`], which
+    /// most readers read: see `revisions::since_for_cases`).
+    pub after: Option<serde_json::Value>,
 }
 
 /// A stored release.

@@ -1,5 +1,7 @@
 //! Revisions: the history of every case, written once, never changed.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use diesel::pg::Pg;
 use diesel::prelude::*;
@@ -94,31 +96,45 @@ pub async fn first_after(
 }
 
 /// The revisions made after `moment` to the cases `case_ids`, creations included, oldest
-/// first.
+/// first; and for each case whose latest revision keeps it (migration 000012), its state after
+/// that revision: its state now.
 pub async fn since_for_cases(
     conn: &mut AsyncPgConnection,
     case_ids: &[i64],
     moment: &Moment,
-) -> QueryResult<Vec<RevisionRow>> {
+) -> QueryResult<(Vec<RevisionRow>, HashMap<i64, serde_json::Value>)> {
     let created: Vec<CreationRow> = cases::table
         .filter(cases::id.eq_any(case_ids))
         .filter(moment.missed("cases.create_xid", "cases.create_time"))
         .select(CREATION)
         .load(conn)
         .await?;
-    let changed: Vec<RevisionRow> = case_revisions::table
+    let changed: Vec<(RevisionRow, Option<serde_json::Value>)> = case_revisions::table
         .filter(case_revisions::case_id.eq_any(case_ids))
         .filter(moment.missed("case_revisions.xid", "case_revisions.revise_time"))
-        .select(RevisionRow::as_select())
+        .select((RevisionRow::as_select(), case_revisions::after))
         .load(conn)
         .await?;
-    let mut revisions: Vec<RevisionRow> = created
-        .into_iter()
-        .map(|(id, at, by, why, _)| creation((id, at, by, why)))
-        .chain(changed)
-        .collect();
+    let mut latest: HashMap<i64, (i32, Option<serde_json::Value>)> = HashMap::new();
+    let mut revisions: Vec<RevisionRow> = Vec::with_capacity(created.len() + changed.len());
+    for (revision, after) in changed {
+        let entry = latest.entry(revision.case_id).or_insert((0, None));
+        if revision.revision > entry.0 {
+            *entry = (revision.revision, after);
+        }
+        revisions.push(revision);
+    }
+    revisions.extend(
+        created
+            .into_iter()
+            .map(|(id, at, by, why, _)| creation((id, at, by, why))),
+    );
     sort_oldest_first(&mut revisions, |r| r);
-    Ok(revisions)
+    let now = latest
+        .into_iter()
+        .filter_map(|(id, (_, after))| Some((id, after?)))
+        .collect();
+    Ok((revisions, now))
 }
 
 /// A case's creation as [`CREATION`] selects it: id, time, actor, reason and case number.

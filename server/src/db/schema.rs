@@ -104,6 +104,7 @@ diesel::table! {
         reason -> Text,
         changes -> Jsonb,
         before -> Nullable<Jsonb>,
+        after -> Nullable<Jsonb>,
     }
 }
 

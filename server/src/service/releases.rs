@@ -335,9 +335,9 @@ impl ChangedCases {
         else {
             return Ok(None);
         };
-        let mut since_then = revisions::since_for_cases(conn, &ids, since).await?;
+        let (mut since_then, now) = revisions::since_for_cases(conn, &ids, since).await?;
         // The states then come out of the revisions: a diff names them without.
-        let states = history::then_and_now_revised(conn, &ids, &mut since_then).await?;
+        let states = history::then_and_now_revised(conn, &ids, &mut since_then, now).await?;
         let mut revised: HashMap<i64, Vec<RevisionRow>> = HashMap::new();
         for revision in since_then {
             revised.entry(revision.case_id).or_default().push(revision);

@@ -577,6 +577,49 @@ async fn rollups_equal_an_independent_recount_through_every_kind_of_correction_a
             "{metric} is 0 in the random data set"
         );
     }
+    let (revised, disagreeing) = latest_revisions_against_the_records(&mut conn).await;
+    assert!(revised > 100, "only {revised} cases revised");
+    assert_eq!(
+        disagreeing, 0,
+        "latest revisions whose state after is not the case now"
+    );
+}
+
+/// The cases with revisions, and those whose latest revision's state after it (which a
+/// release's diff reads as the case now) is missing or disagrees with the case and its records.
+async fn latest_revisions_against_the_records(conn: &mut AsyncPgConnection) -> (i64, i64) {
+    use diesel_async::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Found {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        revised: i64,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        disagreeing: i64,
+    }
+    let found: Found = diesel::sql_query(
+        "SELECT count(*) AS revised, count(*) FILTER (WHERE
+             l.after IS NULL
+             OR l.after->>'case_number' <> c.case_number
+             OR l.after->>'accepted_on' <> c.accepted_on::text
+             OR (l.after->>'concluded_on') IS DISTINCT FROM c.concluded_on::text
+             OR (l.after->>'status')::int <> c.status
+             OR (l.after->>'spp_listed_batch')::int <> c.spp_listed_batch
+             OR (l.after->>'private_enterprise')::boolean <> c.private_enterprise
+             OR jsonb_array_length(l.after->'measures')
+                <> (SELECT count(*) FROM measures m WHERE m.case_id = c.id)
+             OR jsonb_array_length(l.after->'aid')
+                <> (SELECT count(*) FROM judicial_aid a WHERE a.case_id = c.id)
+             OR (l.after->'resolution' = 'null'::jsonb)
+                = EXISTS (SELECT 1 FROM resolutions s WHERE s.case_id = c.id)
+         ) AS disagreeing
+         FROM cases c
+         JOIN LATERAL (SELECT r.after FROM case_revisions r WHERE r.case_id = c.id
+                       ORDER BY r.revision DESC LIMIT 1) l ON true",
+    )
+    .get_result(&mut *conn)
+    .await
+    .expect("the latest revisions");
+    (found.revised, found.disagreeing)
 }
 
 /// Rollups read while an import stores its batches on another stream: asked again as of the
@@ -976,4 +1019,41 @@ async fn national_pending_by_age_at_every_month_end_equals_a_count_of_the_record
         moved > ends.len() / 2,
         "the corrections moved {moved} month ends"
     );
+    assert_eq!(
+        pending_counts_filled_by_the_migration(&mut conn).await,
+        (0, 0),
+        "pending_totals against the migration's count of the stored cases"
+    );
+}
+
+/// The rows of `pending_totals` (but those at zero) the migration that created it would not
+/// fill in from the cases stored now, and the rows it would fill in that are not kept: so a
+/// database that had cases before the migration starts with the counts its writes keep.
+async fn pending_counts_filled_by_the_migration(conn: &mut AsyncPgConnection) -> (i64, i64) {
+    use diesel_async::RunQueryDsl;
+    let migration =
+        include_str!("../../../server/migrations/2026-12-04-000012_totals_log_and_pending/up.sql");
+    let fill = migration
+        .split_once("INSERT INTO pending_totals (region_code, grain, accepted, concluded, cases)")
+        .and_then(|(_, rest)| rest.split_once(';'))
+        .map(|(select, _)| select)
+        .expect("the migration fills pending_totals");
+    #[derive(diesel::QueryableByName)]
+    struct Differences {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        kept_only: i64,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        filled_only: i64,
+    }
+    let kept = "SELECT region_code, grain, accepted, concluded, cases FROM pending_totals \
+                WHERE cases <> 0";
+    let found: Differences = diesel::sql_query(format!(
+        "WITH filled AS ({fill}), kept AS ({kept}) \
+         SELECT (SELECT count(*) FROM (TABLE kept EXCEPT TABLE filled) k) AS kept_only, \
+                (SELECT count(*) FROM (TABLE filled EXCEPT TABLE kept) f) AS filled_only"
+    ))
+    .get_result(&mut *conn)
+    .await
+    .expect("comparing the kept pending counts with the migration's");
+    (found.kept_only, found.filled_only)
 }
