@@ -30,8 +30,9 @@ pub const POOL_MAX: &str = "procura_db_pool_max_connections";
 pub const POOL_WAITING: &str = "procura_db_pool_waiting";
 /// Cases sent by ImportCases, by `outcome`: `created`, `already_present` or `rejected`.
 pub const IMPORT_CASES: &str = "procura_import_cases_total";
-/// Rows of the kept totals written, by `table` (`figure_totals`, `listing_totals`, and their
-/// logs `figure_totals_log`, `listing_totals_log`).
+/// Rows of the kept totals written, by `table` (`figure_totals`, `listing_totals`,
+/// `pending_totals`, and their logs `figure_totals_log`, `listing_totals_log`,
+/// `pending_totals_log`).
 pub const KEPT_TOTALS_ROWS: &str = "procura_kept_totals_rows_written_total";
 /// Rollups as of a past moment, by what they were counted from (`from`): `totals_log` (the
 /// kept totals less the changes logged since), `changed_cases` (the kept totals less the
