@@ -65,25 +65,23 @@ pub async fn then_and_now_revised(
     mut now: HashMap<i64, serde_json::Value>,
 ) -> QueryResult<HashMap<i64, (Option<Case>, Option<Case>)>> {
     let mut created_later = HashSet::new();
-    let mut first: HashMap<i64, &mut RevisionRow> = HashMap::new();
+    // Each case's first stored revision since, with the state before it.
+    let mut first: HashMap<i64, (i32, Option<serde_json::Value>)> = HashMap::new();
     for revision in since.iter_mut() {
+        let before = revision.before.take();
         if revision.revision == 1 {
             // The creation (a case's later revisions are numbered from 2).
             created_later.insert(revision.case_id);
-            continue;
-        }
-        match first.get(&revision.case_id) {
-            Some(kept) if kept.revision <= revision.revision => revision.before = None,
-            _ => {
-                if let Some(later) = first.insert(revision.case_id, revision) {
-                    later.before = None;
-                }
-            }
+        } else if first
+            .get(&revision.case_id)
+            .is_none_or(|(kept, _)| revision.revision < *kept)
+        {
+            first.insert(revision.case_id, (revision.revision, before));
         }
     }
     let mut earlier: HashMap<i64, Option<serde_json::Value>> = first
         .into_iter()
-        .map(|(id, revision)| (id, revision.before.take()))
+        .map(|(id, (_, before))| (id, before))
         .collect();
     let mut states = HashMap::with_capacity(ids.len());
     let mut unknown = Vec::new();

@@ -71,18 +71,18 @@ pub(super) async fn apply(conn: &mut AsyncPgConnection, rows: &[(Key, i64)]) -> 
     if rows.is_empty() {
         return Ok(());
     }
+    let counts = rows
+        .iter()
+        .map(|(_, n)| i32::try_from(*n))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
     for sql in [UPSERT, LOG.as_str()] {
-        let counts = rows
-            .iter()
-            .map(|(_, n)| i32::try_from(*n))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
         diesel::sql_query(sql.to_owned())
             .bind::<Text, _>(NATIONAL)
             .bind::<Array<SmallInt>, _>(rows.iter().map(|(k, _)| k.grain).collect::<Vec<_>>())
             .bind::<Array<Date>, _>(rows.iter().map(|(k, _)| k.accepted).collect::<Vec<_>>())
             .bind::<Array<Date>, _>(rows.iter().map(|(k, _)| k.concluded).collect::<Vec<_>>())
-            .bind::<Array<Integer>, _>(counts)
+            .bind::<Array<Integer>, _>(&counts)
             .execute(conn)
             .await?;
     }
